@@ -1,0 +1,99 @@
+import { awscdk, DependencyType, javascript } from 'projen';
+
+// The Lambda handlers shipped as bundled assets (lambda/handlers/<name>.ts -> assets/lambda/handlers/<name>/index.mjs).
+const HANDLERS = ['connect', 'message', 'disconnect', 'deliver'];
+
+// Lambda's Node.js runtimes are ESM-capable; CommonJS dependencies bundled into an ESM file
+// still call require() for Node built-ins, so give them one.
+const ESM_REQUIRE_BANNER = "import{createRequire as __cableRequire}from'node:module';const require=__cableRequire(import.meta.url);";
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-cable',
+  description: 'A serverless ActionCable server for Rails and Hotwire on API Gateway WebSockets, Lambda and DynamoDB: connect an unmodified @rails/actioncable or Turbo client.',
+  author: 'cdk-cable',
+  authorAddress: 'cdk-cable@users.noreply.github.com',
+  repositoryUrl: 'https://github.com/cdk-cable/cdk-cable.git',
+  homepage: 'https://github.com/cdk-cable/cdk-cable#readme',
+  license: 'Apache-2.0',
+  keywords: ['awscdk', 'cdk', 'actioncable', 'websocket', 'rails', 'hotwire', 'turbo', 'anycable', 'apigateway', 'lambda'],
+  stability: 'experimental',
+
+  // WebSocketStage honors accessLogSettings only from 2.222.0.
+  cdkVersion: '2.222.0',
+  // cdk-nag (tests only) needs constructs 10.5.1; users need only what aws-cdk-lib needs (see below).
+  constructsVersion: '10.5.1',
+  jsiiVersion: '~6.0.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+
+  // Construct Hub: npm and PyPI.
+  publishToPypi: {
+    distName: 'cdk-cable',
+    module: 'cdk_cable',
+  },
+
+  // The runtime in lambda/ is bundled by esbuild (tasks below), not by projen's Lambda auto-discovery.
+  lambdaAutoDiscover: false,
+  bundlerOptions: { assetsDir: 'assets' },
+
+  github: false,
+  release: false,
+  depsUpgrade: false,
+
+  eslintOptions: {
+    dirs: ['src', 'lambda'],
+    devdirs: ['test', 'bench', 'examples'],
+  },
+  tsconfigDev: {
+    include: ['lambda/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts'],
+    compilerOptions: {},
+  },
+  jestOptions: {
+    // A changed snapshot must fail, never be rewritten silently.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testTimeout: 60_000,
+    },
+  },
+
+  devDeps: [
+    '@aws-sdk/client-apigatewaymanagementapi',
+    '@aws-sdk/client-dynamodb',
+    '@aws-sdk/client-lambda',
+    '@aws-sdk/lib-dynamodb',
+    '@types/aws-lambda',
+    '@types/ws',
+    'aws-cdk@^2',
+    'cdk-nag@^2.38.2',
+    'dynalite',
+    'ws',
+  ],
+});
+
+project.deps.removeDependency('constructs', DependencyType.PEER);
+project.deps.addDependency('constructs@^10.0.0', DependencyType.PEER);
+project.deps.removeDependency('constructs', DependencyType.DEVENV);
+project.deps.addDependency('constructs@10.5.1', DependencyType.DEVENV);
+
+for (const handler of HANDLERS) {
+  project.bundler.addBundle(`lambda/handlers/${handler}.ts`, {
+    platform: 'node',
+    target: 'node22',
+    format: 'esm',
+    outfile: 'index.mjs',
+    minify: true,
+    sourcemap: true,
+    banner: ESM_REQUIRE_BANNER,
+    watchTask: false,
+  });
+}
+
+project.addTask('example:synth', {
+  description: 'Synthesize examples/basic with the CDK CLI (no AWS credentials needed)',
+  cwd: 'examples/basic',
+  exec: 'cdk synth --quiet',
+});
+
+project.synth();
