@@ -46,7 +46,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     devdirs: ['test', 'bench', 'examples'],
   },
   tsconfigDev: {
-    include: ['lambda/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts'],
+    include: ['../lambda/**/*.ts', '../bench/**/*.ts', '../examples/**/*.ts'],
     compilerOptions: {},
   },
   jestOptions: {
@@ -62,6 +62,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-apigatewaymanagementapi',
     '@aws-sdk/client-dynamodb',
     '@aws-sdk/client-lambda',
+    '@aws-sdk/client-secrets-manager',
+    '@anycable/core',
+    '@rails/actioncable',
+    '@types/rails__actioncable',
     '@aws-sdk/lib-dynamodb',
     '@types/aws-lambda',
     '@types/ws',
@@ -90,10 +94,32 @@ for (const handler of HANDLERS) {
   });
 }
 
+// The local cable server CLI (`npx cdk-cable dev`), bundled with its dependencies so the
+// package has no runtime dependencies at all.
+const cli = project.bundler.addBundle('lambda/local/cli.ts', {
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  outfile: 'cdk-cable.mjs',
+  sourcemap: true,
+  banner: `#!/usr/bin/env node\n${ESM_REQUIRE_BANNER}`,
+  executable: true,
+  watchTask: false,
+});
+project.addBins({ 'cdk-cable': cli.outfile });
+
 project.addTask('example:synth', {
   description: 'Synthesize examples/basic with the CDK CLI (no AWS credentials needed)',
   cwd: 'examples/basic',
   exec: 'cdk synth --quiet',
+});
+
+project.addTask('dev', {
+  description: 'Run the local cable server (ws://localhost:8080/cable) from the bundled CLI',
+  steps: [
+    { spawn: 'bundle:lambda/local/cli' },
+    { exec: `node ${cli.outfile} dev`, receiveArgs: true },
+  ],
 });
 
 project.synth();

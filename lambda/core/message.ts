@@ -1,0 +1,67 @@
+import { Logger } from './ports';
+import { ClientCommand, disconnect, MAX_MESSAGE_BYTES, ServerFrame } from './protocol';
+import { subscribe, SubscribeDeps, unsubscribe } from './subscribe';
+
+export interface InboundFrame {
+  readonly connectionId: string;
+  readonly body: string;
+  /** Binary WebSocket frame (API Gateway: `isBase64Encoded`). */
+  readonly binary: boolean;
+}
+
+export interface MessageResult {
+  /** Frames to send back to this connection, in order. */
+  readonly frames: ServerFrame[];
+  /** Close the connection after sending the frames. */
+  readonly close: boolean;
+}
+
+export type MessageDeps = SubscribeDeps & { readonly logger: Logger };
+
+/**
+ * `$default`: one client frame. Bad input has one defined outcome each (docs/protocol.md):
+ * binary or oversized frames end the connection with `invalid_request` (reconnecting would
+ * repeat them); malformed JSON, unknown commands and bad identifiers are logged and ignored,
+ * as Rails does; `message` to a built-in channel is logged and ignored (they have no actions).
+ */
+export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Promise<MessageResult> {
+  const { connectionId } = frame;
+  if (frame.binary) return invalidRequest(deps.logger, connectionId, 'binary_frame');
+  if (Buffer.byteLength(frame.body) > MAX_MESSAGE_BYTES) return invalidRequest(deps.logger, connectionId, 'message_too_large');
+
+  const command = parseCommand(frame.body);
+  if (typeof command === 'string') {
+    deps.logger.warn('message.ignored', { connectionId, reason: command });
+    return { frames: [], close: false };
+  }
+  switch (command.command) {
+    case 'subscribe':
+      return { frames: await subscribe(deps, connectionId, command.identifier), close: false };
+    case 'unsubscribe':
+      return { frames: await unsubscribe(deps, connectionId, command.identifier), close: false };
+    case 'message':
+      deps.logger.info('message.ignored', { connectionId, reason: 'no_actions_on_builtin_channels', identifier: command.identifier });
+      return { frames: [], close: false };
+  }
+}
+
+/** Returns the command, or the reason it is not one. */
+export function parseCommand(body: string): ClientCommand | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return 'invalid_json';
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not_an_object';
+  const { command, identifier, data } = value as Record<string, unknown>;
+  if (command !== 'subscribe' && command !== 'unsubscribe' && command !== 'message') return 'unknown_command';
+  if (typeof identifier !== 'string' || identifier.length === 0) return 'invalid_identifier';
+  if (command === 'message' && typeof data !== 'string') return 'invalid_data';
+  return { command, identifier, data: typeof data === 'string' ? data : undefined };
+}
+
+function invalidRequest(logger: Logger, connectionId: string, reason: string): MessageResult {
+  logger.warn('message.invalid_request', { connectionId, reason });
+  return { frames: [disconnect('invalid_request', false)], close: true };
+}

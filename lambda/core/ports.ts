@@ -1,0 +1,86 @@
+/** The ports the protocol core needs from the outside world; adapters implement them. */
+
+export interface ConnectionRecord {
+  readonly connectionId: string;
+  /** Epoch milliseconds. */
+  readonly connectedAt: number;
+  /** Epoch seconds after which the row may be expired by TTL. */
+  readonly expiresAt: number;
+  readonly subprotocol: string;
+  /** Request headers, lower-cased names, size-bounded (see `boundRequest`). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Query string parameters (first value of each). */
+  readonly query: Readonly<Record<string, string>>;
+  /** The URL the client connected to, when known. */
+  readonly url?: string;
+}
+
+export interface ConnectionStore {
+  put(record: ConnectionRecord): Promise<void>;
+  get(connectionId: string): Promise<ConnectionRecord | undefined>;
+  delete(connectionId: string): Promise<void>;
+}
+
+export interface Subscription {
+  readonly stream: string;
+  readonly connectionId: string;
+  /** The channel identifier as the client sent it. */
+  readonly identifier: string;
+  /** Epoch seconds, for TTL. */
+  readonly expiresAt: number;
+}
+
+export interface SubscriptionPage {
+  readonly items: Subscription[];
+  /** Opaque; absent on the last page. */
+  readonly cursor?: string;
+}
+
+export interface SubscriptionStore {
+  /** Idempotent: a second add of the same (stream, connection, identifier) creates nothing. */
+  add(subscription: Subscription): Promise<'created' | 'exists'>;
+  /** Removes every stream of one channel subscription; returns the streams removed. */
+  remove(connectionId: string, identifier: string): Promise<string[]>;
+  /** Removes every subscription of a connection; returns how many rows went. */
+  removeAll(connectionId: string): Promise<number>;
+  /** One page of a stream's subscribers (never a full scan). */
+  listByStream(stream: string, cursor?: string, limit?: number): Promise<SubscriptionPage>;
+}
+
+export interface Transport {
+  /** Throws `ConnectionGoneError` when the connection is gone or not yet open. */
+  send(connectionId: string, data: string): Promise<void>;
+  /** Closes the socket; a gone connection is not an error. */
+  close(connectionId: string): Promise<void>;
+}
+
+/** Sends frames to a connection as soon as it can receive them (after `$connect` completes). */
+export interface DeferredDelivery {
+  deliverLater(request: DeliveryRequest): Promise<void>;
+}
+
+export interface DeliveryRequest {
+  readonly connectionId: string;
+  readonly frames: string[];
+  /** Epoch milliseconds after which a still-unopened connection is given up. */
+  readonly deadline: number;
+}
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  info(event: string, fields?: LogFields): void;
+  warn(event: string, fields?: LogFields): void;
+  error(event: string, fields?: LogFields): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};

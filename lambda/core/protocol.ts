@@ -1,0 +1,59 @@
+/**
+ * The ActionCable wire vocabulary (`actioncable-v1-json`), in one place.
+ * @see https://github.com/rails/rails/blob/main/actioncable/lib/action_cable.rb (INTERNAL)
+ */
+
+export const ACTIONCABLE_SUBPROTOCOL = 'actioncable-v1-json';
+
+/** API Gateway refuses messages (and frames it posts) larger than this. */
+export const MAX_MESSAGE_BYTES = 128 * 1024;
+
+/** Reasons ActionCable clients understand in a `disconnect` frame. */
+export type DisconnectReason = 'unauthorized' | 'invalid_request' | 'server_restart' | 'remote' | 'token_expired';
+
+export type ServerFrame =
+  | { readonly type: 'welcome' }
+  | { readonly type: 'ping'; readonly message: number }
+  | { readonly type: 'confirm_subscription'; readonly identifier: string }
+  | { readonly type: 'reject_subscription'; readonly identifier: string }
+  | { readonly type: 'disconnect'; readonly reason: DisconnectReason; readonly reconnect: boolean }
+  | { readonly identifier: string; readonly message: unknown };
+
+export type ClientCommandName = 'subscribe' | 'unsubscribe' | 'message';
+
+export interface ClientCommand {
+  readonly command: ClientCommandName;
+  /** The channel identifier: itself a JSON string, compared verbatim. */
+  readonly identifier: string;
+  /** For `message`: a JSON string with the action's data. */
+  readonly data?: string;
+}
+
+export function welcome(): ServerFrame {
+  return { type: 'welcome' };
+}
+
+export function ping(unixSeconds: number): ServerFrame {
+  return { type: 'ping', message: unixSeconds };
+}
+
+export function confirmSubscription(identifier: string): ServerFrame {
+  return { type: 'confirm_subscription', identifier };
+}
+
+export function rejectSubscription(identifier: string): ServerFrame {
+  return { type: 'reject_subscription', identifier };
+}
+
+/** The client treats a missing `reconnect` as false, so it is always explicit. */
+export function disconnect(reason: DisconnectReason, reconnect: boolean): ServerFrame {
+  return { type: 'disconnect', reason, reconnect };
+}
+
+export function encodeFrame(frame: ServerFrame): string {
+  return JSON.stringify(frame);
+}
+
+export function byteLength(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}

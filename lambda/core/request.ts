@@ -1,0 +1,44 @@
+/** The parts of a WebSocket upgrade request the core looks at, independent of who parsed it. */
+export interface ConnectRequest {
+  readonly connectionId: string;
+  /** Header names lower-cased; repeated headers joined with ", ". */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  readonly url?: string;
+}
+
+/** Caps what is stored of a request: a connection row must stay far below DynamoDB's 400 KB. */
+export const MAX_STORED_HEADER_BYTES = 8 * 1024;
+export const MAX_STORED_QUERY_BYTES = 4 * 1024;
+
+/** Headers API Gateway adds or that are useless later; never stored. */
+const DROPPED_HEADERS = new Set(['sec-websocket-key', 'sec-websocket-extensions', 'sec-websocket-version', 'connection', 'upgrade']);
+
+/** Keeps entries in order until the byte budget is spent; an entry that does not fit is dropped whole. */
+export function boundEntries(entries: Readonly<Record<string, string>>, budget: number, skip?: Set<string>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  let used = 0;
+  for (const [name, value] of Object.entries(entries)) {
+    if (skip?.has(name)) continue;
+    const size = Buffer.byteLength(name) + Buffer.byteLength(value);
+    if (used + size > budget) continue;
+    kept[name] = value;
+    used += size;
+  }
+  return kept;
+}
+
+export function storedHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  return boundEntries(headers, MAX_STORED_HEADER_BYTES, DROPPED_HEADERS);
+}
+
+export function storedQuery(query: Readonly<Record<string, string>>): Record<string, string> {
+  return boundEntries(query, MAX_STORED_QUERY_BYTES);
+}
+
+/** The subprotocols a client offers, in order. */
+export function offeredSubprotocols(headers: Readonly<Record<string, string>>): string[] {
+  const raw = headers['sec-websocket-protocol'];
+  if (!raw) return [];
+  return raw.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+}

@@ -1,0 +1,4 @@
+import { makeDeliverHandler } from './deliver-handler';
+import { lambdaRuntime } from './lambda-runtime';
+
+export const handler = makeDeliverHandler(lambdaRuntime);

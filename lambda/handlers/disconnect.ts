@@ -1,0 +1,4 @@
+import { makeDisconnectHandler } from './disconnect-handler';
+import { lambdaRuntime } from './lambda-runtime';
+
+export const handler = makeDisconnectHandler(lambdaRuntime);

@@ -1,0 +1,66 @@
+import { CableSettings } from '../core/config';
+import { CableConfigError } from '../core/errors';
+
+/**
+ * The environment the construct sets on every function (names mirror anycable-go's options
+ * with a `CABLE_` prefix). Secrets come as Secrets Manager ids (`*_ARN`) in AWS, or as plain
+ * values for the local server and tests.
+ */
+export interface CableEnvironment {
+  readonly connectionsTable?: string;
+  readonly subscriptionsTable?: string;
+  readonly callbackUrl?: string;
+  readonly deliverFunction?: string;
+  readonly dynamodbEndpoint?: string;
+  readonly logLevel?: string;
+  readonly secrets: Readonly<Record<SecretName, { value?: string; arn?: string }>>;
+  readonly settings: Omit<CableSettings, SecretName>;
+}
+
+export type SecretName = 'secret' | 'turboStreamsSecret' | 'streamsSecret';
+
+export function readEnvironment(env: NodeJS.ProcessEnv): CableEnvironment {
+  return {
+    connectionsTable: env.CABLE_CONNECTIONS_TABLE,
+    subscriptionsTable: env.CABLE_SUBSCRIPTIONS_TABLE,
+    callbackUrl: env.CABLE_CALLBACK_URL,
+    deliverFunction: env.CABLE_DELIVER_FUNCTION,
+    dynamodbEndpoint: env.CABLE_DYNAMODB_ENDPOINT,
+    logLevel: env.CABLE_LOG_LEVEL,
+    secrets: {
+      secret: { value: env.CABLE_SECRET, arn: env.CABLE_SECRET_ARN },
+      turboStreamsSecret: { value: env.CABLE_TURBO_STREAMS_SECRET, arn: env.CABLE_TURBO_STREAMS_SECRET_ARN },
+      streamsSecret: { value: env.CABLE_STREAMS_SECRET, arn: env.CABLE_STREAMS_SECRET_ARN },
+    },
+    settings: {
+      turboStreams: parseBoolean('CABLE_TURBO_STREAMS', env.CABLE_TURBO_STREAMS),
+      publicStreams: parseBoolean('CABLE_PUBLIC_STREAMS', env.CABLE_PUBLIC_STREAMS),
+      allowedOrigins: parseList(env.CABLE_ALLOWED_ORIGINS),
+      ttlSeconds: parseInteger('CABLE_TTL_SECONDS', env.CABLE_TTL_SECONDS),
+    },
+  };
+}
+
+export function required(name: string, value: string | undefined): string {
+  if (!value) throw new CableConfigError(`${name} must be set`);
+  return value;
+}
+
+export function parseBoolean(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new CableConfigError(`${name} must be true or false, got "${value}"`);
+}
+
+export function parseInteger(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed)) throw new CableConfigError(`${name} must be an integer, got "${value}"`);
+  return parsed;
+}
+
+export function parseList(value: string | undefined): string[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  return value.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
+}

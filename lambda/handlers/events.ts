@@ -1,0 +1,56 @@
+import { ConnectRequest } from '../core/request';
+import { InboundFrame } from '../core/message';
+
+/** The fields of API Gateway's WebSocket proxy event that the handlers read. */
+export interface WebSocketEvent {
+  readonly requestContext: {
+    readonly connectionId: string;
+    readonly routeKey: string;
+    readonly eventType: 'CONNECT' | 'MESSAGE' | 'DISCONNECT';
+    readonly stage: string;
+    readonly domainName: string;
+    readonly apiId?: string;
+    readonly requestId?: string;
+    readonly disconnectStatusCode?: number;
+    readonly disconnectReason?: string;
+  };
+  readonly headers?: Record<string, string | undefined> | null;
+  readonly multiValueHeaders?: Record<string, (string | undefined)[] | undefined> | null;
+  readonly queryStringParameters?: Record<string, string | undefined> | null;
+  readonly body?: string | null;
+  readonly isBase64Encoded?: boolean;
+}
+
+/** What a Lambda proxy integration answers; `$connect` can set `Sec-WebSocket-Protocol` here. */
+export interface WebSocketResult {
+  readonly statusCode: number;
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+}
+
+export function toConnectRequest(event: WebSocketEvent): ConnectRequest {
+  const { connectionId, domainName, stage } = event.requestContext;
+  const headers: Record<string, string> = {};
+  for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
+    const defined = (values ?? []).filter((v): v is string => v !== undefined);
+    if (defined.length > 0) headers[name.toLowerCase()] = defined.join(', ');
+  }
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined && headers[name.toLowerCase()] === undefined) headers[name.toLowerCase()] = value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
+    if (value !== undefined) query[name] = value;
+  }
+  const search = new URLSearchParams(query).toString();
+  const host = headers['x-forwarded-host'] ?? headers.host ?? domainName;
+  return { connectionId, headers, query, url: `wss://${host}/${stage}${search ? `?${search}` : ''}` };
+}
+
+export function toInboundFrame(event: WebSocketEvent): InboundFrame {
+  return {
+    connectionId: event.requestContext.connectionId,
+    body: event.body ?? '',
+    binary: event.isBase64Encoded === true,
+  };
+}

@@ -1,0 +1,82 @@
+import { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CONNECTIONS, SUBSCRIPTIONS } from '../../lambda/adapters/dynamodb/schema';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const dynalite = require('dynalite');
+
+/** A real DynamoDB API (dynalite, in memory) on a random local port, with the cable's tables. */
+export interface TestDynamo {
+  readonly endpoint: string;
+  readonly client: DynamoDBClient;
+  readonly doc: DynamoDBDocumentClient;
+  readonly connectionsTable: string;
+  readonly subscriptionsTable: string;
+  /** Creates a fresh pair of tables (unique names) and returns their names. */
+  createTables(prefix?: string): Promise<{ connectionsTable: string; subscriptionsTable: string }>;
+  close(): Promise<void>;
+}
+
+// The SDK signs requests even against dynalite; any credentials do.
+process.env.AWS_ACCESS_KEY_ID ??= 'test';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+process.env.AWS_REGION ??= 'us-east-1';
+
+let tableCounter = 0;
+
+export async function startDynalite(): Promise<TestDynamo> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+
+  const createTables = async (prefix = 'cable') => {
+    const suffix = `${process.pid}-${++tableCounter}`;
+    const connectionsTable = `${prefix}-connections-${suffix}`;
+    const subscriptionsTable = `${prefix}-subscriptions-${suffix}`;
+    await client.send(new CreateTableCommand({
+      TableName: connectionsTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: CONNECTIONS.partitionKey, AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: CONNECTIONS.partitionKey, KeyType: 'HASH' }],
+    }));
+    await client.send(new CreateTableCommand({
+      TableName: subscriptionsTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: SUBSCRIPTIONS.partitionKey, AttributeType: 'S' },
+        { AttributeName: SUBSCRIPTIONS.sortKey, AttributeType: 'S' },
+        { AttributeName: SUBSCRIPTIONS.byConnectionPartitionKey, AttributeType: 'S' },
+        { AttributeName: SUBSCRIPTIONS.byConnectionSortKey, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: SUBSCRIPTIONS.partitionKey, KeyType: 'HASH' },
+        { AttributeName: SUBSCRIPTIONS.sortKey, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [{
+        IndexName: SUBSCRIPTIONS.byConnectionIndex,
+        KeySchema: [
+          { AttributeName: SUBSCRIPTIONS.byConnectionPartitionKey, KeyType: 'HASH' },
+          { AttributeName: SUBSCRIPTIONS.byConnectionSortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      }],
+    }));
+    return { connectionsTable, subscriptionsTable };
+  };
+
+  const tables = await createTables();
+  return {
+    endpoint,
+    client,
+    doc,
+    ...tables,
+    createTables,
+    close: async () => {
+      client.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
