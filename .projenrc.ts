@@ -90,6 +90,8 @@ for (const handler of HANDLERS) {
     minify: true,
     sourcemap: true,
     banner: ESM_REQUIRE_BANNER,
+    // The AWS SDK's ES module builds tree-shake; its CommonJS builds do not (~40% smaller).
+    mainFields: ['module', 'main'],
     watchTask: false,
   });
 }
@@ -107,6 +109,9 @@ const cli = project.bundler.addBundle('lambda/local/cli.ts', {
   watchTask: false,
 });
 project.addBins({ 'cdk-cable': cli.outfile });
+
+// Construct tests synthesize Code.fromAsset(assets/...), and e2e tests run the bundles.
+project.testTask.prependSpawn(project.bundler.bundleTask);
 
 project.addTask('example:synth', {
   description: 'Synthesize examples/basic with the CDK CLI (no AWS credentials needed)',

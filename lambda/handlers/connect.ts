@@ -1,4 +1,11 @@
+import { systemClock } from '../core/ports';
 import { makeConnectHandler } from './connect-handler';
-import { lambdaRuntime } from './lambda-runtime';
+import { cableLogger, cableSettings, connectionStore, deferredDelivery } from './lambda-runtime';
 
-export const handler = makeConnectHandler(lambdaRuntime);
+export const handler = makeConnectHandler(async () => ({
+  config: cableSettings(),
+  connections: connectionStore(),
+  delivery: deferredDelivery(),
+  clock: systemClock,
+  logger: cableLogger(),
+}));

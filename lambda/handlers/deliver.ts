@@ -1,4 +1,9 @@
+import { systemClock } from '../core/ports';
 import { makeDeliverHandler } from './deliver-handler';
-import { lambdaRuntime } from './lambda-runtime';
+import { apiGatewayTransport, cableLogger } from './lambda-runtime';
 
-export const handler = makeDeliverHandler(lambdaRuntime);
+export const handler = makeDeliverHandler(async () => ({
+  transport: apiGatewayTransport(),
+  clock: systemClock,
+  logger: cableLogger(),
+}));

@@ -1,4 +1,8 @@
 import { makeDisconnectHandler } from './disconnect-handler';
-import { lambdaRuntime } from './lambda-runtime';
+import { cableLogger, connectionStore, subscriptionStore } from './lambda-runtime';
 
-export const handler = makeDisconnectHandler(lambdaRuntime);
+export const handler = makeDisconnectHandler(async () => ({
+  connections: connectionStore(),
+  subscriptions: subscriptionStore(),
+  logger: cableLogger(),
+}));

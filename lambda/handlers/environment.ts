@@ -11,7 +11,9 @@ export interface CableEnvironment {
   readonly subscriptionsTable?: string;
   readonly callbackUrl?: string;
   readonly deliverFunction?: string;
+  /** Endpoint overrides: dynalite, and the local server's Lambda invoke emulation, in tests. */
   readonly dynamodbEndpoint?: string;
+  readonly lambdaEndpoint?: string;
   readonly logLevel?: string;
   readonly secrets: Readonly<Record<SecretName, { value?: string; arn?: string }>>;
   readonly settings: Omit<CableSettings, SecretName>;
@@ -26,6 +28,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv): CableEnvironment {
     callbackUrl: env.CABLE_CALLBACK_URL,
     deliverFunction: env.CABLE_DELIVER_FUNCTION,
     dynamodbEndpoint: env.CABLE_DYNAMODB_ENDPOINT,
+    lambdaEndpoint: env.CABLE_LAMBDA_ENDPOINT,
     logLevel: env.CABLE_LOG_LEVEL,
     secrets: {
       secret: { value: env.CABLE_SECRET, arn: env.CABLE_SECRET_ARN },

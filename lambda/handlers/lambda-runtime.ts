@@ -10,70 +10,86 @@ import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscriptio
 import { LambdaDeferredDelivery } from '../adapters/lambda/lambda-deferred-delivery';
 import { readSecretValue } from '../adapters/secrets/read-secret-value';
 import { CableConfig, resolveConfig } from '../core/config';
-import { Clock, ConnectionStore, DeferredDelivery, Logger, SubscriptionStore, systemClock, Transport } from '../core/ports';
 import { CableEnvironment, readEnvironment, required, SecretName } from './environment';
 
-/** Everything a handler may need, built once per execution environment (cold start). */
-export interface LambdaRuntime {
-  readonly config: CableConfig;
-  readonly connections: ConnectionStore;
-  readonly subscriptions: SubscriptionStore;
-  readonly transport: Transport;
-  readonly delivery: DeferredDelivery;
-  readonly clock: Clock;
-  readonly logger: Logger;
+/*
+ * The pieces a Lambda handler is built from, each created once per execution environment
+ * (cold start) and only when a handler asks for it. Plain functions, so esbuild drops the AWS
+ * SDK clients a handler never uses from its bundle.
+ */
+
+let environment: CableEnvironment | undefined;
+let logger: ConsoleLogger | undefined;
+let document: DynamoDBDocumentClient | undefined;
+let connections: DynamoConnectionStore | undefined;
+let subscriptions: DynamoSubscriptionStore | undefined;
+let transport: ApiGatewayTransport | undefined;
+let delivery: LambdaDeferredDelivery | undefined;
+let settingsOnly: CableConfig | undefined;
+let withSecrets: Promise<CableConfig> | undefined;
+
+export function cableEnvironment(): CableEnvironment {
+  return environment ??= readEnvironment(process.env);
 }
 
-let cached: Promise<LambdaRuntime> | undefined;
-
-/** Lazily builds the runtime from `process.env`; a failed build is retried on the next event. */
-export function lambdaRuntime(): Promise<LambdaRuntime> {
-  cached ??= buildRuntime(readEnvironment(process.env)).catch((error) => {
-    cached = undefined;
-    throw error;
-  });
-  return cached;
+export function cableLogger(): ConsoleLogger {
+  return logger ??= new ConsoleLogger(parseLogLevel(cableEnvironment().logLevel));
 }
 
-export async function buildRuntime(env: CableEnvironment): Promise<LambdaRuntime> {
-  const logger = new ConsoleLogger(parseLogLevel(env.logLevel));
-  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(env.dynamodbEndpoint ? { endpoint: env.dynamodbEndpoint } : {}), {
+/** Settings without the secrets (for handlers that never verify a stream name). */
+export function cableSettings(): CableConfig {
+  return settingsOnly ??= resolveConfig(cableEnvironment().settings);
+}
+
+/** Settings and secrets; secrets given as ARNs are read from Secrets Manager once. */
+export function cableConfig(): Promise<CableConfig> {
+  withSecrets ??= resolveSecrets(cableEnvironment()).then(
+    (secrets) => resolveConfig({ ...cableEnvironment().settings, ...secrets }),
+    (error) => {
+      withSecrets = undefined; // retried on the next event
+      throw error;
+    },
+  );
+  return withSecrets;
+}
+
+export function connectionStore(): DynamoConnectionStore {
+  return connections ??= new DynamoConnectionStore(dynamoDocument(), required('CABLE_CONNECTIONS_TABLE', cableEnvironment().connectionsTable));
+}
+
+export function subscriptionStore(): DynamoSubscriptionStore {
+  return subscriptions ??= new DynamoSubscriptionStore(dynamoDocument(), required('CABLE_SUBSCRIPTIONS_TABLE', cableEnvironment().subscriptionsTable));
+}
+
+export function apiGatewayTransport(): ApiGatewayTransport {
+  return transport ??= new ApiGatewayTransport(new ApiGatewayManagementApiClient({
+    endpoint: required('CABLE_CALLBACK_URL', cableEnvironment().callbackUrl),
+  }));
+}
+
+export function deferredDelivery(): LambdaDeferredDelivery {
+  const env = cableEnvironment();
+  return delivery ??= new LambdaDeferredDelivery(
+    new LambdaClient(env.lambdaEndpoint ? { endpoint: env.lambdaEndpoint } : {}),
+    required('CABLE_DELIVER_FUNCTION', env.deliverFunction),
+  );
+}
+
+function dynamoDocument(): DynamoDBDocumentClient {
+  const endpoint = cableEnvironment().dynamodbEndpoint;
+  return document ??= DynamoDBDocumentClient.from(new DynamoDBClient(endpoint ? { endpoint } : {}), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  const secrets = await resolveSecrets(env);
-  return {
-    config: resolveConfig({ ...env.settings, ...secrets }),
-    // Tables and endpoints are required only by the handlers that use them: a missing one
-    // fails on first use with its variable's name.
-    connections: lazy(() => new DynamoConnectionStore(dynamo, required('CABLE_CONNECTIONS_TABLE', env.connectionsTable))),
-    subscriptions: lazy(() => new DynamoSubscriptionStore(dynamo, required('CABLE_SUBSCRIPTIONS_TABLE', env.subscriptionsTable))),
-    transport: lazy(() => new ApiGatewayTransport(new ApiGatewayManagementApiClient({ endpoint: required('CABLE_CALLBACK_URL', env.callbackUrl) }))),
-    delivery: lazy(() => new LambdaDeferredDelivery(new LambdaClient({}), required('CABLE_DELIVER_FUNCTION', env.deliverFunction))),
-    clock: systemClock,
-    logger,
-  };
 }
 
 async function resolveSecrets(env: CableEnvironment): Promise<Partial<Record<SecretName, string>>> {
   const names = Object.keys(env.secrets) as SecretName[];
-  const arns = names.filter((name) => !env.secrets[name].value && env.secrets[name].arn);
-  const client = arns.length > 0 ? new SecretsManagerClient({}) : undefined;
+  const needsClient = names.some((name) => !env.secrets[name].value && env.secrets[name].arn);
+  const client = needsClient ? new SecretsManagerClient({}) : undefined;
   const resolved: Partial<Record<SecretName, string>> = {};
   await Promise.all(names.map(async (name) => {
     const { value, arn } = env.secrets[name];
     resolved[name] = value || (arn && client ? await readSecretValue(client, arn) : undefined);
   }));
   return resolved;
-}
-
-/** A proxy that builds its target on first property access. */
-function lazy<T extends object>(build: () => T): T {
-  let target: T | undefined;
-  return new Proxy({} as T, {
-    get(_, property) {
-      target ??= build();
-      const value = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
 }

@@ -1,4 +1,11 @@
-import { lambdaRuntime } from './lambda-runtime';
+import { systemClock } from '../core/ports';
+import { apiGatewayTransport, cableConfig, cableLogger, subscriptionStore } from './lambda-runtime';
 import { makeMessageHandler } from './message-handler';
 
-export const handler = makeMessageHandler(lambdaRuntime);
+export const handler = makeMessageHandler(async () => ({
+  config: await cableConfig(),
+  subscriptions: subscriptionStore(),
+  transport: apiGatewayTransport(),
+  clock: systemClock,
+  logger: cableLogger(),
+}));

@@ -1,0 +1,82 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { acknowledge } from './private/nag';
+
+/** The bundled handlers, built by `projen bundle` into assets/ and shipped in the npm package. */
+export const HANDLER_ASSETS = {
+  connect: 'connect',
+  message: 'message',
+  disconnect: 'disconnect',
+  deliver: 'deliver',
+} as const;
+
+export type HandlerName = keyof typeof HANDLER_ASSETS;
+
+/** assets/ sits beside lib/ (compiled) and src/ (ts-node), so one relative path serves both. */
+export function handlerAssetPath(name: HandlerName): string {
+  return path.join(__dirname, '..', 'assets', 'lambda', 'handlers', HANDLER_ASSETS[name]);
+}
+
+export interface CableHandlerOptions {
+  readonly runtime: lambda.Runtime;
+  readonly architecture: lambda.Architecture;
+  readonly memorySize: number;
+  readonly logRetention: logs.RetentionDays;
+  readonly logRemovalPolicy: RemovalPolicy;
+  readonly environment: Record<string, string>;
+  /** Whether `runtime` is the construct's default (only then is the cdk-nag L1 finding ours to explain). */
+  readonly defaultRuntime: boolean;
+}
+
+const DESCRIPTIONS: Record<HandlerName, string> = {
+  connect: 'cdk-cable $connect: negotiates actioncable-v1-json, checks Origin, records the connection',
+  message: 'cdk-cable $default: ActionCable commands (subscribe, unsubscribe, message)',
+  disconnect: 'cdk-cable $disconnect: removes the connection and its subscriptions',
+  deliver: 'cdk-cable deferred delivery: sends the welcome once the socket is open',
+};
+
+// The deliver function waits up to CABLE's delivery deadline (10 s) for the socket to open.
+const TIMEOUTS: Record<HandlerName, Duration> = {
+  connect: Duration.seconds(10),
+  message: Duration.seconds(10),
+  disconnect: Duration.seconds(10),
+  deliver: Duration.seconds(20),
+};
+
+export function createCableHandler(scope: Construct, name: HandlerName, options: CableHandlerOptions): lambda.Function {
+  const id = `${name[0].toUpperCase()}${name.slice(1)}Handler`;
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+    retention: options.logRetention,
+    removalPolicy: options.logRemovalPolicy,
+  });
+  const fn = new lambda.Function(scope, id, {
+    description: DESCRIPTIONS[name],
+    runtime: options.runtime,
+    architecture: options.architecture,
+    memorySize: options.memorySize,
+    timeout: TIMEOUTS[name],
+    code: lambda.Code.fromAsset(handlerAssetPath(name)),
+    handler: 'index.handler',
+    logGroup,
+    environment: {
+      ...options.environment,
+      // Stack traces point into lambda/ sources instead of the minified bundle.
+      NODE_OPTIONS: '--enable-source-maps',
+    },
+  });
+  acknowledge(fn.role!, [{
+    id: 'AwsSolutions-IAM4',
+    reason: 'AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.',
+    appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
+  }]);
+  if (options.defaultRuntime) {
+    acknowledge(fn, [{
+      id: 'AwsSolutions-L1',
+      reason: 'The default runtime is the newest Node.js runtime of the oldest aws-cdk-lib cdk-cable supports; pass `runtime` to use a newer one.',
+    }]);
+  }
+  return fn;
+}

@@ -1,0 +1,82 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { acknowledge } from './private/nag';
+
+/**
+ * Attribute names shared with the runtime (lambda/adapters/dynamodb/schema.ts; a test keeps
+ * the two in step).
+ *
+ * Connections table: partition key `connectionId` (S); TTL attribute `expiresAt`.
+ *
+ * Subscriptions table: partition key `stream` (S), sort key `subscriber` (S) =
+ * `<connectionId>#<identifier>`, so a stream has any number of subscribers and a broadcast
+ * reads them with a paginated Query; global secondary index `byConnection` (partition
+ * `connectionId`, sort `identifier`, keys only) finds one connection's rows for `unsubscribe`
+ * and `$disconnect` without a Scan; TTL attribute `expiresAt` on every row.
+ */
+export const TABLE_SCHEMA = {
+  connections: { partitionKey: 'connectionId', ttl: 'expiresAt' },
+  subscriptions: {
+    partitionKey: 'stream',
+    sortKey: 'subscriber',
+    ttl: 'expiresAt',
+    byConnectionIndex: 'byConnection',
+    byConnectionPartitionKey: 'connectionId',
+    byConnectionSortKey: 'identifier',
+  },
+} as const;
+
+export interface CableTablesOptions {
+  readonly removalPolicy: RemovalPolicy;
+  readonly pointInTimeRecovery: boolean;
+  readonly encryption: dynamodb.TableEncryption;
+  readonly encryptionKey?: kms.IKey;
+}
+
+export interface CableTables {
+  readonly connections: dynamodb.Table;
+  readonly subscriptions: dynamodb.Table;
+}
+
+/** Creates the two on-demand tables under `scope` with stable ids. */
+export function createCableTables(scope: Construct, options: CableTablesOptions): CableTables {
+  const common = {
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    removalPolicy: options.removalPolicy,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: options.pointInTimeRecovery },
+    encryption: options.encryption,
+    encryptionKey: options.encryptionKey,
+  };
+  const { connections: c, subscriptions: s } = TABLE_SCHEMA;
+
+  const connections = new dynamodb.Table(scope, 'ConnectionsTable', {
+    ...common,
+    partitionKey: { name: c.partitionKey, type: dynamodb.AttributeType.STRING },
+    timeToLiveAttribute: c.ttl,
+  });
+
+  const subscriptions = new dynamodb.Table(scope, 'SubscriptionsTable', {
+    ...common,
+    partitionKey: { name: s.partitionKey, type: dynamodb.AttributeType.STRING },
+    sortKey: { name: s.sortKey, type: dynamodb.AttributeType.STRING },
+    timeToLiveAttribute: s.ttl,
+  });
+  subscriptions.addGlobalSecondaryIndex({
+    indexName: s.byConnectionIndex,
+    partitionKey: { name: s.byConnectionPartitionKey, type: dynamodb.AttributeType.STRING },
+    sortKey: { name: s.byConnectionSortKey, type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+  });
+
+  if (!options.pointInTimeRecovery) {
+    for (const table of [connections, subscriptions]) {
+      acknowledge(table, [{
+        id: 'AwsSolutions-DDB3',
+        reason: 'Rows are ephemeral connection state (at most a few hours old, recreated on reconnect); point-in-time recovery would restore nothing useful. Enable it with pointInTimeRecovery: true.',
+      }]);
+    }
+  }
+  return { connections, subscriptions };
+}

@@ -1,0 +1,416 @@
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { createCableHandler, HandlerName } from './cable-handlers';
+import { WEBSOCKET_METRICS, webSocketMetric } from './cable-metrics';
+import { createCableTables, TABLE_SCHEMA } from './cable-tables';
+import { acknowledge } from './private/nag';
+import * as validate from './private/validation';
+
+/**
+ * Properties for a `CableWebSocketApi`.
+ */
+export interface CableWebSocketApiProps {
+  /**
+   * Name of the API Gateway stage; the WebSocket URL ends with it (`wss://…/cable`).
+   * @default 'cable'
+   */
+  readonly stageName?: string;
+
+  /**
+   * Throttling for every route of the stage (API Gateway applies account-level limits
+   * otherwise: 10,000 requests/s shared by all APIs of the account and region).
+   * `burstLimit` must be at least `rateLimit`.
+   * @default { rateLimit: 1000, burstLimit: 2000 }
+   */
+  readonly throttle?: apigwv2.ThrottleSettings;
+
+  /**
+   * Write API Gateway access logs (one line per connect, message and disconnect) to a log group.
+   * API Gateway needs an account-level CloudWatch Logs role for this; see `createCloudWatchRole`.
+   * @default false
+   */
+  readonly accessLogging?: boolean;
+
+  /**
+   * The log group for access logs; implies `accessLogging: true`.
+   * @default - a new log group with `logRetention`, when `accessLogging` is true
+   */
+  readonly accessLogGroup?: logs.ILogGroup;
+
+  /**
+   * Set the account-level role API Gateway uses to write logs (`AWS::ApiGateway::Account`).
+   * There is one such setting per account and region: enable it in one stack only, and not
+   * when your account already has it configured.
+   * @default false
+   */
+  readonly createCloudWatchRole?: boolean;
+
+  /**
+   * How long connection and subscription rows live without being refreshed; DynamoDB's TTL
+   * removes what a lost `$disconnect` leaves behind. At least 2 hours, API Gateway's
+   * maximum connection duration.
+   * @default Duration.hours(3)
+   */
+  readonly connectionTtl?: Duration;
+
+  /**
+   * Retention of the handlers' log groups (and of the access log group the construct creates).
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Memory of each handler function, in MB (CPU grows with it, which shortens cold starts).
+   * @default 256
+   */
+  readonly memorySize?: number;
+
+  /**
+   * Instruction set of the handler functions.
+   * @default lambda.Architecture.ARM_64
+   */
+  readonly architecture?: lambda.Architecture;
+
+  /**
+   * Node.js runtime of the handler functions (the bundles target Node.js 22 and later).
+   * @default lambda.Runtime.NODEJS_22_X
+   */
+  readonly runtime?: lambda.Runtime;
+
+  /**
+   * What happens to the tables and log groups when they leave the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Point-in-time recovery of the two tables. Their rows are ephemeral connection state.
+   * @default false
+   */
+  readonly pointInTimeRecovery?: boolean;
+
+  /**
+   * Server-side encryption of the two tables.
+   * @default dynamodb.TableEncryption.AWS_MANAGED, or CUSTOMER_MANAGED when `tableEncryptionKey` is set
+   */
+  readonly tableEncryption?: dynamodb.TableEncryption;
+
+  /**
+   * KMS key for the tables (with `TableEncryption.CUSTOMER_MANAGED`).
+   * @default - AWS managed key
+   */
+  readonly tableEncryptionKey?: kms.IKey;
+
+  /**
+   * Origins (`https://app.example.com`) allowed to open a connection, compared exactly with the
+   * `Origin` header, like Rails' `config.action_cable.allowed_request_origins`.
+   * @default - any origin
+   */
+  readonly allowedOrigins?: string[];
+
+  /**
+   * The common secret (anycable-go's `--secret`): the key for Turbo signed stream names and
+   * `$pubsub` signed streams unless the more specific secrets below are set. Its SecretString is
+   * used as is; set the Rails app's `config.turbo.signed_stream_verifier_key` to the same value.
+   * @default - a new 64-character secret generated in Secrets Manager
+   */
+  readonly secret?: secretsmanager.ISecret;
+
+  /**
+   * Key for Turbo `signed_stream_name` (anycable-go's `--turbo_streams_secret`).
+   * @default - `streamsSecret`, else `secret`
+   */
+  readonly turboStreamsSecret?: secretsmanager.ISecret;
+
+  /**
+   * Key for `$pubsub` signed streams (anycable-go's `--streams_secret`).
+   * @default - `secret`
+   */
+  readonly streamsSecret?: secretsmanager.ISecret;
+
+  /**
+   * Serve `Turbo::StreamsChannel` (`<turbo-cable-stream-source>`).
+   * @default true
+   */
+  readonly turboStreams?: boolean;
+
+  /**
+   * Let `$pubsub` subscribe to unsigned `stream_name`s (anycable-go's `--public_streams`):
+   * anyone who can connect can then read any stream.
+   * @default false
+   */
+  readonly publicStreams?: boolean;
+}
+
+const DEFAULT_THROTTLE = { rateLimit: 1000, burstLimit: 2000 };
+
+/**
+ * A serverless ActionCable server: an API Gateway WebSocket API whose Lambda handlers speak
+ * `actioncable-v1-json`, with connection and subscription state in DynamoDB.
+ *
+ * @example
+ * const cable = new CableWebSocketApi(this, 'Cable', {
+ *   allowedOrigins: ['https://app.example.com'],
+ * });
+ * new CfnOutput(this, 'CableUrl', { value: cable.url });
+ *
+ * @see https://guides.rubyonrails.org/action_cable_overview.html
+ * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api.html
+ */
+export class CableWebSocketApi extends Construct {
+  /** The API Gateway WebSocket API. */
+  public readonly webSocketApi: apigwv2.WebSocketApi;
+  /** The stage clients connect to. */
+  public readonly stage: apigwv2.WebSocketStage;
+  /** Connections table (partition key `connectionId`). */
+  public readonly connectionsTable: dynamodb.Table;
+  /** Subscriptions table (partition key `stream`, sort key `subscriber`, index `byConnection`). */
+  public readonly subscriptionsTable: dynamodb.Table;
+  /** The `$connect` handler. */
+  public readonly connectHandler: lambda.Function;
+  /** The `$default` handler (client commands). */
+  public readonly messageHandler: lambda.Function;
+  /** The `$disconnect` handler. */
+  public readonly disconnectHandler: lambda.Function;
+  /** Sends the welcome (and other first frames) once a new socket is open. */
+  public readonly deliverHandler: lambda.Function;
+  /** The common secret (given or generated). */
+  public readonly secret: secretsmanager.ISecret;
+  /** The access log group, when access logging is on. */
+  public readonly accessLogGroup?: logs.ILogGroup;
+
+  constructor(scope: Construct, id: string, props: CableWebSocketApiProps = {}) {
+    super(scope, id);
+
+    const stageName = props.stageName ?? 'cable';
+    validate.validateStageName(stageName);
+    const throttle = { ...DEFAULT_THROTTLE, ...props.throttle };
+    validate.validateThrottle(throttle.rateLimit, throttle.burstLimit);
+    const ttlSeconds = validate.validateConnectionTtl(props.connectionTtl ?? Duration.hours(3));
+    const memorySize = props.memorySize ?? 256;
+    validate.validateMemorySize(memorySize);
+    if (props.allowedOrigins) validate.validateAllowedOrigins(props.allowedOrigins);
+    const runtime = props.runtime ?? lambda.Runtime.NODEJS_22_X;
+    if (runtime.family !== lambda.RuntimeFamily.NODEJS) {
+      throw new Error(`\`runtime\` must be a Node.js runtime (the handlers are JavaScript bundles), got ${runtime.name}`);
+    }
+    if (props.tableEncryptionKey && props.tableEncryption && props.tableEncryption !== dynamodb.TableEncryption.CUSTOMER_MANAGED) {
+      throw new Error(`\`tableEncryptionKey\` requires \`tableEncryption\` CUSTOMER_MANAGED, got ${props.tableEncryption}`);
+    }
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+
+    const tables = createCableTables(this, {
+      removalPolicy,
+      pointInTimeRecovery: props.pointInTimeRecovery ?? false,
+      encryption: props.tableEncryption ?? (props.tableEncryptionKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED),
+      encryptionKey: props.tableEncryptionKey,
+    });
+    this.connectionsTable = tables.connections;
+    this.subscriptionsTable = tables.subscriptions;
+
+    this.secret = props.secret ?? this.generateSecret();
+    this.accessLogGroup = props.accessLogGroup
+      ?? (props.accessLogging ? new logs.LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy }) : undefined);
+
+    // The API exists before the functions (they need its URL); routes are added once they do.
+    this.webSocketApi = new apigwv2.WebSocketApi(this, 'Api', {
+      description: `cdk-cable ActionCable endpoint (${this.node.path})`,
+    });
+    this.stage = new apigwv2.WebSocketStage(this, 'Stage', {
+      webSocketApi: this.webSocketApi,
+      stageName,
+      autoDeploy: true,
+      throttle,
+      accessLogSettings: this.accessLogGroup ? { destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup) } : undefined,
+    });
+    if (props.createCloudWatchRole) this.createCloudWatchRole();
+
+    const environment: Record<string, string> = {
+      CABLE_CONNECTIONS_TABLE: this.connectionsTable.tableName,
+      CABLE_SUBSCRIPTIONS_TABLE: this.subscriptionsTable.tableName,
+      CABLE_CALLBACK_URL: this.stage.callbackUrl,
+      CABLE_TTL_SECONDS: String(ttlSeconds),
+      CABLE_TURBO_STREAMS: String(props.turboStreams ?? true),
+      CABLE_PUBLIC_STREAMS: String(props.publicStreams ?? false),
+      ...(props.allowedOrigins ? { CABLE_ALLOWED_ORIGINS: props.allowedOrigins.join(',') } : {}),
+    };
+    // Secrets are read (once per cold start) only by the handler that verifies stream names.
+    const secretEnvironment: Record<string, string> = {
+      CABLE_SECRET_ARN: this.secret.secretArn,
+      ...(props.turboStreamsSecret ? { CABLE_TURBO_STREAMS_SECRET_ARN: props.turboStreamsSecret.secretArn } : {}),
+      ...(props.streamsSecret ? { CABLE_STREAMS_SECRET_ARN: props.streamsSecret.secretArn } : {}),
+    };
+    const handler = (name: HandlerName, extra: Record<string, string> = {}) => createCableHandler(this, name, {
+      runtime,
+      architecture: props.architecture ?? lambda.Architecture.ARM_64,
+      memorySize,
+      logRetention,
+      logRemovalPolicy: removalPolicy,
+      environment: { ...environment, ...extra },
+      defaultRuntime: props.runtime === undefined,
+    });
+    this.deliverHandler = handler('deliver');
+    this.connectHandler = handler('connect', { CABLE_DELIVER_FUNCTION: this.deliverHandler.functionName });
+    this.messageHandler = handler('message', secretEnvironment);
+    this.disconnectHandler = handler('disconnect');
+    // A failed welcome delivery is not retried late: the client reconnects after 6 s of silence.
+    this.deliverHandler.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
+
+    this.grantLeastPrivilege([this.secret, props.turboStreamsSecret, props.streamsSecret]);
+
+    this.webSocketApi.addRoute('$connect', { integration: new WebSocketLambdaIntegration('ConnectIntegration', this.connectHandler) });
+    this.webSocketApi.addRoute('$default', { integration: new WebSocketLambdaIntegration('MessageIntegration', this.messageHandler) });
+    this.webSocketApi.addRoute('$disconnect', { integration: new WebSocketLambdaIntegration('DisconnectIntegration', this.disconnectHandler) });
+    this.acknowledgeRoutes();
+
+    new CfnOutput(this, 'Url', { value: this.url, description: 'wss:// URL for config.action_cable.url' });
+    new CfnOutput(this, 'CallbackUrl', { value: this.callbackUrl, description: '@connections endpoint of the API Gateway Management API' });
+  }
+
+  /** The `wss://` URL clients connect to (Rails: `config.action_cable.url`). */
+  public get url(): string {
+    return this.stage.url;
+  }
+
+  /** The `https://` `@connections` endpoint of the API Gateway Management API for this stage. */
+  public get callbackUrl(): string {
+    return this.stage.callbackUrl;
+  }
+
+  /**
+   * Permits `grantee` to post to, inspect and close this stage's connections
+   * (`execute-api:ManageConnections` on this API's stage only).
+   */
+  public grantManageConnections(grantee: iam.IGrantable): iam.Grant {
+    return this.stage.grantManagementApiAccess(grantee);
+  }
+
+  /** Number of `$connect` requests (API Gateway `ConnectCount`, sum). */
+  public metricConnectCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(WEBSOCKET_METRICS.connectCount, 'Sum', props);
+  }
+
+  /** Number of messages sent to and from clients (API Gateway `MessageCount`, sum). */
+  public metricMessageCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(WEBSOCKET_METRICS.messageCount, 'Sum', props);
+  }
+
+  /** Requests the handlers failed (API Gateway `IntegrationError`, sum). */
+  public metricIntegrationError(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(WEBSOCKET_METRICS.integrationError, 'Sum', props);
+  }
+
+  /** Requests refused with a 4xx before reaching a handler, e.g. throttled (API Gateway `ClientError`, sum). */
+  public metricClientError(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(WEBSOCKET_METRICS.clientError, 'Sum', props);
+  }
+
+  /** Errors while calling the handlers (API Gateway `ExecutionError`, sum). */
+  public metricExecutionError(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(WEBSOCKET_METRICS.executionError, 'Sum', props);
+  }
+
+  /** Time from request to handler response (API Gateway `IntegrationLatency`, average). */
+  public metricIntegrationLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(WEBSOCKET_METRICS.integrationLatency, 'Average', props);
+  }
+
+  private metric(name: string, statistic: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return webSocketMetric(name, { apiId: this.webSocketApi.apiId, stage: this.stage.stageName }, statistic, props);
+  }
+
+  private generateSecret(): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, 'Secret', {
+      description: 'cdk-cable common secret: Turbo signed stream names and $pubsub signed streams',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    acknowledge(secret, [{
+      id: 'AwsSolutions-SMG4',
+      reason: 'The Rails app signs stream names with the same value; rotating it here alone would reject every page rendered before. Rotate both together by updating the secret.',
+    }]);
+    return secret;
+  }
+
+  private createCloudWatchRole(): void {
+    const role = new iam.Role(this, 'ApiGatewayCloudWatchRole', {
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs')],
+    });
+    acknowledge(role, [{
+      id: 'AwsSolutions-IAM4',
+      reason: 'AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for the account-level API Gateway logging role.',
+      appliesTo: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs'],
+    }]);
+    const account = new apigateway.CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+    this.stage.node.addDependency(account);
+  }
+
+  /** Each function gets only the table actions and connection operations it uses. */
+  private grantLeastPrivilege(secrets: (secretsmanager.ISecret | undefined)[]): void {
+    const { connectHandler: connect, messageHandler: message, disconnectHandler: disconnect, deliverHandler: deliver } = this;
+    const connectionsArn = this.connectionsTable.tableArn;
+    const subscriptionsArn = this.subscriptionsTable.tableArn;
+    const byConnectionArn = `${subscriptionsArn}/index/${TABLE_SCHEMA.subscriptions.byConnectionIndex}`;
+    const allow = (fn: lambda.Function, actions: string[], resources: string[]) =>
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
+
+    allow(connect, ['dynamodb:PutItem'], [connectionsArn]);
+    allow(connect, ['lambda:InvokeFunction'], [deliver.functionArn]);
+
+    allow(message, ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'], [subscriptionsArn]);
+    allow(message, ['dynamodb:Query'], [byConnectionArn]);
+
+    allow(disconnect, ['dynamodb:DeleteItem'], [connectionsArn]);
+    allow(disconnect, ['dynamodb:BatchWriteItem'], [subscriptionsArn]);
+    allow(disconnect, ['dynamodb:Query'], [byConnectionArn]);
+
+    const connectionsOf = (method: string) => Stack.of(this).formatArn({
+      service: 'execute-api',
+      resource: this.webSocketApi.apiId,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      resourceName: `${this.stage.stageName}/${method}/@connections/*`,
+    });
+    allow(message, ['execute-api:ManageConnections'], [connectionsOf('POST'), connectionsOf('DELETE')]);
+    allow(deliver, ['execute-api:ManageConnections'], [connectionsOf('POST')]);
+
+    // Only the message handler verifies signed stream names.
+    for (const secret of secrets) secret?.grantRead(message);
+    for (const fn of [connect, message, disconnect, deliver]) {
+      // Connection ids are only known at run time.
+      acknowledge(fn.role!.node.findChild('DefaultPolicy'), [{
+        id: 'AwsSolutions-IAM5',
+        reason: 'Connections are addressed by run-time ids: @connections/* on this API\'s stage only.',
+        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:execute-api:.*\\/@connections\\/\\*$/g' }],
+      }]);
+    }
+  }
+
+  private acknowledgeRoutes(): void {
+    for (const routeKey of ['$connect', '$default', '$disconnect']) {
+      const route = this.webSocketApi.node.tryFindChild(`${routeKey}-Route`);
+      if (!route) continue;
+      acknowledge(route, [{
+        id: 'AwsSolutions-APIG4',
+        reason: 'ActionCable authorizes per subscription: Turbo and $pubsub stream names are HMAC-signed by the app, and Origin is checked when allowedOrigins is set.',
+      }]);
+    }
+    if (!this.accessLogGroup) {
+      acknowledge(this.stage, [{
+        id: 'AwsSolutions-APIG1',
+        reason: 'Access logging needs an account-level CloudWatch role that may not exist; it is opt-in with accessLogging (and createCloudWatchRole).',
+      }]);
+    }
+  }
+
+}
