@@ -1,0 +1,63 @@
+import { CableConfig, CableSettings, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_TTL_SECONDS, resolveConfig } from '../../lambda/core/config';
+import { CableConfigError } from '../../lambda/core/errors';
+
+describe('resolveConfig', () => {
+  test('resolveConfig: defaults serve Turbo, refuse public streams, allow any origin', () => {
+    expect(resolveConfig({})).toEqual<CableConfig>({
+      turboStreamsSecret: undefined,
+      streamsSecret: undefined,
+      turboStreams: true,
+      publicStreams: false,
+      allowedOrigins: undefined,
+      ttlSeconds: DEFAULT_TTL_SECONDS,
+      deliveryDeadlineMs: DEFAULT_DELIVERY_DEADLINE_MS,
+    });
+  });
+
+  test('ttlSeconds: rows outlive API Gateway\'s 2-hour connection limit by default', () => {
+    expect(DEFAULT_TTL_SECONDS).toBeGreaterThan(2 * 60 * 60);
+  });
+
+  test.each<{ name: string; settings: CableSettings; turbo: string | undefined; streams: string | undefined }>([
+    { name: 'secrets: secret alone keys both', settings: { secret: 's' }, turbo: 's', streams: 's' },
+    { name: 'secrets: streamsSecret is preferred to secret for both', settings: { secret: 's', streamsSecret: 'p' }, turbo: 'p', streams: 'p' },
+    { name: 'secrets: turboStreamsSecret is preferred for Turbo only', settings: { secret: 's', streamsSecret: 'p', turboStreamsSecret: 't' }, turbo: 't', streams: 'p' },
+    { name: 'secrets: turboStreamsSecret with secret leaves streams on secret', settings: { secret: 's', turboStreamsSecret: 't' }, turbo: 't', streams: 's' },
+    { name: 'secrets: turboStreamsSecret alone leaves streams unkeyed', settings: { turboStreamsSecret: 't' }, turbo: 't', streams: undefined },
+    { name: 'secrets: empty strings count as unset', settings: { secret: 's', streamsSecret: '', turboStreamsSecret: '' }, turbo: 's', streams: 's' },
+    { name: 'secrets: none leaves both unkeyed', settings: {}, turbo: undefined, streams: undefined },
+  ])('$name', ({ settings, turbo, streams }) => {
+    const config = resolveConfig(settings);
+    expect(config.turboStreamsSecret).toBe(turbo);
+    expect(config.streamsSecret).toBe(streams);
+  });
+
+  test.each<{ name: string; settings: CableSettings; message: RegExp }>([
+    { name: 'ttlSeconds: 59 is refused', settings: { ttlSeconds: 59 }, message: /^ttlSeconds.*got 59/ },
+    { name: 'ttlSeconds: 0 is refused', settings: { ttlSeconds: 0 }, message: /^ttlSeconds.*got 0/ },
+    { name: 'ttlSeconds: a negative value is refused', settings: { ttlSeconds: -3600 }, message: /^ttlSeconds.*got -3600/ },
+    { name: 'ttlSeconds: a fraction is refused', settings: { ttlSeconds: 90.5 }, message: /^ttlSeconds.*got 90.5/ },
+    { name: 'ttlSeconds: NaN is refused', settings: { ttlSeconds: NaN }, message: /^ttlSeconds.*got NaN/ },
+    { name: 'allowedOrigins: an empty list is refused', settings: { allowedOrigins: [] }, message: /^allowedOrigins/ },
+  ])('$name', ({ settings, message }) => {
+    expect(() => resolveConfig(settings)).toThrow(CableConfigError);
+    expect(() => resolveConfig(settings)).toThrow(message);
+  });
+
+  test('ttlSeconds: 60 is the smallest accepted', () => {
+    expect(resolveConfig({ ttlSeconds: 60 }).ttlSeconds).toBe(60);
+  });
+
+  test('allowedOrigins: a list is kept as given', () => {
+    expect(resolveConfig({ allowedOrigins: ['https://a.example.com', 'https://b.example.com'] }).allowedOrigins)
+      .toEqual(['https://a.example.com', 'https://b.example.com']);
+  });
+
+  test('turboStreams, publicStreams, deliveryDeadlineMs: explicit values are kept', () => {
+    expect(resolveConfig({ turboStreams: false, publicStreams: true, deliveryDeadlineMs: 3_000 })).toMatchObject({
+      turboStreams: false,
+      publicStreams: true,
+      deliveryDeadlineMs: 3_000,
+    });
+  });
+});

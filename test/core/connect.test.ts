@@ -1,0 +1,156 @@
+import { CONNECTION_ID, expectValidFrames, makeWorld, SECRET, START_MS, World } from './support';
+import { CableSettings } from '../../lambda/core/config';
+import { connect, ConnectResult } from '../../lambda/core/connect';
+import { ConnectRequest } from '../../lambda/core/request';
+
+const ORIGIN = 'https://app.example.com';
+
+function request(headers: Record<string, string>, query: Record<string, string> = {}): ConnectRequest {
+  return { connectionId: CONNECTION_ID, headers, query, url: 'wss://cable.example.com/prod' };
+}
+
+async function connectWith(settings: CableSettings, req: ConnectRequest): Promise<{ world: World; result: ConnectResult }> {
+  const world = makeWorld(settings);
+  const result = await connect(world, req);
+  return { world, result };
+}
+
+function expectNothingRecorded(world: World): void {
+  expect(world.connections.records.size).toBe(0);
+  expect(world.delivery.requests).toEqual([]);
+}
+
+describe('connect', () => {
+  const ACCEPT: ConnectResult = { kind: 'accept', subprotocol: 'actioncable-v1-json' };
+  const BAD_SUBPROTOCOL: ConnectResult = { kind: 'refuse', status: 400, reason: 'unsupported_subprotocol' };
+  const BAD_ORIGIN: ConnectResult = { kind: 'refuse', status: 403, reason: 'forbidden_origin' };
+
+  test.each<{ name: string; settings?: CableSettings; headers: Record<string, string>; expected: ConnectResult }>([
+    {
+      name: 'connect: accepts actioncable-v1-json offered alone',
+      headers: { 'sec-websocket-protocol': 'actioncable-v1-json' },
+      expected: ACCEPT,
+    },
+    {
+      name: 'connect: accepts actioncable-v1-json offered among others and returns that subprotocol',
+      headers: { 'sec-websocket-protocol': 'actioncable-v1-json, actioncable-unsupported' },
+      expected: ACCEPT,
+    },
+    {
+      name: 'connect: accepts actioncable-v1-json offered after another',
+      headers: { 'sec-websocket-protocol': 'actioncable-unsupported,actioncable-v1-json' },
+      expected: ACCEPT,
+    },
+    {
+      name: 'connect: refuses 400 when no subprotocol is offered',
+      headers: { origin: ORIGIN },
+      expected: BAD_SUBPROTOCOL,
+    },
+    {
+      name: 'connect: refuses 400 when only other subprotocols are offered',
+      headers: { 'sec-websocket-protocol': 'actioncable-unsupported, graphql-ws' },
+      expected: BAD_SUBPROTOCOL,
+    },
+    {
+      name: 'connect: refuses 400 when the header is empty',
+      headers: { 'sec-websocket-protocol': '' },
+      expected: BAD_SUBPROTOCOL,
+    },
+    {
+      name: 'allowedOrigins: accepts a listed origin',
+      settings: { secret: SECRET, allowedOrigins: ['https://other.example.com', ORIGIN] },
+      headers: { 'sec-websocket-protocol': 'actioncable-v1-json', 'origin': ORIGIN },
+      expected: ACCEPT,
+    },
+    {
+      name: 'allowedOrigins: refuses 403 an origin not listed',
+      settings: { secret: SECRET, allowedOrigins: [ORIGIN] },
+      headers: { 'sec-websocket-protocol': 'actioncable-v1-json', 'origin': 'https://evil.example.com' },
+      expected: BAD_ORIGIN,
+    },
+    {
+      name: 'allowedOrigins: refuses 403 a missing Origin when a list is configured',
+      settings: { secret: SECRET, allowedOrigins: [ORIGIN] },
+      headers: { 'sec-websocket-protocol': 'actioncable-v1-json' },
+      expected: BAD_ORIGIN,
+    },
+    {
+      name: 'allowedOrigins: accepts any origin when none is configured',
+      headers: { 'sec-websocket-protocol': 'actioncable-v1-json', 'origin': 'https://anything.example.net' },
+      expected: ACCEPT,
+    },
+    {
+      name: 'allowedOrigins: accepts a missing Origin when none is configured',
+      headers: { 'sec-websocket-protocol': 'actioncable-v1-json' },
+      expected: ACCEPT,
+    },
+    {
+      name: 'allowedOrigins: an unsupported subprotocol is refused 400 before the origin is checked',
+      settings: { secret: SECRET, allowedOrigins: [ORIGIN] },
+      headers: { 'sec-websocket-protocol': 'graphql-ws', 'origin': 'https://evil.example.com' },
+      expected: BAD_SUBPROTOCOL,
+    },
+  ])('$name', async ({ settings, headers, expected }) => {
+    const { world, result } = await connectWith(settings ?? { secret: SECRET }, request(headers));
+    expect(result).toEqual(expected);
+    if (expected.kind === 'refuse') {
+      expectNothingRecorded(world);
+      expect(world.logger.entries).toEqual([
+        { level: 'info', event: 'connect.refused', fields: expect.objectContaining({ connectionId: CONNECTION_ID, reason: expected.reason }) },
+      ]);
+    } else {
+      expect(world.connections.records.has(CONNECTION_ID)).toBe(true);
+      expect(world.delivery.requests).toHaveLength(1);
+    }
+  });
+
+  test('connect: stores the connection row with expiresAt = now/1000 + ttl, bounded headers and the query', async () => {
+    const headers = {
+      'sec-websocket-protocol': 'actioncable-v1-json, actioncable-unsupported',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      'sec-websocket-version': '13',
+      'sec-websocket-extensions': 'permessage-deflate; client_max_window_bits',
+      'cookie': `_session=${'x'.repeat(9 * 1024)}`,
+      'origin': ORIGIN,
+      'user-agent': 'Mozilla/5.0',
+    };
+    const query = { token: 'abc', room: 'lobby' };
+    const { world } = await connectWith({ secret: SECRET, ttlSeconds: 600 }, request(headers, query));
+
+    expect(world.connections.records.get(CONNECTION_ID)).toEqual({
+      connectionId: CONNECTION_ID,
+      connectedAt: START_MS,
+      expiresAt: Math.floor(START_MS / 1000) + 600,
+      subprotocol: 'actioncable-v1-json',
+      headers: {
+        'sec-websocket-protocol': 'actioncable-v1-json, actioncable-unsupported',
+        'origin': ORIGIN,
+        'user-agent': 'Mozilla/5.0',
+      },
+      query: { token: 'abc', room: 'lobby' },
+      url: 'wss://cable.example.com/prod',
+    });
+  });
+
+  test('connect: a cookie that fits the header budget is kept', async () => {
+    const cookie = `_session=${'x'.repeat(4 * 1024)}`;
+    const { world } = await connectWith({ secret: SECRET }, request({ 'sec-websocket-protocol': 'actioncable-v1-json', cookie }));
+    expect(world.connections.records.get(CONNECTION_ID)?.headers.cookie).toBe(cookie);
+  });
+
+  test('connect: schedules exactly one deferred delivery of the welcome, due by now + deliveryDeadlineMs', async () => {
+    const { world } = await connectWith({ secret: SECRET, deliveryDeadlineMs: 7_000 }, request({ 'sec-websocket-protocol': 'actioncable-v1-json' }));
+
+    expect(world.delivery.requests).toHaveLength(1);
+    const [delivery] = world.delivery.requests;
+    expect(delivery.connectionId).toBe(CONNECTION_ID);
+    expect(delivery.deadline).toBe(START_MS + 7_000);
+    expect(delivery.frames.map((f) => JSON.parse(f))).toEqual([{ type: 'welcome' }]);
+    expectValidFrames(delivery.frames);
+  });
+
+  test('connect: sends nothing itself (the connection is not open until $connect returns)', async () => {
+    const { world } = await connectWith({ secret: SECRET }, request({ 'sec-websocket-protocol': 'actioncable-v1-json' }));
+    expect(world.transport.sent.size).toBe(0);
+  });
+});
