@@ -49,7 +49,7 @@ export function resolveConfig(settings: CableSettings): CableConfig {
     throw new CableConfigError(`ttlSeconds must be an integer of at least 60, got ${ttlSeconds}`);
   }
   if (settings.allowedOrigins && settings.allowedOrigins.length === 0) {
-    throw new CableConfigError('allowedOrigins must list at least one origin when set (omit it to allow any origin)');
+    throw new CableConfigError('allowedOrigins must list at least one origin when set, got [] (omit it to allow any origin)');
   }
   return {
     turboStreamsSecret,

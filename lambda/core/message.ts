@@ -1,5 +1,5 @@
 import { Logger } from './ports';
-import { ClientCommand, disconnect, MAX_MESSAGE_BYTES, ServerFrame } from './protocol';
+import { byteLength, ClientCommand, disconnect, encodeFrame, MAX_MESSAGE_BYTES, ServerFrame } from './protocol';
 import { subscribe, SubscribeDeps, unsubscribe } from './subscribe';
 
 export interface InboundFrame {
@@ -36,7 +36,7 @@ export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Pro
   }
   switch (command.command) {
     case 'subscribe':
-      return { frames: await subscribe(deps, connectionId, command.identifier), close: false };
+      return replyWithin(deps.logger, connectionId, await subscribe(deps, connectionId, command.identifier));
     case 'unsubscribe':
       return { frames: await unsubscribe(deps, connectionId, command.identifier), close: false };
     case 'message':
@@ -59,6 +59,12 @@ export function parseCommand(body: string): ClientCommand | string {
   if (typeof identifier !== 'string' || identifier.length === 0) return 'invalid_identifier';
   if (command === 'message' && typeof data !== 'string') return 'invalid_data';
   return { command, identifier, data: typeof data === 'string' ? data : undefined };
+}
+
+/** A reply echoes client input (the identifier); API Gateway would refuse one over 128 KB. */
+function replyWithin(logger: Logger, connectionId: string, frames: ServerFrame[]): MessageResult {
+  if (frames.some((frame) => byteLength(encodeFrame(frame)) > MAX_MESSAGE_BYTES)) return invalidRequest(logger, connectionId, 'reply_too_large');
+  return { frames, close: false };
 }
 
 function invalidRequest(logger: Logger, connectionId: string, reason: string): MessageResult {

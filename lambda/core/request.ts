@@ -14,18 +14,25 @@ export const MAX_STORED_QUERY_BYTES = 4 * 1024;
 /** Headers API Gateway adds or that are useless later; never stored. */
 const DROPPED_HEADERS = new Set(['sec-websocket-key', 'sec-websocket-extensions', 'sec-websocket-version', 'connection', 'upgrade']);
 
-/** Keeps entries in order until the byte budget is spent; an entry that does not fit is dropped whole. */
+/**
+ * Keeps entries within a byte budget, smallest first, so one oversized value (a huge cookie)
+ * is what gets dropped rather than the small headers after it (`origin`, `host`). An entry
+ * that does not fit is dropped whole; the kept ones stay in their original order.
+ */
 export function boundEntries(entries: Readonly<Record<string, string>>, budget: number, skip?: Set<string>): Record<string, string> {
-  const kept: Record<string, string> = {};
+  const sized = Object.entries(entries)
+    .filter(([name]) => !skip?.has(name))
+    .map(([name, value], index) => ({ name, value, index, size: Buffer.byteLength(name) + Buffer.byteLength(value) }))
+    .sort((a, b) => a.size - b.size || a.index - b.index);
+  const fitting: typeof sized = [];
   let used = 0;
-  for (const [name, value] of Object.entries(entries)) {
-    if (skip?.has(name)) continue;
-    const size = Buffer.byteLength(name) + Buffer.byteLength(value);
-    if (used + size > budget) continue;
-    kept[name] = value;
-    used += size;
+  for (const entry of sized) {
+    if (used + entry.size > budget) break;
+    fitting.push(entry);
+    used += entry.size;
   }
-  return kept;
+  fitting.sort((a, b) => a.index - b.index);
+  return Object.fromEntries(fitting.map(({ name, value }) => [name, value]));
 }
 
 export function storedHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {

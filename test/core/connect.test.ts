@@ -132,6 +132,17 @@ describe('connect', () => {
     });
   });
 
+  test('connect: when the headers overflow the budget, the largest goes and the small ones after it stay', async () => {
+    const headers = {
+      'sec-websocket-protocol': 'actioncable-v1-json',
+      'x-big': 'y'.repeat(6 * 1024),
+      'cookie': `_session=${'x'.repeat(3 * 1024)}`,
+      'origin': ORIGIN,
+    };
+    const { world } = await connectWith({ secret: SECRET }, request(headers));
+    expect(Object.keys(world.connections.records.get(CONNECTION_ID)!.headers)).toEqual(['sec-websocket-protocol', 'cookie', 'origin']);
+  });
+
   test('connect: a cookie that fits the header budget is kept', async () => {
     const cookie = `_session=${'x'.repeat(4 * 1024)}`;
     const { world } = await connectWith({ secret: SECRET }, request({ 'sec-websocket-protocol': 'actioncable-v1-json', cookie }));

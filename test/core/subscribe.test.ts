@@ -393,10 +393,9 @@ describe('subscribe', () => {
     expect(rows(world).map((r) => r.connectionId)).toEqual(['conn-1', 'conn-2']);
   });
 
-  // BUG: `reject_subscription` echoes the identifier, and its envelope is 7 bytes longer than
-  // `subscribe`'s, so a 128 KB `subscribe` of an over-long identifier gets a reply API Gateway
-  // cannot post (PostToConnection rejects > 128 KB): the $default Lambda fails instead of rejecting.
-  test.failing('subscribe: rejecting the longest identifier a 128 KB message can carry replies within 128 KB', async () => {
+  // `reject_subscription` echoes the identifier and its envelope is 7 bytes longer than
+  // `subscribe`'s: a reply API Gateway could not post becomes invalid_request instead.
+  test('subscribe: rejecting the longest identifier a 128 KB message can carry replies within 128 KB', async () => {
     const world = makeWorld();
     const envelope = subscribeCommand('');
     const identifier = 'x'.repeat(MAX_MESSAGE_BYTES - Buffer.byteLength(envelope));
@@ -405,5 +404,6 @@ describe('subscribe', () => {
 
     const result = await handleMessage(world, { connectionId: CONNECTION_ID, body, binary: false });
     expectValidFrames(result.frames);
+    expect(result).toEqual({ frames: [{ type: 'disconnect', reason: 'invalid_request', reconnect: false }], close: true });
   });
 });
