@@ -1,0 +1,165 @@
+import { BatchWriteCommand, BatchWriteCommandInput, DynamoDBDocumentClient, PutCommand, QueryCommand, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { SUBSCRIPTIONS, subscriberKey } from './schema';
+import { Subscription, SubscriptionPage, SubscriptionStore } from '../../core/ports';
+
+const DEFAULT_PAGE_SIZE = 1000;
+/** BatchWriteItem accepts at most 25 requests. */
+const BATCH_SIZE = 25;
+
+export interface DynamoSubscriptionStoreOptions {
+  /**
+   * Attempts per BatchWriteItem chunk while DynamoDB answers with `UnprocessedItems`.
+   * @default 8
+   */
+  readonly batchAttempts?: number;
+  /**
+   * First wait before re-sending unprocessed items, doubled on each retry up to one second.
+   * @default 50
+   */
+  readonly batchBackoffMs?: number;
+}
+
+type Key = Record<string, string>;
+type WriteRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[string];
+
+/**
+ * Subscriptions table (key design in ./schema.ts): a broadcast reads one stream's partition
+ * page by page; unsubscribe and `$disconnect` find a connection's rows through `byConnection`.
+ */
+export class DynamoSubscriptionStore implements SubscriptionStore {
+  private readonly batchAttempts: number;
+  private readonly batchBackoffMs: number;
+
+  constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string, options: DynamoSubscriptionStoreOptions = {}) {
+    this.batchAttempts = options.batchAttempts ?? 8;
+    this.batchBackoffMs = options.batchBackoffMs ?? 50;
+  }
+
+  async add(subscription: Subscription): Promise<'created' | 'exists'> {
+    try {
+      // Conditional so that two invocations racing on a re-sent `subscribe` create one row.
+      await this.doc.send(new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          [SUBSCRIPTIONS.partitionKey]: subscription.stream,
+          [SUBSCRIPTIONS.sortKey]: subscriberKey(subscription.connectionId, subscription.identifier),
+          [SUBSCRIPTIONS.byConnectionPartitionKey]: subscription.connectionId,
+          [SUBSCRIPTIONS.byConnectionSortKey]: subscription.identifier,
+          [SUBSCRIPTIONS.ttl]: subscription.expiresAt,
+        },
+        ConditionExpression: 'attribute_not_exists(#subscriber)',
+        ExpressionAttributeNames: { '#subscriber': SUBSCRIPTIONS.sortKey },
+      }));
+      return 'created';
+    } catch (error) {
+      // By name: an instanceof check fails when the bundle holds two copies of the SDK.
+      if ((error as Error | undefined)?.name === 'ConditionalCheckFailedException') return 'exists';
+      throw error;
+    }
+  }
+
+  async remove(connectionId: string, identifier: string): Promise<string[]> {
+    const keys = await this.keysOf(connectionId, identifier);
+    await this.deleteKeys(keys);
+    return keys.map((key) => key[SUBSCRIPTIONS.partitionKey]);
+  }
+
+  async removeAll(connectionId: string): Promise<number> {
+    const keys = await this.keysOf(connectionId);
+    await this.deleteKeys(keys);
+    return keys.length;
+  }
+
+  async listByStream(stream: string, cursor?: string, limit = DEFAULT_PAGE_SIZE): Promise<SubscriptionPage> {
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`limit must be a positive integer, got ${limit}`);
+    const result = await this.doc.send(new QueryCommand({
+      TableName: this.tableName,
+      KeyConditionExpression: '#stream = :stream',
+      ExpressionAttributeNames: { '#stream': SUBSCRIPTIONS.partitionKey },
+      ExpressionAttributeValues: { ':stream': stream },
+      ExclusiveStartKey: cursor === undefined ? undefined : decodeCursor(cursor, stream),
+      Limit: limit,
+      // Consistent: a client that has just been confirmed must get the next broadcast.
+      ConsistentRead: true,
+    }));
+    return {
+      items: (result.Items ?? []).map((item) => ({
+        stream: item[SUBSCRIPTIONS.partitionKey],
+        connectionId: item[SUBSCRIPTIONS.byConnectionPartitionKey],
+        identifier: item[SUBSCRIPTIONS.byConnectionSortKey],
+        expiresAt: item[SUBSCRIPTIONS.ttl],
+      })),
+      cursor: result.LastEvaluatedKey ? encodeCursor(result.LastEvaluatedKey) : undefined,
+    };
+  }
+
+  /**
+   * Base-table keys of a connection's rows (of one identifier when given). The index is
+   * eventually consistent, so a row written a moment ago may be missed; TTL removes it.
+   */
+  private async keysOf(connectionId: string, identifier?: string): Promise<Key[]> {
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: SUBSCRIPTIONS.byConnectionIndex,
+      KeyConditionExpression: identifier === undefined ? '#c = :c' : '#c = :c AND #i = :i',
+      ExpressionAttributeNames: {
+        '#c': SUBSCRIPTIONS.byConnectionPartitionKey,
+        ...(identifier === undefined ? {} : { '#i': SUBSCRIPTIONS.byConnectionSortKey }),
+      },
+      ExpressionAttributeValues: { ':c': connectionId, ...(identifier === undefined ? {} : { ':i': identifier }) },
+    };
+    const keys: Key[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      for (const item of page.Items ?? []) {
+        keys.push({ [SUBSCRIPTIONS.partitionKey]: item[SUBSCRIPTIONS.partitionKey], [SUBSCRIPTIONS.sortKey]: item[SUBSCRIPTIONS.sortKey] });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return keys;
+  }
+
+  private async deleteKeys(keys: Key[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += BATCH_SIZE) {
+      await this.deleteBatch(keys.slice(i, i + BATCH_SIZE));
+    }
+  }
+
+  /** One BatchWriteItem chunk, re-sending what DynamoDB left unprocessed (throttling) with backoff. */
+  private async deleteBatch(keys: Key[]): Promise<void> {
+    let requests: WriteRequests = keys.map((key) => ({ DeleteRequest: { Key: key } }));
+    let wait = this.batchBackoffMs;
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+      requests = result.UnprocessedItems?.[this.tableName] ?? [];
+      if (requests.length === 0) return;
+      if (attempt >= this.batchAttempts) {
+        throw new Error(`${this.tableName}: ${requests.length} subscription deletes still unprocessed after ${attempt} BatchWriteItem attempts`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      wait = Math.min(wait * 2, 1000);
+    }
+  }
+}
+
+/** Base64url keeps the cursor safe in a URL or an event payload without escaping. */
+function encodeCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string, stream: string): Key {
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    key = undefined;
+  }
+  const record = key as Record<string, unknown> | undefined;
+  // DynamoDB would reject a start key from another partition with an opaque ValidationException.
+  if (typeof record !== 'object' || record === null
+    || record[SUBSCRIPTIONS.partitionKey] !== stream || typeof record[SUBSCRIPTIONS.sortKey] !== 'string') {
+    throw new Error(`cursor is not one returned by listByStream for stream "${stream}"`);
+  }
+  return { [SUBSCRIPTIONS.partitionKey]: stream, [SUBSCRIPTIONS.sortKey]: record[SUBSCRIPTIONS.sortKey] as string };
+}

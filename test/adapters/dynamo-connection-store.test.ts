@@ -1,0 +1,96 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoConnectionStore } from '../../lambda/adapters/dynamodb/dynamo-connection-store';
+import { ConnectionRecord, ConnectionStore } from '../../lambda/core/ports';
+import { startDynalite, TestDynamo } from '../support/dynalite';
+
+let dynamo: TestDynamo;
+let table: string;
+let store: DynamoConnectionStore;
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+
+afterAll(async () => {
+  await dynamo.close();
+});
+
+beforeEach(async () => {
+  table = (await dynamo.createTables()).connectionsTable;
+  store = new DynamoConnectionStore(dynamo.doc, table) satisfies ConnectionStore;
+});
+
+const record: ConnectionRecord = {
+  connectionId: 'Abc123=',
+  connectedAt: 1_700_000_000_123,
+  expiresAt: 1_700_010_800,
+  subprotocol: 'actioncable-v1-json',
+  headers: { 'origin': 'https://app.example', 'cookie': 'session=x; other=y', 'x-empty': '' },
+  query: { token: 'a b&c' },
+  url: 'wss://ws.example/prod?token=a+b%26c',
+};
+
+describe('DynamoConnectionStore', () => {
+  test('put/get: round-trips every field', async () => {
+    await store.put(record);
+    expect(await store.get(record.connectionId)).toEqual(record);
+  });
+
+  test('put/get: a record without url comes back without url', async () => {
+    const { url: _url, ...withoutUrl } = record;
+    await store.put(withoutUrl);
+    const stored = await store.get(record.connectionId);
+    expect(stored).toEqual(withoutUrl);
+    expect(stored).not.toHaveProperty('url');
+  });
+
+  test('put/get: empty headers and query round-trip as empty maps', async () => {
+    await store.put({ ...record, headers: {}, query: {} });
+    expect(await store.get(record.connectionId)).toMatchObject({ headers: {}, query: {} });
+  });
+
+  test('get: an unknown connection is undefined', async () => {
+    await store.put(record);
+    expect(await store.get('someone-else')).toBeUndefined();
+  });
+
+  test('get: asks for a strongly consistent read', async () => {
+    // dynalite is always consistent, so the request itself is what can be checked.
+    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const inputs: unknown[] = [];
+    client.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'GetItemCommand') inputs.push(args.input);
+      return next(args);
+    }, { step: 'initialize' });
+    try {
+      await new DynamoConnectionStore(DynamoDBDocumentClient.from(client), table).get(record.connectionId);
+      expect(inputs).toEqual([expect.objectContaining({ TableName: table, ConsistentRead: true })]);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  test('delete: removes the row, and deleting again is not an error', async () => {
+    await store.put(record);
+    await store.put({ ...record, connectionId: 'kept' });
+    await store.delete(record.connectionId);
+    await store.delete(record.connectionId);
+    expect(await store.get(record.connectionId)).toBeUndefined();
+    expect(await store.get('kept')).toEqual({ ...record, connectionId: 'kept' });
+  });
+
+  test('schema: the row is keyed by connectionId with a numeric expiresAt (TTL) and map headers/query', async () => {
+    await store.put(record);
+    const { Item: item } = await dynamo.client.send(new GetItemCommand({ TableName: table, Key: { connectionId: { S: record.connectionId } } }));
+    expect(item).toEqual({
+      connectionId: { S: record.connectionId },
+      connectedAt: { N: String(record.connectedAt) },
+      expiresAt: { N: String(record.expiresAt) },
+      subprotocol: { S: record.subprotocol },
+      headers: { M: { 'origin': { S: 'https://app.example' }, 'cookie': { S: 'session=x; other=y' }, 'x-empty': { S: '' } } },
+      query: { M: { token: { S: 'a b&c' } } },
+      url: { S: record.url },
+    });
+  });
+});
