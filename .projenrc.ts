@@ -1,4 +1,4 @@
-import { awscdk, DependencyType, javascript } from 'projen';
+import { awscdk, DependencyType, javascript, JsonFile } from 'projen';
 
 // The Lambda handlers shipped as bundled assets (lambda/handlers/<name>.ts -> assets/lambda/handlers/<name>/index.mjs).
 const HANDLERS = ['connect', 'message', 'disconnect', 'deliver'];
@@ -110,8 +110,27 @@ const cli = project.bundler.addBundle('lambda/local/cli.ts', {
 });
 project.addBins({ 'cdk-cable': cli.outfile });
 
-// Construct tests synthesize Code.fromAsset(assets/...), and e2e tests run the bundles.
+// Construct tests synthesize Code.fromAsset(assets/...), e2e tests run the bundles, and the
+// package test packs lib/: `projen test` builds all three first, from a clean clone too.
+project.testTask.prependSpawn(project.compileTask);
 project.testTask.prependSpawn(project.bundler.bundleTask);
+
+// lambda/ is bundled by esbuild, so its imports of dev dependencies end up in the assets.
+project.eslint?.allowDevDeps('lambda/**');
+// Type-aware linting (and editors) need a tsconfig that includes each non-jsii source folder.
+for (const dir of ['lambda', 'bench', 'examples']) {
+  new JsonFile(project, `${dir}/tsconfig.json`, {
+    obj: {
+      extends: '../tsconfig.json',
+      compilerOptions: { noEmit: true, rootDir: '..', isolatedModules: true },
+      include: ['**/*.ts'],
+      exclude: ['node_modules', '**/cdk.out'],
+    },
+  });
+}
+
+project.gitignore.exclude('/examples/*/cdk.out/', '/bench/results/*.tmp');
+project.npmignore?.exclude('/lambda/', '/examples/', '/bench/', '/docs/', '/.ci/', '/test-reports/', '/coverage/', '/API.md.tmp');
 
 project.addTask('example:synth', {
   description: 'Synthesize examples/basic with the CDK CLI (no AWS credentials needed)',

@@ -213,7 +213,8 @@ export class CableWebSocketApi extends Construct {
     const tables = createCableTables(this, {
       removalPolicy,
       pointInTimeRecovery: props.pointInTimeRecovery ?? false,
-      encryption: props.tableEncryption ?? (props.tableEncryptionKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED),
+      encryption: props.tableEncryption
+        ?? (props.tableEncryptionKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED),
       encryptionKey: props.tableEncryptionKey,
     });
     this.connectionsTable = tables.connections;

@@ -40,10 +40,16 @@ export async function connect(deps: ConnectDeps, request: ConnectRequest): Promi
     query: storedQuery(request.query),
     url: request.url,
   });
-  await deps.delivery.deliverLater({
-    connectionId: request.connectionId,
-    frames: [encodeFrame(welcome())],
-    deadline: now + config.deliveryDeadlineMs,
-  });
+  try {
+    await deps.delivery.deliverLater({
+      connectionId: request.connectionId,
+      frames: [encodeFrame(welcome())],
+      deadline: now + config.deliveryDeadlineMs,
+    });
+  } catch (error) {
+    // The connection will be refused, and API Gateway sends no `$disconnect` for it.
+    await deps.connections.delete(request.connectionId);
+    throw error;
+  }
   return { kind: 'accept', subprotocol: ACTIONCABLE_SUBPROTOCOL };
 }

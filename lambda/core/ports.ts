@@ -39,8 +39,11 @@ export interface SubscriptionPage {
 export interface SubscriptionStore {
   /** Idempotent: a second add of the same (stream, connection, identifier) creates nothing. */
   add(subscription: Subscription): Promise<'created' | 'exists'>;
-  /** Removes every stream of one channel subscription; returns the streams removed. */
-  remove(connectionId: string, identifier: string): Promise<string[]>;
+  /**
+   * Removes every stream of one channel subscription; returns the streams whose rows are gone.
+   * `knownStreams` are deleted by key too: an index may not show a row written a moment ago.
+   */
+  remove(connectionId: string, identifier: string, knownStreams?: string[]): Promise<string[]>;
   /** Removes every subscription of a connection; returns how many rows went. */
   removeAll(connectionId: string): Promise<number>;
   /** One page of a stream's subscribers (never a full scan). */

@@ -28,8 +28,13 @@ export async function subscribe(deps: SubscribeDeps, connectionId: string, ident
   return [confirmSubscription(identifier)];
 }
 
-/** `unsubscribe`: ActionCable sends nothing back. */
-export async function unsubscribe(deps: Pick<SubscribeDeps, 'subscriptions'>, connectionId: string, identifier: string): Promise<ServerFrame[]> {
-  await deps.subscriptions.remove(connectionId, identifier);
+/**
+ * `unsubscribe`: ActionCable sends nothing back. The streams of a built-in channel follow from
+ * the identifier, so their rows are deleted by key even if the store's index lags a subscribe
+ * made a moment ago.
+ */
+export async function unsubscribe(deps: Pick<SubscribeDeps, 'subscriptions' | 'config'>, connectionId: string, identifier: string): Promise<ServerFrame[]> {
+  const resolution = resolveChannel(deps.config, identifier);
+  await deps.subscriptions.remove(connectionId, identifier, resolution.kind === 'streams' ? resolution.streams : []);
   return [];
 }

@@ -1,6 +1,6 @@
-import { systemClock } from '../core/ports';
 import { makeConnectHandler } from './connect-handler';
 import { cableLogger, cableSettings, connectionStore, deferredDelivery } from './lambda-runtime';
+import { systemClock } from '../core/ports';
 
 export const handler = makeConnectHandler(async () => ({
   config: cableSettings(),

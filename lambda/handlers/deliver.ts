@@ -1,6 +1,6 @@
-import { systemClock } from '../core/ports';
 import { makeDeliverHandler } from './deliver-handler';
 import { apiGatewayTransport, cableLogger } from './lambda-runtime';
+import { systemClock } from '../core/ports';
 
 export const handler = makeDeliverHandler(async () => ({
   transport: apiGatewayTransport(),

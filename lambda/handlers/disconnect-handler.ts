@@ -1,10 +1,16 @@
-import { DisconnectDeps, handleDisconnect } from '../core/disconnect';
 import { WebSocketEvent, WebSocketResult } from './events';
+import { guarded } from './guard';
+import { DisconnectDeps, handleDisconnect } from '../core/disconnect';
 
 /** `$disconnect`: best effort by API Gateway's design; TTL removes what a lost one leaves. */
 export function makeDisconnectHandler(deps: () => Promise<DisconnectDeps>) {
   return async (event: WebSocketEvent): Promise<WebSocketResult> => {
-    await handleDisconnect(await deps(), event.requestContext.connectionId);
-    return { statusCode: 200 };
+    const { connectionId } = event.requestContext;
+    let resolved: DisconnectDeps | undefined;
+    return guarded('disconnect', connectionId, () => resolved?.logger, async () => {
+      resolved = await deps();
+      await handleDisconnect(resolved, connectionId);
+      return { statusCode: 200 };
+    });
   };
 }

@@ -1,5 +1,5 @@
-import { ConnectRequest } from '../core/request';
 import { InboundFrame } from '../core/message';
+import { ConnectRequest } from '../core/request';
 
 /** The fields of API Gateway's WebSocket proxy event that the handlers read. */
 export interface WebSocketEvent {

@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CableEnvironment, readEnvironment, required, SecretName } from './environment';
 import { ApiGatewayTransport } from '../adapters/apigw/api-gateway-transport';
 import { ConsoleLogger, parseLogLevel } from '../adapters/console-logger';
 import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-store';
@@ -10,7 +11,6 @@ import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscriptio
 import { LambdaDeferredDelivery } from '../adapters/lambda/lambda-deferred-delivery';
 import { readSecretValue } from '../adapters/secrets/read-secret-value';
 import { CableConfig, resolveConfig } from '../core/config';
-import { CableEnvironment, readEnvironment, required, SecretName } from './environment';
 
 /*
  * The pieces a Lambda handler is built from, each created once per execution environment

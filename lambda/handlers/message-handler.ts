@@ -1,18 +1,29 @@
+import { WebSocketEvent, WebSocketResult, toInboundFrame } from './events';
+import { guarded } from './guard';
+import { ConnectionGoneError } from '../core/errors';
 import { handleMessage, MessageDeps } from '../core/message';
 import { Transport } from '../core/ports';
 import { encodeFrame } from '../core/protocol';
-import { WebSocketEvent, WebSocketResult, toInboundFrame } from './events';
 
 export type MessageHandlerDeps = MessageDeps & { readonly transport: Transport };
 
 /** `$default`: run the command, post its frames back, close when the core says so. */
 export function makeMessageHandler(deps: () => Promise<MessageHandlerDeps>) {
   return async (event: WebSocketEvent): Promise<WebSocketResult> => {
-    const resolved = await deps();
     const frame = toInboundFrame(event);
-    const result = await handleMessage(resolved, frame);
-    for (const out of result.frames) await resolved.transport.send(frame.connectionId, encodeFrame(out));
-    if (result.close) await resolved.transport.close(frame.connectionId);
-    return { statusCode: 200 };
+    let resolved: MessageHandlerDeps | undefined;
+    return guarded('message', frame.connectionId, () => resolved?.logger, async () => {
+      resolved = await deps();
+      const result = await handleMessage(resolved, frame);
+      try {
+        for (const out of result.frames) await resolved.transport.send(frame.connectionId, encodeFrame(out));
+        if (result.close) await resolved.transport.close(frame.connectionId);
+      } catch (error) {
+        if (!(error instanceof ConnectionGoneError)) throw error;
+        // The client left between its message and the reply; `$disconnect` cleans up.
+        resolved.logger.info('message.reply_gone', { connectionId: frame.connectionId });
+      }
+      return { statusCode: 200 };
+    });
   };
 }

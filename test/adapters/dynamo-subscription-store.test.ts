@@ -235,6 +235,16 @@ describe('remove', () => {
     expect(await rows()).toEqual([expect.objectContaining({ connectionId: 'conn-b' })]);
   });
 
+  test('remove: known streams are deleted by key even when the index does not show the row yet', async () => {
+    // A row the byConnection index cannot see (no index keys), as a just-written row may be.
+    await dynamo.doc.send(new BatchWriteCommand({
+      RequestItems: { [table]: [{ PutRequest: { Item: { stream: 'room:1', subscriber: `conn-a#${turbo('room:1')}`, expiresAt: EXPIRES_AT } } }] },
+    }));
+    await seed([sub('room:1', 'conn-b')]);
+    expect(await store.remove('conn-a', turbo('room:1'), ['room:1'])).toEqual(['room:1']);
+    expect((await rows()).map((r) => r.subscriber)).toEqual([`conn-b#${turbo('room:1')}`]);
+  });
+
   test('remove: an identifier that was never subscribed removes nothing', async () => {
     await seed([sub('room:1', 'conn-a')]);
     expect(await store.remove('conn-a', turbo('room:2'))).toEqual([]);

@@ -143,6 +143,15 @@ describe('connect', () => {
     expect(Object.keys(world.connections.records.get(CONNECTION_ID)!.headers)).toEqual(['sec-websocket-protocol', 'cookie', 'origin']);
   });
 
+  test('connect: when the welcome cannot be scheduled, the row is removed and the failure propagates', async () => {
+    const world = makeWorld({ secret: SECRET });
+    world.delivery.deliverLater = async () => {
+      throw new Error('Lambda throttled');
+    };
+    await expect(connect(world, request({ 'sec-websocket-protocol': 'actioncable-v1-json' }))).rejects.toThrow('Lambda throttled');
+    expect(world.connections.records.size).toBe(0);
+  });
+
   test('connect: a cookie that fits the header budget is kept', async () => {
     const cookie = `_session=${'x'.repeat(4 * 1024)}`;
     const { world } = await connectWith({ secret: SECRET }, request({ 'sec-websocket-protocol': 'actioncable-v1-json', cookie }));

@@ -2,7 +2,6 @@ import {
   CONNECTION_ID, expectValidFrames, makeWorld, OTHER_CONNECTION_ID, rows, SECRET, START_MS, subscribeCommand, turboIdentifier, World,
 } from './support';
 import { CableSettings } from '../../lambda/core/config';
-import { ConnectionGoneError } from '../../lambda/core/errors';
 import { signStream } from '../../lambda/core/signed-stream';
 import { makeConnectHandler } from '../../lambda/handlers/connect-handler';
 import { makeDeliverHandler } from '../../lambda/handlers/deliver-handler';
@@ -156,11 +155,25 @@ describe('$default handler', () => {
     expect([...world.transport.closed]).toEqual([CONNECTION_ID]);
   });
 
-  test('$default: a client gone before its reply is posted surfaces as ConnectionGoneError, not swallowed', async () => {
+  test('$default: a client gone before its reply is posted is logged, not a failed invocation', async () => {
     const { world, deps } = worldWith();
 
-    await expect(makeMessageHandler(deps)(event('MESSAGE', { body: subscribeCommand(ROOM) }))).rejects.toThrow(ConnectionGoneError);
+    expect(await makeMessageHandler(deps)(event('MESSAGE', { body: subscribeCommand(ROOM) }))).toEqual({ statusCode: 200 });
     expect(world.transport.sent.size).toBe(0);
+    expect(world.logger.entries.map((e) => e.event)).toContain('message.reply_gone');
+  });
+
+  test('$default: any other failure is logged once with the handler-error metric and rethrown', async () => {
+    const { world, deps } = worldWith();
+    world.transport.open(CONNECTION_ID);
+    world.transport.send = async () => {
+      throw new Error('throttled');
+    };
+
+    await expect(makeMessageHandler(deps)(event('MESSAGE', { body: subscribeCommand(ROOM) }))).rejects.toThrow('throttled');
+    const failures = world.logger.at('error').filter((e) => e.event === 'handler.failed');
+    expect(failures).toHaveLength(1);
+    expect(failures[0].fields).toMatchObject({ handler: 'message', connectionId: CONNECTION_ID, HandlerErrors: 1, Handler: 'message' });
   });
 });
 

@@ -58,10 +58,14 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     }
   }
 
-  async remove(connectionId: string, identifier: string): Promise<string[]> {
-    const keys = await this.keysOf(connectionId, identifier);
-    await this.deleteKeys(keys);
-    return keys.map((key) => key[SUBSCRIPTIONS.partitionKey]);
+  async remove(connectionId: string, identifier: string, knownStreams: string[] = []): Promise<string[]> {
+    const streams = new Set(knownStreams);
+    for (const key of await this.keysOf(connectionId, identifier)) streams.add(key[SUBSCRIPTIONS.partitionKey]);
+    await this.deleteKeys([...streams].map((stream) => ({
+      [SUBSCRIPTIONS.partitionKey]: stream,
+      [SUBSCRIPTIONS.sortKey]: subscriberKey(connectionId, identifier),
+    })));
+    return [...streams];
   }
 
   async removeAll(connectionId: string): Promise<number> {

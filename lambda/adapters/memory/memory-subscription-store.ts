@@ -19,7 +19,8 @@ export class MemorySubscriptionStore implements SubscriptionStore {
     return 'created';
   }
 
-  async remove(connectionId: string, identifier: string): Promise<string[]> {
+  // Memory is consistent: known streams add nothing the scan does not find.
+  async remove(connectionId: string, identifier: string, _knownStreams?: string[]): Promise<string[]> {
     return this.removeWhere((s) => s.connectionId === connectionId && s.identifier === identifier);
   }
 
