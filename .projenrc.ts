@@ -129,8 +129,13 @@ for (const dir of ['lambda', 'bench', 'examples']) {
   });
 }
 
-project.gitignore.exclude('/examples/*/cdk.out/', '/bench/results/*.tmp');
+project.gitignore.exclude('/examples/*/cdk.out/', '/bench/.build/');
 project.npmignore?.exclude('/lambda/', '/examples/', '/bench/', '/docs/', '/.ci/', '/test-reports/', '/coverage/', '/API.md.tmp');
+
+project.addTask('bench:bundles', {
+  description: 'Measure handler bundle sizes and cold import time, SDK bundled vs the runtime\'s (bench/results/bundles.json)',
+  exec: 'ts-node --project bench/tsconfig.json bench/bundles.ts',
+});
 
 project.addTask('example:synth', {
   description: 'Synthesize examples/basic with the CDK CLI (no AWS credentials needed)',
