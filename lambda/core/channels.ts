@@ -6,7 +6,11 @@ export const PUBSUB_CHANNEL = '$pubsub';
 
 /** DynamoDB caps a sort key at 1,024 bytes; the subscriber key is `<connectionId>#<identifier>`. */
 export const MAX_IDENTIFIER_BYTES = 900;
-/** DynamoDB caps a partition key at 2,048 bytes. */
+/**
+ * DynamoDB caps a partition key at 2,048 bytes. A built-in channel's stream name travels inside
+ * its identifier, so in practice the identifier cap binds first (a Turbo name of about 577 ASCII
+ * bytes); this guards streams that a later channel type derives otherwise.
+ */
 export const MAX_STREAM_BYTES = 2048;
 
 export type ChannelResolution =

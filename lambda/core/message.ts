@@ -21,8 +21,10 @@ export type MessageDeps = SubscribeDeps & { readonly logger: Logger };
 /**
  * `$default`: one client frame. Bad input has one defined outcome each (docs/protocol.md):
  * binary or oversized frames end the connection with `invalid_request` (reconnecting would
- * repeat them); malformed JSON, unknown commands and bad identifiers are logged and ignored,
- * as Rails does; `message` to a built-in channel is logged and ignored (they have no actions).
+ * repeat them); malformed JSON, unknown commands and a missing or non-string identifier are
+ * logged and ignored, as Rails does; a string identifier that is not a channel's JSON is
+ * rejected (Rails logs it, leaving the client re-sending `subscribe` every 500 ms); `message`
+ * to a built-in channel is logged and ignored (they have no actions).
  */
 export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Promise<MessageResult> {
   const { connectionId } = frame;
