@@ -1,0 +1,208 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_HOST, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTION_MS, DEFAULT_PATH, DEFAULT_PORT, LocalCableServerOptions } from './local-cable-server';
+import { LogLevel } from '../adapters/console-logger';
+import { CableConfigError } from '../core/errors';
+import { parseBoolean } from '../handlers/environment';
+
+type OptionKind = 'string' | 'port' | 'seconds' | 'boolean' | 'origins' | 'level';
+
+interface OptionSpec {
+  readonly name: string;
+  readonly kind: OptionKind;
+  readonly default: string;
+  readonly description: string;
+}
+
+/** The options of `cdk-cable dev`, named after anycable-go's where it has one; each also reads CABLE_<NAME>. */
+export const CLI_OPTIONS: readonly OptionSpec[] = [
+  { name: 'port', kind: 'port', default: String(DEFAULT_PORT), description: 'Port to listen on (0: any free port)' },
+  { name: 'host', kind: 'string', default: DEFAULT_HOST, description: 'Interface to listen on (0.0.0.0: every interface)' },
+  { name: 'path', kind: 'string', default: DEFAULT_PATH, description: 'WebSocket path; plays the role of API Gateway\'s stage' },
+  { name: 'secret', kind: 'string', default: 'random, per session', description: 'Application secret: the default of --streams_secret and --turbo_streams_secret' },
+  { name: 'turbo_streams_secret', kind: 'string', default: '--streams_secret', description: 'Key of Turbo signed_stream_name (Rails: Turbo.signed_stream_verifier_key)' },
+  { name: 'streams_secret', kind: 'string', default: '--secret', description: 'Key of $pubsub signed_stream_name' },
+  { name: 'turbo_streams', kind: 'boolean', default: 'true', description: 'Serve Turbo::StreamsChannel (--turbo_streams=false or --no-turbo_streams: off)' },
+  { name: 'public_streams', kind: 'boolean', default: 'false', description: 'Let $pubsub accept an unsigned stream_name' },
+  { name: 'public', kind: 'boolean', default: 'false', description: 'Public mode: implies --public_streams (Turbo signed streams are still verified)' },
+  { name: 'allowed_origins', kind: 'origins', default: 'any origin', description: 'Comma-separated Origin values allowed to connect, e.g. http://localhost:3000 (exact match)' },
+  { name: 'idle_timeout', kind: 'seconds', default: String(DEFAULT_IDLE_TIMEOUT_MS / 1000), description: 'Seconds without a frame either way before a connection is closed (1001)' },
+  { name: 'max_connection', kind: 'seconds', default: String(DEFAULT_MAX_CONNECTION_MS / 1000), description: 'Seconds after which every connection is closed (1001)' },
+  { name: 'dynamodb_endpoint', kind: 'string', default: 'in-memory store', description: 'Keep connections and subscriptions in DynamoDB at this endpoint (e.g. DynamoDB Local)' },
+  { name: 'connections_table', kind: 'string', default: '-', description: 'Connections table name (with --dynamodb_endpoint)' },
+  { name: 'subscriptions_table', kind: 'string', default: '-', description: 'Subscriptions table name (with --dynamodb_endpoint)' },
+  { name: 'log_level', kind: 'level', default: 'info', description: 'info, warn, error or silent' },
+];
+
+const LOG_LEVELS: readonly string[] = ['info', 'warn', 'error', 'silent'];
+
+/** A mistake in the command line or the environment: the CLI prints it and exits with 2. */
+export class CliUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliUsageError';
+  }
+}
+
+export type CliCommand =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'dev'; readonly options: LocalCableServerOptions; readonly publicMode: boolean };
+
+export function envName(option: string): string {
+  return `CABLE_${option.toUpperCase()}`;
+}
+
+/** Flags win over CABLE_* variables, which win over defaults. Throws `CliUsageError`. */
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCommand {
+  const { values, positionals } = parseFlags(argv);
+  if (values.help === true) return { kind: 'help' };
+  if (positionals.length === 0) throw new CliUsageError('missing command: the only command is "dev"');
+  if (positionals[0] !== 'dev') throw new CliUsageError(`unknown command "${positionals[0]}": the only command is "dev"`);
+  if (positionals.length > 1) throw new CliUsageError(`unexpected argument "${positionals[1]}"`);
+
+  const read = (name: string): { value: string; source: string } | undefined => {
+    const flag = values[name];
+    if (typeof flag === 'string') return { value: flag, source: `--${name}` };
+    if (values[`no-${name}`] === true) return { value: 'false', source: `--no-${name}` };
+    if (flag === true) return { value: 'true', source: `--${name}` };
+    const fromEnv = env[envName(name)];
+    return fromEnv === undefined || fromEnv === '' ? undefined : { value: fromEnv, source: envName(name) };
+  };
+  const string = (name: string) => read(name)?.value;
+  const flag = (name: string) => bool(read(name));
+
+  const publicMode = flag('public') ?? false;
+  const endpoint = string('dynamodb_endpoint');
+  const connectionsTable = string('connections_table');
+  const subscriptionsTable = string('subscriptions_table');
+  if (endpoint && (!connectionsTable || !subscriptionsTable)) {
+    throw new CliUsageError('--dynamodb_endpoint needs --connections_table and --subscriptions_table (or CABLE_CONNECTIONS_TABLE, CABLE_SUBSCRIPTIONS_TABLE)');
+  }
+  if (!endpoint && (connectionsTable || subscriptionsTable)) {
+    throw new CliUsageError('--connections_table and --subscriptions_table need --dynamodb_endpoint (or CABLE_DYNAMODB_ENDPOINT)');
+  }
+
+  return {
+    kind: 'dev',
+    publicMode,
+    options: {
+      port: integer(read('port'), 0, 65535) ?? DEFAULT_PORT,
+      host: string('host') ?? DEFAULT_HOST,
+      path: path(read('path')) ?? DEFAULT_PATH,
+      idleTimeoutMs: seconds(read('idle_timeout')) ?? DEFAULT_IDLE_TIMEOUT_MS,
+      maxConnectionMs: seconds(read('max_connection')) ?? DEFAULT_MAX_CONNECTION_MS,
+      logLevel: level(read('log_level')) ?? 'info',
+      store: endpoint && connectionsTable && subscriptionsTable
+        ? { kind: 'dynamodb', endpoint, connectionsTable, subscriptionsTable }
+        : { kind: 'memory' },
+      settings: {
+        secret: string('secret'),
+        turboStreamsSecret: string('turbo_streams_secret'),
+        streamsSecret: string('streams_secret'),
+        turboStreams: flag('turbo_streams') ?? true,
+        publicStreams: publicMode || (flag('public_streams') ?? false),
+        allowedOrigins: origins(read('allowed_origins')),
+      },
+    },
+  };
+}
+
+export function helpText(): string {
+  const rows = CLI_OPTIONS.map((o) => {
+    const value = o.kind === 'boolean' ? '' : `=<${o.kind === 'seconds' ? 'seconds' : 'value'}>`;
+    return [`  --${o.name}${value}`, `${o.description}`, `default: ${o.default}; env: ${envName(o.name)}`];
+  });
+  const width = Math.max(...rows.map(([flagText]) => flagText.length)) + 2;
+  return [
+    'Usage: cdk-cable dev [options]',
+    '',
+    'Runs the cdk-cable handlers locally behind a WebSocket endpoint that behaves like API Gateway:',
+    'ws://<host>:<port><path> for clients, http://<host>:<port><path>/@connections/{id} for posts.',
+    '',
+    'Options (each also read from the environment variable shown; flags win):',
+    ...rows.flatMap(([flagText, description, meta]) => [`${flagText.padEnd(width)}${description}`, `${''.padEnd(width)}(${meta})`]),
+    `  --help, -h${''.padEnd(width - 12)}Print this help`,
+  ].join('\n');
+}
+
+function parseFlags(argv: readonly string[]) {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  const booleans = new Set(CLI_OPTIONS.filter((o) => o.kind === 'boolean').map((o) => o.name));
+  for (const o of CLI_OPTIONS) {
+    options[o.name] = { type: o.kind === 'boolean' ? 'boolean' : 'string' };
+    if (o.kind === 'boolean') options[`no-${o.name}`] = { type: 'boolean' };
+  }
+  try {
+    return parseArgs({ args: normalizeBooleans(argv, booleans), options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new CliUsageError(describeParseError(error));
+  }
+}
+
+/** `--public_streams=false` (anycable-go's form) becomes `--no-public_streams`, which parseArgs understands. */
+function normalizeBooleans(argv: readonly string[], booleans: Set<string>): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((arg, index) => {
+    const match = /^--([^=]+)=(.*)$/.exec(arg);
+    if (!match || !booleans.has(match[1]) || (end >= 0 && index > end)) return arg;
+    const value = bool({ value: match[2], source: `--${match[1]}` });
+    return value ? `--${match[1]}` : `--no-${match[1]}`;
+  });
+}
+
+function describeParseError(error: unknown): string {
+  const { code, message } = error as { code?: string; message?: string };
+  const option = /'(-[^' ]+)/.exec(message ?? '')?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) return `${option} ${/argument missing/.test(message ?? '') ? 'needs a value' : 'takes no value'}`;
+  return message ?? String(error);
+}
+
+type Raw = { value: string; source: string } | undefined;
+
+function bool(raw: Raw): boolean | undefined {
+  if (!raw) return undefined;
+  try {
+    return parseBoolean(raw.source, raw.value);
+  } catch (error) {
+    throw new CliUsageError(error instanceof CableConfigError ? error.message : String(error));
+  }
+}
+
+function integer(raw: Raw, min: number, max: number): number | undefined {
+  if (!raw) return undefined;
+  const value = Number(raw.value);
+  if (!/^\d+$/.test(raw.value.trim()) || value < min || value > max) {
+    throw new CliUsageError(`${raw.source} must be an integer from ${min} to ${max}, got "${raw.value}"`);
+  }
+  return value;
+}
+
+function seconds(raw: Raw): number | undefined {
+  const value = integer(raw, 1, 2_147_483);
+  return value === undefined ? undefined : value * 1000;
+}
+
+function path(raw: Raw): string | undefined {
+  if (raw && !/^\/[A-Za-z0-9_-]+$/.test(raw.value)) {
+    throw new CliUsageError(`${raw.source} must be "/" and a stage name of letters, digits, "_" or "-" (e.g. /cable), got "${raw.value}"`);
+  }
+  return raw?.value;
+}
+
+function level(raw: Raw): LogLevel | undefined {
+  if (raw && !LOG_LEVELS.includes(raw.value)) throw new CliUsageError(`${raw.source} must be one of ${LOG_LEVELS.join(', ')}, got "${raw.value}"`);
+  return raw?.value as LogLevel | undefined;
+}
+
+/** Full origins as browsers send them: anycable-go's bare host names and wildcards would never match here. */
+function origins(raw: Raw): string[] | undefined {
+  if (!raw) return undefined;
+  const list = raw.value.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
+  for (const origin of list) {
+    if (!/^[a-z][a-z0-9+.-]*:\/\/[^/]+$/i.test(origin)) {
+      throw new CliUsageError(`${raw.source} takes full origins such as http://localhost:3000 (scheme and host, no path, no wildcard), got "${origin}"`);
+    }
+  }
+  if (list.length === 0) throw new CliUsageError(`${raw.source} is empty: omit it to allow any origin`);
+  return list;
+}

@@ -1,0 +1,183 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { ConnectionRegistry } from './connection-registry';
+import { buildLocalRuntime, LocalRuntime, LocalStoreOptions } from './local-runtime';
+import { managementApi } from './management-api';
+import { WebSocketEndpoint } from './websocket-endpoint';
+import { ConsoleLogger, LogLevel } from '../adapters/console-logger';
+import { CableSettings } from '../core/config';
+import { CableConfigError } from '../core/errors';
+import { ConnectionStore, Logger, SubscriptionStore } from '../core/ports';
+import { makeConnectHandler } from '../handlers/connect-handler';
+import { makeDisconnectHandler } from '../handlers/disconnect-handler';
+import { makeMessageHandler } from '../handlers/message-handler';
+
+export interface LocalCableServerOptions {
+  /** @default 8080 (0 picks a free port) */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** The WebSocket path; plays the role of API Gateway's stage. @default '/cable' */
+  readonly path?: string;
+  /** @default - no secrets: signed streams are rejected */
+  readonly settings?: CableSettings;
+  /** API Gateway: 10 minutes without a frame either way. @default 600_000 */
+  readonly idleTimeoutMs?: number;
+  /** API Gateway: 2 hours. @default 7_200_000 */
+  readonly maxConnectionMs?: number;
+  /** @default { kind: 'memory' } */
+  readonly store?: LocalStoreOptions;
+  /** @default 'info' */
+  readonly logLevel?: LogLevel;
+}
+
+export interface LocalCableServer {
+  /** `ws://host:port/cable` */
+  readonly url: string;
+  /** `http://host:port` */
+  readonly httpUrl: string;
+  /** `http://host:port/cable`: the `endpoint` of an `ApiGatewayManagementApiClient`. */
+  readonly callbackUrl: string;
+  /** Closes every socket with 1001, waits for their `$disconnect`, then stops listening. */
+  close(): Promise<void>;
+}
+
+/** Seams for tests and the CLI, kept out of the options: replace a store, or where logs go. */
+export interface LocalCableServerOverrides {
+  readonly connections?: ConnectionStore;
+  readonly subscriptions?: SubscriptionStore;
+  readonly logger?: Logger;
+}
+
+/** The server with what tests inspect: the handlers' dependencies and the live connections. */
+export interface InspectableLocalCableServer extends LocalCableServer {
+  readonly runtime: LocalRuntime;
+  readonly registry: ConnectionRegistry;
+}
+
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PATH = '/cable';
+export const DEFAULT_IDLE_TIMEOUT_MS = 600_000;
+export const DEFAULT_MAX_CONNECTION_MS = 7_200_000;
+/** setTimeout's limit. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Runs the Lambda handlers of lambda/handlers/ behind a real WebSocket endpoint that behaves like
+ * API Gateway: `$connect` decides the upgrade, `@connections` answers 410 until it has returned,
+ * 128 KB messages, idle and maximum-age closes with 1001, one `$disconnect` per connection.
+ * @example
+ * const server = await startLocalCableServer({ port: 0, settings: { secret: 'dev' } });
+ * // connect @rails/actioncable to server.url; post with ApiGatewayManagementApiClient({ endpoint: server.callbackUrl })
+ * await server.close();
+ */
+export async function startLocalCableServer(options: LocalCableServerOptions = {}): Promise<LocalCableServer> {
+  return startInspectableServer(options);
+}
+
+export async function startInspectableServer(
+  options: LocalCableServerOptions = {},
+  overrides: LocalCableServerOverrides = {},
+): Promise<InspectableLocalCableServer> {
+  const port = validatePort(options.port ?? DEFAULT_PORT);
+  const host = options.host ?? DEFAULT_HOST;
+  const path = validatePath(options.path ?? DEFAULT_PATH);
+  const idleTimeoutMs = validateDuration('idleTimeoutMs', options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+  const maxConnectionMs = validateDuration('maxConnectionMs', options.maxConnectionMs ?? DEFAULT_MAX_CONNECTION_MS);
+  const store = validateStore(options.store ?? { kind: 'memory' });
+  const logger = overrides.logger ?? new ConsoleLogger(options.logLevel ?? 'info');
+
+  const registry = new ConnectionRegistry({ idleTimeoutMs, maxConnectionMs });
+  const runtime = buildLocalRuntime({
+    ...overrides,
+    settings: options.settings ?? {},
+    store,
+    sockets: registry,
+    stopped: () => registry.stopped,
+    logger,
+  });
+  const deps = async () => runtime;
+
+  const http = createServer();
+  try {
+    await listen(http, port, host);
+  } catch (error) {
+    runtime.dispose();
+    throw error;
+  }
+  const authority = `${urlHost(host)}:${(http.address() as AddressInfo).port}`;
+  const endpoint = new WebSocketEndpoint({
+    path,
+    domainName: authority,
+    registry,
+    logger,
+    handlers: { connect: makeConnectHandler(deps), message: makeMessageHandler(deps), disconnect: makeDisconnectHandler(deps) },
+  });
+  http.on('request', managementApi({ path, registry, logger }));
+  http.on('upgrade', endpoint.handleUpgrade);
+
+  const url = `ws://${authority}${path}`;
+  logger.info('local.listening', { url, store: store.kind });
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    httpUrl: `http://${authority}`,
+    callbackUrl: `http://${authority}${path}`,
+    runtime,
+    registry,
+    close: () => closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      await endpoint.stop();
+      registry.stop();
+      await runtime.delivery.drain();
+      http.closeAllConnections();
+      await closed;
+      runtime.dispose();
+      logger.info('local.stopped', { url });
+    })(),
+  };
+}
+
+function listen(http: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** How to reach `host` from this machine, bracketed when IPv6. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function validatePort(port: number): number {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CableConfigError(`port must be an integer from 0 to 65535, got ${port}`);
+  return port;
+}
+
+function validatePath(path: string): string {
+  if (!/^\/[A-Za-z0-9_-]+$/.test(path)) {
+    throw new CableConfigError(`path must be "/" and a stage name matching /^[A-Za-z0-9_-]+$/ (e.g. "/cable"), got "${path}"`);
+  }
+  return path;
+}
+
+function validateDuration(name: string, ms: number): number {
+  if (!Number.isInteger(ms) || ms < 1 || ms > MAX_TIMER_MS) throw new CableConfigError(`${name} must be an integer from 1 to ${MAX_TIMER_MS} (ms), got ${ms}`);
+  return ms;
+}
+
+function validateStore(store: LocalStoreOptions): LocalStoreOptions {
+  if (store.kind === 'memory') return store;
+  if (store.kind !== 'dynamodb') throw new CableConfigError(`store.kind must be "memory" or "dynamodb", got "${(store as { kind: unknown }).kind}"`);
+  for (const name of ['endpoint', 'connectionsTable', 'subscriptionsTable'] as const) {
+    if (!store[name]) throw new CableConfigError(`store.${name} must be set when store.kind is "dynamodb"`);
+  }
+  return store;
+}

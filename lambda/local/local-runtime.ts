@@ -1,0 +1,83 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-store';
+import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscription-store';
+import { LocalDeferredDelivery } from '../adapters/local/local-deferred-delivery';
+import { LocalConnections, LocalTransport } from '../adapters/local/local-transport';
+import { MemoryConnectionStore } from '../adapters/memory/memory-connection-store';
+import { MemorySubscriptionStore } from '../adapters/memory/memory-subscription-store';
+import { CableConfig, CableSettings, resolveConfig } from '../core/config';
+import { Clock, ConnectionStore, Logger, SubscriptionStore, systemClock } from '../core/ports';
+import { makeDeliverHandler } from '../handlers/deliver-handler';
+
+export type LocalStoreOptions =
+  | { readonly kind: 'memory' }
+  | { readonly kind: 'dynamodb'; readonly endpoint: string; readonly connectionsTable: string; readonly subscriptionsTable: string };
+
+/** Every dependency the handlers take, as `lambdaRuntime()` builds them in AWS, but local. */
+export interface LocalRuntime {
+  readonly config: CableConfig;
+  readonly connections: ConnectionStore;
+  readonly subscriptions: SubscriptionStore;
+  readonly transport: LocalTransport;
+  readonly delivery: LocalDeferredDelivery;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Releases the DynamoDB client, if any. */
+  dispose(): void;
+}
+
+export interface LocalRuntimeProps {
+  readonly settings: CableSettings;
+  readonly store: LocalStoreOptions;
+  readonly sockets: LocalConnections;
+  /** True once the server is going away: pending deliveries then give up instead of retrying. */
+  readonly stopped: () => boolean;
+  readonly logger: Logger;
+  /** Replace a store (tests). */
+  readonly connections?: ConnectionStore;
+  readonly subscriptions?: SubscriptionStore;
+}
+
+export function buildLocalRuntime(props: LocalRuntimeProps): LocalRuntime {
+  const config = resolveConfig(props.settings);
+  const stores = props.store.kind === 'dynamodb' ? dynamoStores(props.store) : memoryStores();
+  const transport = new LocalTransport(props.sockets);
+  // Once the server stops, every connection is gone for good; a clock past every deadline makes a
+  // delivery still retrying a 410 give up at once rather than keep the process alive for seconds.
+  const deliverClock: Clock = { now: () => (props.stopped() ? Number.MAX_SAFE_INTEGER : Date.now()), sleep: systemClock.sleep };
+  const deliver = makeDeliverHandler(async () => ({ transport, clock: deliverClock, logger: props.logger }));
+  return {
+    config,
+    connections: props.connections ?? stores.connections,
+    subscriptions: props.subscriptions ?? stores.subscriptions,
+    transport,
+    delivery: new LocalDeferredDelivery(deliver, props.logger),
+    clock: systemClock,
+    logger: props.logger,
+    dispose: stores.dispose,
+  };
+}
+
+function memoryStores() {
+  return { connections: new MemoryConnectionStore(), subscriptions: new MemorySubscriptionStore(), dispose: () => undefined };
+}
+
+/**
+ * Tables at a DynamoDB-compatible endpoint (DynamoDB Local, dynalite, LocalStack). Credentials and
+ * region come from the usual AWS environment; local endpoints accept any, so dummy ones fill in.
+ */
+function dynamoStores(store: Extract<LocalStoreOptions, { kind: 'dynamodb' }>) {
+  const hasCredentials = Boolean(process.env.AWS_ACCESS_KEY_ID || process.env.AWS_PROFILE);
+  const client = new DynamoDBClient({
+    endpoint: store.endpoint,
+    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(hasCredentials ? {} : { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  });
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    connections: new DynamoConnectionStore(doc, store.connectionsTable),
+    subscriptions: new DynamoSubscriptionStore(doc, store.subscriptionsTable),
+    dispose: () => client.destroy(),
+  };
+}

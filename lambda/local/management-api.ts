@@ -1,0 +1,119 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { ConnectionRegistry } from './connection-registry';
+import { Logger } from '../core/ports';
+import { MAX_MESSAGE_BYTES } from '../core/protocol';
+
+export interface ManagementApiProps {
+  /** `/cable`: the stage, under which `@connections` lives. */
+  readonly path: string;
+  readonly registry: ConnectionRegistry;
+  readonly logger: Logger;
+}
+
+/** Reserved for HTTP broadcasting (anycable-go's path); a later version implements it. */
+export const BROADCAST_PATH = '/_broadcast';
+
+/**
+ * API Gateway's Management API (`@connections`) on the server's own port, answering as API
+ * Gateway does, so the real `ApiGatewayManagementApiClient` (endpoint: the callback URL) works:
+ * `POST` sends the body as one text frame (200; 410 `GoneException` while `$connect` runs or once
+ * closed; 413 over 128 KB), `DELETE` closes (204), `GET` describes (200). Signatures are not checked.
+ * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
+ */
+export function managementApi(props: ManagementApiProps): (request: IncomingMessage, response: ServerResponse) => void {
+  return (request, response) => {
+    handle(props, request, response).catch((error: unknown) => {
+      props.logger.error('local.management_failed', { method: request.method, url: request.url, error });
+      if (!response.headersSent) reply(response, 500, 'Internal server error', 'InternalServerErrorException');
+      else response.destroy();
+    });
+  };
+}
+
+async function handle(props: ManagementApiProps, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const { registry } = props;
+  const pathname = (request.url ?? '/').split('?')[0];
+  if (pathname === BROADCAST_PATH) {
+    return reply(response, 404, `${BROADCAST_PATH} is reserved for HTTP broadcasting, which this version does not implement`);
+  }
+  if (pathname === props.path) return reply(response, 426, `${props.path} is a WebSocket endpoint: connect with a WebSocket client`);
+
+  const connectionId = connectionIdOf(props.path, pathname);
+  if (connectionId === undefined) return reply(response, 404, `no route for ${request.method} ${pathname}`);
+  if (connectionId === null) return reply(response, 400, 'invalid connection id', 'BadRequestException');
+
+  switch (request.method) {
+    case 'POST': {
+      const body = await readBody(request, MAX_MESSAGE_BYTES);
+      if (body === undefined) return reply(response, 413, `message is over the ${MAX_MESSAGE_BYTES}-byte quota`, 'PayloadTooLargeException');
+      const outcome = registry.post(connectionId, body);
+      if (outcome === 'sent') return reply(response, 200);
+      if (outcome === 'too_large') return reply(response, 413, `message is over the ${MAX_MESSAGE_BYTES}-byte quota`, 'PayloadTooLargeException');
+      return gone(response);
+    }
+    case 'DELETE':
+      return registry.disconnect(connectionId) ? reply(response, 204) : gone(response);
+    case 'GET': {
+      await drain(request);
+      const connection = registry.get(connectionId);
+      if (!connection) return gone(response);
+      const { context, lastActiveAt } = connection;
+      // The wire names are camelCase (the SDK's shapes say `ConnectedAt`, `Identity.SourceIp`...).
+      return replyJson(response, 200, {
+        connectedAt: new Date(context.connectedAt).toISOString(),
+        identity: { sourceIp: context.sourceIp, userAgent: context.userAgent },
+        lastActiveAt: new Date(lastActiveAt).toISOString(),
+      });
+    }
+    default:
+      return reply(response, 405, `${request.method} is not an @connections method (POST, DELETE, GET)`);
+  }
+}
+
+/** The id from `{path}/@connections/{id}` (`@` may come percent-encoded); undefined: another route; null: undecodable. */
+function connectionIdOf(path: string, pathname: string): string | null | undefined {
+  for (const prefix of [`${path}/@connections/`, `${path}/%40connections/`]) {
+    if (!pathname.startsWith(prefix)) continue;
+    const encoded = pathname.slice(prefix.length);
+    if (encoded.length === 0 || encoded.includes('/')) return undefined;
+    try {
+      return decodeURIComponent(encoded);
+    } catch {
+      return null;
+    }
+  }
+  return undefined;
+}
+
+/** The whole body, or undefined when it is over `limit` bytes (read to the end all the same). */
+async function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size <= limit) chunks.push(chunk as Buffer);
+  }
+  return size > limit ? undefined : Buffer.concat(chunks);
+}
+
+async function drain(request: IncomingMessage): Promise<void> {
+  for await (const _ of request) void _;
+}
+
+function gone(response: ServerResponse): void {
+  reply(response, 410, 'Gone', 'GoneException');
+}
+
+/** `{"message": ...}` with `x-amzn-ErrorType`, which the SDK maps to its exception classes. */
+function reply(response: ServerResponse, status: number, message?: string, errorType?: string): void {
+  if (message === undefined) {
+    response.writeHead(status).end();
+    return;
+  }
+  replyJson(response, status, { message }, errorType ? { 'x-amzn-ErrorType': errorType } : {});
+}
+
+function replyJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers }).end(text);
+}
