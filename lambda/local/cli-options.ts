@@ -30,6 +30,7 @@ export const CLI_OPTIONS: readonly OptionSpec[] = [
   { name: 'dynamodb_endpoint', kind: 'string', default: 'in-memory store', description: 'Keep connections and subscriptions in DynamoDB at this endpoint (e.g. DynamoDB Local)' },
   { name: 'connections_table', kind: 'string', default: '-', description: 'Connections table name (with --dynamodb_endpoint)' },
   { name: 'subscriptions_table', kind: 'string', default: '-', description: 'Subscriptions table name (with --dynamodb_endpoint)' },
+  { name: 'lambda_assets', kind: 'string', default: '-', description: 'Run the bundled Lambda functions in this directory (assets/lambda/handlers) instead of in-process handlers; needs --dynamodb_endpoint' },
   { name: 'log_level', kind: 'level', default: 'info', description: 'info, warn, error or silent' },
 ];
 
@@ -91,6 +92,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
       idleTimeoutMs: seconds(read('idle_timeout')) ?? DEFAULT_IDLE_TIMEOUT_MS,
       maxConnectionMs: seconds(read('max_connection')) ?? DEFAULT_MAX_CONNECTION_MS,
       logLevel: level(read('log_level')) ?? 'info',
+      lambdaAssets: string('lambda_assets'),
       store: endpoint && connectionsTable && subscriptionsTable
         ? { kind: 'dynamodb', endpoint, connectionsTable, subscriptionsTable }
         : { kind: 'memory' },

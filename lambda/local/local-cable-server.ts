@@ -2,12 +2,14 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { ConnectionRegistry } from './connection-registry';
 import { buildLocalRuntime, LocalRuntime, LocalStoreOptions } from './local-runtime';
-import { managementApi } from './management-api';
-import { WebSocketEndpoint } from './websocket-endpoint';
+import { bundledEnvironment, loadBundledHandlers, LOCAL_DELIVER_FUNCTION } from './bundled-handlers';
+import { managementApi, ManagementApiProps } from './management-api';
+import { RouteHandlers, WebSocketEndpoint } from './websocket-endpoint';
+import { LocalDeferredDelivery } from '../adapters/local/local-deferred-delivery';
 import { ConsoleLogger, LogLevel } from '../adapters/console-logger';
 import { CableSettings } from '../core/config';
 import { CableConfigError } from '../core/errors';
-import { ConnectionStore, Logger, SubscriptionStore } from '../core/ports';
+import { ConnectionStore, DeliveryRequest, Logger, SubscriptionStore } from '../core/ports';
 import { makeConnectHandler } from '../handlers/connect-handler';
 import { makeDisconnectHandler } from '../handlers/disconnect-handler';
 import { makeMessageHandler } from '../handlers/message-handler';
@@ -29,6 +31,13 @@ export interface LocalCableServerOptions {
   readonly store?: LocalStoreOptions;
   /** @default 'info' */
   readonly logLevel?: LogLevel;
+  /**
+   * Run the bundled Lambda functions from this directory (`assets/lambda/handlers`: exactly what
+   * AWS runs, configured through `process.env` as the construct configures them) instead of the
+   * in-process handlers. Needs a DynamoDB store; one such server per process.
+   * @default - the handlers of lambda/handlers/, in-process
+   */
+  readonly lambdaAssets?: string;
 }
 
 export interface LocalCableServer {
@@ -107,14 +116,21 @@ export async function startInspectableServer(
     throw error;
   }
   const authority = `${urlHost(host)}:${(http.address() as AddressInfo).port}`;
-  const endpoint = new WebSocketEndpoint({
-    path,
-    domainName: authority,
-    registry,
-    logger,
-    handlers: { connect: makeConnectHandler(deps), message: makeMessageHandler(deps), disconnect: makeDisconnectHandler(deps) },
-  });
-  http.on('request', managementApi({ path, registry, logger }));
+  let handlers: RouteHandlers = { connect: makeConnectHandler(deps), message: makeMessageHandler(deps), disconnect: makeDisconnectHandler(deps) };
+  let invoke: ManagementApiProps['invoke'];
+  let bundledDelivery: LocalDeferredDelivery | undefined;
+  if (options.lambdaAssets) {
+    try {
+      const bundled = await startBundled(options.lambdaAssets, store, options, authority, path, logger);
+      ({ handlers, invoke, delivery: bundledDelivery } = bundled);
+    } catch (error) {
+      http.close();
+      runtime.dispose();
+      throw error;
+    }
+  }
+  const endpoint = new WebSocketEndpoint({ path, domainName: authority, registry, logger, handlers });
+  http.on('request', managementApi({ path, registry, logger, invoke }));
   http.on('upgrade', endpoint.handleUpgrade);
 
   const url = `ws://${authority}${path}`;
@@ -131,12 +147,40 @@ export async function startInspectableServer(
       await endpoint.stop();
       registry.stop();
       await runtime.delivery.drain();
+      await bundledDelivery?.drain();
       http.closeAllConnections();
       await closed;
       runtime.dispose();
       logger.info('local.stopped', { url });
     })(),
   };
+}
+
+/** Loads the bundles, points their environment at this server, and routes their invocations. */
+async function startBundled(dir: string, store: LocalStoreOptions, options: LocalCableServerOptions, authority: string, path: string, logger: Logger) {
+  if (store.kind !== 'dynamodb') throw new CableConfigError('lambdaAssets needs store.kind "dynamodb": the bundles keep state in DynamoDB as in AWS');
+  Object.assign(process.env, {
+    // Local endpoints accept any credentials; the SDK insists on some.
+    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+    ...bundledEnvironment({
+      settings: options.settings ?? {},
+      store,
+      callbackUrl: `http://${authority}${path}`,
+      httpUrl: `http://${authority}`,
+      logLevel: options.logLevel ?? 'info',
+    }),
+  });
+  const bundled = await loadBundledHandlers(dir);
+  const delivery = new LocalDeferredDelivery(bundled.deliver, logger);
+  const invoke = {
+    functionName: LOCAL_DELIVER_FUNCTION,
+    run: (payload: unknown) => void delivery.deliverLater(payload as DeliveryRequest),
+  };
+  const handlers: RouteHandlers = { connect: bundled.connect, message: bundled.message, disconnect: bundled.disconnect };
+  logger.info('local.lambda_assets', { dir });
+  return { handlers, invoke, delivery };
 }
 
 function listen(http: Server, port: number, host: string): Promise<void> {

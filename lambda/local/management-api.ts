@@ -8,7 +8,12 @@ export interface ManagementApiProps {
   readonly path: string;
   readonly registry: ConnectionRegistry;
   readonly logger: Logger;
+  /** Lambda Invoke emulation for the bundled connect handler (only with `lambdaAssets`). */
+  readonly invoke?: { readonly functionName: string; run(payload: unknown): void };
 }
+
+/** Lambda's Invoke API path, as `LambdaClient` calls it with an endpoint override. */
+const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
 /** Reserved for HTTP broadcasting (anycable-go's path); a later version implements it. */
 export const BROADCAST_PATH = '/_broadcast';
@@ -36,6 +41,8 @@ async function handle(props: ManagementApiProps, request: IncomingMessage, respo
   if (pathname === BROADCAST_PATH) {
     return reply(response, 404, `${BROADCAST_PATH} is reserved for HTTP broadcasting, which this version does not implement`);
   }
+  const invoke = INVOKE_PATH.exec(pathname);
+  if (invoke && request.method === 'POST') return invokeAsync(props, decodeURIComponent(invoke[1]), request, response);
   if (pathname === props.path) return reply(response, 426, `${props.path} is a WebSocket endpoint: connect with a WebSocket client`);
 
   const connectionId = connectionIdOf(props.path, pathname);
@@ -68,6 +75,26 @@ async function handle(props: ManagementApiProps, request: IncomingMessage, respo
     default:
       return reply(response, 405, `${request.method} is not an @connections method (POST, DELETE, GET)`);
   }
+}
+
+/** `InvocationType: Event` only, answered 202 before the function runs, as Lambda does. */
+async function invokeAsync(props: ManagementApiProps, functionName: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const body = await readBody(request, 256 * 1024);
+  if (!props.invoke || props.invoke.functionName !== functionName) {
+    return reply(response, 404, `Function not found: ${functionName}`, 'ResourceNotFoundException');
+  }
+  if (request.headers['x-amz-invocation-type'] !== 'Event') {
+    return reply(response, 400, 'the local server emulates asynchronous (Event) invocations only', 'InvalidParameterValueException');
+  }
+  if (body === undefined) return reply(response, 413, 'payload is over 256 KB', 'RequestTooLargeException');
+  let payload: unknown;
+  try {
+    payload = JSON.parse(body.toString('utf8'));
+  } catch {
+    return reply(response, 400, 'payload is not JSON', 'InvalidRequestContentException');
+  }
+  reply(response, 202);
+  props.invoke.run(payload);
 }
 
 /** The id from `{path}/@connections/{id}` (`@` may come percent-encoded); undefined: another route; null: undecodable. */

@@ -1,0 +1,72 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { LocalStoreOptions } from './local-runtime';
+import { CableSettings } from '../core/config';
+import { CableConfigError } from '../core/errors';
+import { DeliveryRequest } from '../core/ports';
+import { WebSocketEvent, WebSocketResult } from '../handlers/events';
+
+/** The Lambda functions exactly as shipped: `assets/lambda/handlers/<name>/index.mjs`. */
+export interface BundledHandlers {
+  readonly connect: (event: WebSocketEvent) => Promise<WebSocketResult>;
+  readonly message: (event: WebSocketEvent) => Promise<WebSocketResult>;
+  readonly disconnect: (event: WebSocketEvent) => Promise<WebSocketResult>;
+  readonly deliver: (event: DeliveryRequest) => Promise<unknown>;
+}
+
+/** The function name the connect bundle invokes (through the server's Lambda Invoke emulation). */
+export const LOCAL_DELIVER_FUNCTION = 'cdk-cable-local-deliver';
+
+const NAMES = ['connect', 'message', 'disconnect', 'deliver'] as const;
+
+/**
+ * Imports the four bundles. They read their configuration from `process.env` as in AWS, so this
+ * mode is one per process.
+ */
+export async function loadBundledHandlers(dir: string): Promise<BundledHandlers> {
+  const entries = await Promise.all(NAMES.map(async (name) => {
+    const file = path.resolve(dir, name, 'index.mjs');
+    if (!fs.existsSync(file)) {
+      throw new CableConfigError(`lambdaAssets: ${file} does not exist (run "npx projen bundle", or point at assets/lambda/handlers)`);
+    }
+    // A real dynamic import of an ES module, which TypeScript's CommonJS output would turn into require().
+    const module = await (new Function('url', 'return import(url)') as (url: string) => Promise<{ handler?: unknown }>)(pathToFileURL(file).href);
+    if (typeof module.handler !== 'function') throw new CableConfigError(`lambdaAssets: ${file} exports no handler function`);
+    return [name, module.handler] as const;
+  }));
+  return Object.fromEntries(entries) as unknown as BundledHandlers;
+}
+
+/**
+ * The environment the construct gives the functions, pointed at this server: its `@connections`
+ * endpoint, its Lambda Invoke emulation, and the DynamoDB endpoint.
+ */
+export function bundledEnvironment(props: {
+  readonly settings: CableSettings;
+  readonly store: Extract<LocalStoreOptions, { kind: 'dynamodb' }>;
+  readonly callbackUrl: string;
+  readonly httpUrl: string;
+  readonly logLevel: string;
+}): Record<string, string> {
+  const { settings, store } = props;
+  const optional: Record<string, string | undefined> = {
+    CABLE_SECRET: settings.secret,
+    CABLE_TURBO_STREAMS_SECRET: settings.turboStreamsSecret,
+    CABLE_STREAMS_SECRET: settings.streamsSecret,
+    CABLE_ALLOWED_ORIGINS: settings.allowedOrigins?.join(','),
+    CABLE_TTL_SECONDS: settings.ttlSeconds === undefined ? undefined : String(settings.ttlSeconds),
+  };
+  return {
+    CABLE_CONNECTIONS_TABLE: store.connectionsTable,
+    CABLE_SUBSCRIPTIONS_TABLE: store.subscriptionsTable,
+    CABLE_DYNAMODB_ENDPOINT: store.endpoint,
+    CABLE_CALLBACK_URL: props.callbackUrl,
+    CABLE_LAMBDA_ENDPOINT: props.httpUrl,
+    CABLE_DELIVER_FUNCTION: LOCAL_DELIVER_FUNCTION,
+    CABLE_TURBO_STREAMS: String(settings.turboStreams ?? true),
+    CABLE_PUBLIC_STREAMS: String(settings.publicStreams ?? false),
+    CABLE_LOG_LEVEL: props.logLevel,
+    ...Object.fromEntries(Object.entries(optional).filter((entry): entry is [string, string] => entry[1] !== undefined)),
+  };
+}
