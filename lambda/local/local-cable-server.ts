@@ -1,12 +1,12 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { bundledEnvironment, loadBundledHandlers, LOCAL_DELIVER_FUNCTION } from './bundled-handlers';
 import { ConnectionRegistry } from './connection-registry';
 import { buildLocalRuntime, LocalRuntime, LocalStoreOptions } from './local-runtime';
-import { bundledEnvironment, loadBundledHandlers, LOCAL_DELIVER_FUNCTION } from './bundled-handlers';
 import { managementApi, ManagementApiProps } from './management-api';
 import { RouteHandlers, WebSocketEndpoint } from './websocket-endpoint';
-import { LocalDeferredDelivery } from '../adapters/local/local-deferred-delivery';
 import { ConsoleLogger, LogLevel } from '../adapters/console-logger';
+import { LocalDeferredDelivery } from '../adapters/local/local-deferred-delivery';
 import { CableSettings } from '../core/config';
 import { CableConfigError } from '../core/errors';
 import { ConnectionStore, DeliveryRequest, Logger, SubscriptionStore } from '../core/ports';
@@ -157,7 +157,14 @@ export async function startInspectableServer(
 }
 
 /** Loads the bundles, points their environment at this server, and routes their invocations. */
-async function startBundled(dir: string, store: LocalStoreOptions, options: LocalCableServerOptions, authority: string, path: string, logger: Logger) {
+async function startBundled(
+  dir: string,
+  store: LocalStoreOptions,
+  options: LocalCableServerOptions,
+  authority: string,
+  path: string,
+  logger: Logger,
+) {
   if (store.kind !== 'dynamodb') throw new CableConfigError('lambdaAssets needs store.kind "dynamodb": the bundles keep state in DynamoDB as in AWS');
   Object.assign(process.env, {
     // Local endpoints accept any credentials; the SDK insists on some.

@@ -56,7 +56,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  consumers.forEach((consumer) => consumer.disconnect());
+  consumers.forEach((each) => each.disconnect());
   restoreGlobals?.();
   if (child && child.exitCode === null) {
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -122,7 +122,7 @@ describe('the shipped bundles behind the shipped CLI', () => {
     const identifier = JSON.stringify({ channel: 'Turbo::StreamsChannel', signed_stream_name: signStream('messages:closing', SECRET) });
     client.send({ command: 'subscribe', identifier });
     await eventually(async () => expect((await rows(tables.subscriptionsTable)).map((r) => r.stream)).toContain('messages:closing'));
-    client.close();
+    await client.close();
     await eventually(async () => expect((await rows(tables.subscriptionsTable)).map((r) => r.stream)).not.toContain('messages:closing'));
   });
 });
