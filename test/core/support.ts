@@ -3,8 +3,9 @@ import { MemorySubscriptionStore } from '../../lambda/adapters/memory/memory-sub
 import { MemoryTransport } from '../../lambda/adapters/memory/memory-transport';
 import { CableConfig, CableSettings, resolveConfig } from '../../lambda/core/config';
 import { handleMessage, MessageResult } from '../../lambda/core/message';
-import { Clock, DeferredDelivery, DeliveryRequest, LogFields, Logger, Subscription } from '../../lambda/core/ports';
+import { Clock, DeferredDelivery, DeliveryRequest, Subscription } from '../../lambda/core/ports';
 import { byteLength, MAX_MESSAGE_BYTES, ServerFrame } from '../../lambda/core/protocol';
+import { LogEntry, RecordingLogger } from '../support/recording-logger';
 
 /** 2023-11-14T22:13:20.500Z: not a whole second, so `expiresAt` rounding shows. */
 export const START_MS = 1_700_000_000_500;
@@ -39,31 +40,6 @@ export class FakeClock implements Clock {
   }
 }
 
-export interface LogEntry {
-  readonly level: 'info' | 'warn' | 'error';
-  readonly event: string;
-  readonly fields: LogFields;
-}
-
-export class RecordingLogger implements Logger {
-  readonly entries: LogEntry[] = [];
-
-  info(event: string, fields: LogFields = {}): void {
-    this.entries.push({ level: 'info', event, fields });
-  }
-
-  warn(event: string, fields: LogFields = {}): void {
-    this.entries.push({ level: 'warn', event, fields });
-  }
-
-  error(event: string, fields: LogFields = {}): void {
-    this.entries.push({ level: 'error', event, fields });
-  }
-
-  at(level: LogEntry['level']): LogEntry[] {
-    return this.entries.filter((e) => e.level === level);
-  }
-}
 
 export class RecordingDelivery implements DeferredDelivery {
   readonly requests: DeliveryRequest[] = [];
@@ -153,3 +129,6 @@ export function snapshot(world: World): unknown {
     deliveries: [...world.delivery.requests],
   };
 }
+
+export { RecordingLogger };
+export type { LogEntry };

@@ -1,8 +1,9 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { ClientOptions, RawData, WebSocket } from 'ws';
+import { LogEntry, RecordingLogger } from './recording-logger';
 import { MemoryConnectionStore } from '../../lambda/adapters/memory/memory-connection-store';
 import { MemorySubscriptionStore } from '../../lambda/adapters/memory/memory-subscription-store';
-import { ConnectionRecord, ConnectionStore, LogFields, Logger } from '../../lambda/core/ports';
+import { ConnectionRecord, ConnectionStore } from '../../lambda/core/ports';
 import {
   InspectableLocalCableServer,
   LocalCableServerOptions,
@@ -174,31 +175,6 @@ export class HeldConnectionStore implements ConnectionStore {
   }
 }
 
-export interface LogEntry {
-  readonly level: 'info' | 'warn' | 'error';
-  readonly event: string;
-  readonly fields: LogFields;
-}
-
-export class RecordingLogger implements Logger {
-  readonly entries: LogEntry[] = [];
-
-  info(event: string, fields: LogFields = {}): void {
-    this.entries.push({ level: 'info', event, fields });
-  }
-
-  warn(event: string, fields: LogFields = {}): void {
-    this.entries.push({ level: 'warn', event, fields });
-  }
-
-  error(event: string, fields: LogFields = {}): void {
-    this.entries.push({ level: 'error', event, fields });
-  }
-
-  events(): string[] {
-    return this.entries.map((entry) => entry.event);
-  }
-}
 
 function decode(frame: string): unknown {
   try {
@@ -207,3 +183,6 @@ function decode(frame: string): unknown {
     return frame;
   }
 }
+
+export { RecordingLogger };
+export type { LogEntry };
