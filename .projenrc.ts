@@ -76,6 +76,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
   ],
 });
 
+// unrs-resolver 1.13.0 (jest, eslint's import resolver) lists platform bindings that the npm
+// registry reachable here does not serve, and `npm ci` rejects a lock file without them;
+// 1.12.2's bindings are all there.
+project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
+
 project.deps.removeDependency('constructs', DependencyType.PEER);
 project.deps.addDependency('constructs@^10.0.0', DependencyType.PEER);
 project.deps.removeDependency('constructs', DependencyType.DEVENV);
