@@ -15,3 +15,14 @@ export class CableConfigError extends Error {
     this.name = 'CableConfigError';
   }
 }
+
+/**
+ * A send that may succeed if tried again (throttled, 5xx, network): fan-out retries it with
+ * backoff; any other error from a send is permanent for that connection.
+ */
+export class TransientSendError extends Error {
+  constructor(readonly connectionId: string, readonly cause?: unknown) {
+    super(`transient failure sending to ${connectionId}${cause instanceof Error ? `: ${cause.message}` : ''}`);
+    this.name = 'TransientSendError';
+  }
+}

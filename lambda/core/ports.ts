@@ -87,3 +87,25 @@ export const systemClock: Clock = {
   now: () => Date.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
+
+/** One message for one stream, as AnyCable's broadcast API carries it. */
+export interface Broadcast {
+  readonly stream: string;
+  /** The message, JSON-encoded (AnyCable's `data`): it becomes the frame's `message` verbatim. */
+  readonly data: string;
+  /** AnyCable's `meta.exclude_socket`: a connection id not to deliver to. */
+  readonly excludeConnectionId?: string;
+}
+
+/** A slice of a stream's subscribers, delivered by whoever receives the dispatch. */
+export interface ShardRequest {
+  readonly broadcast: Broadcast;
+  /** Where the slice starts (`SubscriptionStore.listByStream` cursor); absent for the first. */
+  readonly cursor?: string;
+  readonly limit: number;
+}
+
+/** Hands shards of a large stream to parallel workers (async Lambda invocations in AWS). */
+export interface ShardDispatcher {
+  dispatch(shard: ShardRequest): Promise<void>;
+}

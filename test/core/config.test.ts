@@ -1,4 +1,4 @@
-import { CableConfig, CableSettings, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_TTL_SECONDS, resolveConfig } from '../../lambda/core/config';
+import { CableConfig, CableSettings, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_FAN_OUT, DEFAULT_TTL_SECONDS, resolveConfig } from '../../lambda/core/config';
 import { CableConfigError } from '../../lambda/core/errors';
 
 describe('resolveConfig', () => {
@@ -11,7 +11,24 @@ describe('resolveConfig', () => {
       allowedOrigins: undefined,
       ttlSeconds: DEFAULT_TTL_SECONDS,
       deliveryDeadlineMs: DEFAULT_DELIVERY_DEADLINE_MS,
+      broadcastKey: undefined,
+      fanOut: DEFAULT_FAN_OUT,
     });
+  });
+
+  test('broadcastKey: derived from secret as anycable-go does, hex(HMAC-SHA256(secret, "broadcast-cable"))', () => {
+    // Computed independently: printf 'broadcast-cable' | openssl dgst -sha256 -hmac 's3Krit'
+    expect(resolveConfig({ secret: 's3Krit' }).broadcastKey).toBe('a239a7ca182c90fc32bdedf73703d271388cf433843affffd3a5e757041fc716');
+  });
+
+  test('broadcastKey: an explicit key wins; without a secret or key there is none', () => {
+    expect(resolveConfig({ secret: 's', broadcastKey: 'explicit' }).broadcastKey).toBe('explicit');
+    expect(resolveConfig({ streamsSecret: 'p' }).broadcastKey).toBeUndefined();
+  });
+
+  test('fanOut: partial settings keep the other defaults; invalid values name the setting', () => {
+    expect(resolveConfig({ fanOut: { concurrency: 8 } }).fanOut).toEqual({ ...DEFAULT_FAN_OUT, concurrency: 8 });
+    expect(() => resolveConfig({ fanOut: { shardSize: 0 } })).toThrow(/fanOut.shardSize must be an integer of at least 1, got 0/);
   });
 
   test('ttlSeconds: rows outlive API Gateway\'s 2-hour connection limit by default', () => {

@@ -1,5 +1,5 @@
 import { ApiGatewayManagementApiClient, DeleteConnectionCommand, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { ConnectionGoneError } from '../../core/errors';
+import { ConnectionGoneError, TransientSendError } from '../../core/errors';
 import { Transport } from '../../core/ports';
 
 /**
@@ -15,6 +15,7 @@ export class ApiGatewayTransport implements Transport {
       await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(data, 'utf8') }));
     } catch (error) {
       if (isGone(error)) throw new ConnectionGoneError(connectionId);
+      if (isTransient(error)) throw new TransientSendError(connectionId, error);
       throw error;
     }
   }
@@ -33,4 +34,15 @@ export class ApiGatewayTransport implements Transport {
 function isGone(error: unknown): boolean {
   const candidate = error as { name?: unknown; $metadata?: { httpStatusCode?: unknown } } | undefined;
   return candidate?.name === 'GoneException' || candidate?.$metadata?.httpStatusCode === 410;
+}
+
+const TRANSIENT_NAMES = new Set(['ThrottlingException', 'LimitExceededException', 'TooManyRequestsException', 'InternalServerErrorException', 'ServiceUnavailableException']);
+
+/** Throttling (429), server errors (5xx) and network failures (no HTTP status) may pass on a retry. */
+function isTransient(error: unknown): boolean {
+  const candidate = error as { name?: unknown; $metadata?: { httpStatusCode?: unknown } } | undefined;
+  const status = candidate?.$metadata?.httpStatusCode;
+  if (typeof candidate?.name === 'string' && TRANSIENT_NAMES.has(candidate.name)) return true;
+  if (typeof status === 'number') return status === 429 || status >= 500;
+  return error instanceof Error && /ECONNRESET|ETIMEDOUT|EPIPE|ECONNREFUSED|socket hang up/i.test(`${(error as { code?: string }).code ?? ''} ${error.message}`);
 }
