@@ -3,19 +3,31 @@ import { subscriberKey } from '../dynamodb/schema';
 
 const DEFAULT_PAGE_SIZE = 1000;
 
-/** Subscriptions keyed like the DynamoDB table (stream, then `<connectionId>#<identifier>`). */
+/** One stream's partition: rows by subscriber key, and the keys in sort order (DynamoDB's sort key order). */
+interface Partition {
+  readonly rows: Map<string, Subscription>;
+  readonly keys: string[];
+}
+
+/**
+ * Subscriptions keyed like the DynamoDB table (stream, then `<connectionId>#<identifier>`).
+ * A page's cursor is its last key and the next page starts after it, as DynamoDB's
+ * `ExclusiveStartKey` does: rows removed while a stream is being read (a fan-out removing gone
+ * connections, or another shard doing so) shift nothing, so no subscriber is skipped or read twice.
+ */
 export class MemorySubscriptionStore implements SubscriptionStore {
-  private readonly byStream = new Map<string, Map<string, Subscription>>();
+  private readonly byStream = new Map<string, Partition>();
 
   async add(subscription: Subscription): Promise<'created' | 'exists'> {
-    let subscribers = this.byStream.get(subscription.stream);
-    if (!subscribers) {
-      subscribers = new Map();
-      this.byStream.set(subscription.stream, subscribers);
+    let partition = this.byStream.get(subscription.stream);
+    if (!partition) {
+      partition = { rows: new Map(), keys: [] };
+      this.byStream.set(subscription.stream, partition);
     }
     const key = subscriberKey(subscription.connectionId, subscription.identifier);
-    if (subscribers.has(key)) return 'exists';
-    subscribers.set(key, subscription);
+    if (partition.rows.has(key)) return 'exists';
+    partition.rows.set(key, subscription);
+    partition.keys.splice(firstAfter(partition.keys, key), 0, key);
     return 'created';
   }
 
@@ -29,28 +41,43 @@ export class MemorySubscriptionStore implements SubscriptionStore {
   }
 
   async listByStream(stream: string, cursor?: string, limit = DEFAULT_PAGE_SIZE): Promise<SubscriptionPage> {
-    const all = [...(this.byStream.get(stream)?.values() ?? [])];
-    const start = cursor ? Number(cursor) : 0;
-    const items = all.slice(start, start + limit);
-    const next = start + limit;
-    return { items, cursor: next < all.length ? String(next) : undefined };
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`limit must be a positive integer, got ${limit}`);
+    const partition = this.byStream.get(stream);
+    if (!partition) return { items: [], cursor: undefined };
+    const start = cursor === undefined ? 0 : firstAfter(partition.keys, cursor);
+    const keys = partition.keys.slice(start, start + limit);
+    const more = start + limit < partition.keys.length;
+    return { items: keys.map((key) => partition.rows.get(key)!), cursor: more ? keys[keys.length - 1] : undefined };
   }
 
   /** Every subscription, for tests and the local server's diagnostics. */
   all(): Subscription[] {
-    return [...this.byStream.values()].flatMap((subscribers) => [...subscribers.values()]);
+    return [...this.byStream.values()].flatMap((partition) => [...partition.rows.values()]);
   }
 
   private async removeWhere(match: (s: Subscription) => boolean): Promise<string[]> {
     const removed: string[] = [];
-    for (const [stream, subscribers] of this.byStream) {
-      for (const [key, subscription] of subscribers) {
+    for (const [stream, partition] of this.byStream) {
+      for (const [key, subscription] of partition.rows) {
         if (!match(subscription)) continue;
-        subscribers.delete(key);
+        partition.rows.delete(key);
+        partition.keys.splice(firstAfter(partition.keys, key) - 1, 1);
         removed.push(stream);
       }
-      if (subscribers.size === 0) this.byStream.delete(stream);
+      if (partition.rows.size === 0) this.byStream.delete(stream);
     }
     return removed;
   }
+}
+
+/** Index of the first key greater than `key` in sorted `keys` (binary search). */
+function firstAfter(keys: readonly string[], key: string): number {
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const middle = Math.floor((low + high) / 2);
+    if (keys[middle] <= key) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
