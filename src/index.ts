@@ -1,1 +1,2 @@
 export * from './cable-websocket-api';
+export * from './cable-distribution';
