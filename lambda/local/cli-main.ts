@@ -24,13 +24,14 @@ export const EXIT_USAGE = 2;
 export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   let options: LocalCableServerOptions;
   let publicMode: boolean;
+  let broadcastKeySource: string | undefined;
   try {
     const command = parseCli(argv, env);
     if (command.kind === 'help') {
       io.out(helpText());
       return EXIT_OK;
     }
-    ({ options, publicMode } = command);
+    ({ options, publicMode, broadcastKeySource } = command);
   } catch (error) {
     if (!(error instanceof CliUsageError)) throw error;
     io.err(`cdk-cable: ${error.message}`);
@@ -50,7 +51,8 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
     return startFailure(io, options, error);
   }
 
-  io.out(banner(server, options, server.runtime.config, publicMode));
+  const keySource = broadcastKeySource ? `from ${broadcastKeySource}` : `derived from ${generatedSecret ? 'the session secret below' : 'the secret'}`;
+  io.out(banner(server, options, server.runtime.config, publicMode, keySource));
   if (generatedSecret) io.err(secretWarning(generatedSecret));
   io.onStarted?.(server);
 
@@ -97,7 +99,7 @@ function startFailure(io: CliIo, options: LocalCableServerOptions, error: unknow
   return EXIT_FAILURE;
 }
 
-function banner(server: LocalCableServer, options: LocalCableServerOptions, config: CableConfig, publicMode: boolean): string {
+function banner(server: LocalCableServer, options: LocalCableServerOptions, config: CableConfig, publicMode: boolean, keySource: string): string {
   const store = options.store?.kind === 'dynamodb'
     ? `DynamoDB at ${options.store.endpoint} (tables ${options.store.connectionsTable}, ${options.store.subscriptionsTable})`
     : 'in memory (gone when the server stops)';
@@ -112,6 +114,7 @@ function banner(server: LocalCableServer, options: LocalCableServerOptions, conf
     ['@connections', `${server.callbackUrl}/@connections/{connectionId}`],
     ['Turbo Streams', turbo],
     ['$pubsub', pubsub],
+    ['Broadcast', `POST ${server.broadcastUrl}, ${broadcastAuth(config, publicMode, keySource)}`],
     ['Origins', config.allowedOrigins ? config.allowedOrigins.join(', ') : 'any'],
     ['Store', store],
     ['Limits', `${MAX_MESSAGE_BYTES / 1024} KB messages, idle timeout ${seconds(options.idleTimeoutMs)}, max connection ${seconds(options.maxConnectionMs)}`],
@@ -121,6 +124,13 @@ function banner(server: LocalCableServer, options: LocalCableServerOptions, conf
     ...rows.map(([name, value]) => `  ${`${name}:`.padEnd(15)}${value}`),
     'Stop with Ctrl+C.',
   ].join('\n');
+}
+
+/** How POST /_broadcast is authorized, and where its key came from (never the key itself). */
+function broadcastAuth(config: CableConfig, publicMode: boolean, keySource: string): string {
+  if (publicMode) return 'no key needed (--public)';
+  if (!config.broadcastKey) return 'no key: every broadcast is refused (401); set --broadcast_key or --secret';
+  return `Authorization: Bearer <key ${keySource}>`;
 }
 
 function secretWarning(secret: string): string {

@@ -23,7 +23,18 @@ export const CLI_OPTIONS: readonly OptionSpec[] = [
   { name: 'streams_secret', kind: 'string', default: '--secret', description: 'Key of $pubsub signed_stream_name' },
   { name: 'turbo_streams', kind: 'boolean', default: 'true', description: 'Serve Turbo::StreamsChannel (--turbo_streams=false or --no-turbo_streams: off)' },
   { name: 'public_streams', kind: 'boolean', default: 'false', description: 'Let $pubsub accept an unsigned stream_name' },
-  { name: 'public', kind: 'boolean', default: 'false', description: 'Public mode: implies --public_streams (Turbo signed streams are still verified)' },
+  {
+    name: 'broadcast_key',
+    kind: 'string',
+    default: 'derived from --secret',
+    description: 'Bearer key of POST /_broadcast; by default hex(HMAC-SHA256(secret, "broadcast-cable")), which anycable-rails derives too',
+  },
+  {
+    name: 'public',
+    kind: 'boolean',
+    default: 'false',
+    description: 'Public mode: implies --public_streams and lets POST /_broadcast in without a key (Turbo signed streams are still verified)',
+  },
   { name: 'allowed_origins', kind: 'origins', default: 'any origin', description: 'Comma-separated Origin values allowed to connect, e.g. http://localhost:3000 (exact match)' },
   { name: 'idle_timeout', kind: 'seconds', default: String(DEFAULT_IDLE_TIMEOUT_MS / 1000), description: 'Seconds without a frame either way before a connection is closed (1001)' },
   { name: 'max_connection', kind: 'seconds', default: String(DEFAULT_MAX_CONNECTION_MS / 1000), description: 'Seconds after which every connection is closed (1001)' },
@@ -46,7 +57,13 @@ export class CliUsageError extends Error {
 
 export type CliCommand =
   | { readonly kind: 'help' }
-  | { readonly kind: 'dev'; readonly options: LocalCableServerOptions; readonly publicMode: boolean };
+  | {
+    readonly kind: 'dev';
+    readonly options: LocalCableServerOptions;
+    readonly publicMode: boolean;
+    /** Where the broadcast key came from (`--broadcast_key` or CABLE_BROADCAST_KEY); undefined: derived. */
+    readonly broadcastKeySource?: string;
+  };
 
 export function envName(option: string): string {
   return `CABLE_${option.toUpperCase()}`;
@@ -82,10 +99,13 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
     throw new CliUsageError('--connections_table and --subscriptions_table need --dynamodb_endpoint (or CABLE_DYNAMODB_ENDPOINT)');
   }
 
+  const broadcastKey = read('broadcast_key');
   return {
     kind: 'dev',
     publicMode,
+    broadcastKeySource: broadcastKey?.source,
     options: {
+      publicBroadcasts: publicMode,
       port: integer(read('port'), 0, 65535) ?? DEFAULT_PORT,
       host: string('host') ?? DEFAULT_HOST,
       path: path(read('path')) ?? DEFAULT_PATH,
@@ -100,6 +120,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
         secret: string('secret'),
         turboStreamsSecret: string('turbo_streams_secret'),
         streamsSecret: string('streams_secret'),
+        broadcastKey: broadcastKey?.value,
         turboStreams: flag('turbo_streams') ?? true,
         publicStreams: publicMode || (flag('public_streams') ?? false),
         allowedOrigins: origins(read('allowed_origins')),
@@ -118,7 +139,8 @@ export function helpText(): string {
     'Usage: cdk-cable dev [options]',
     '',
     'Runs the cdk-cable handlers locally behind a WebSocket endpoint that behaves like API Gateway:',
-    'ws://<host>:<port><path> for clients, http://<host>:<port><path>/@connections/{id} for posts.',
+    'ws://<host>:<port><path> for clients, http://<host>:<port><path>/@connections/{id} for posts,',
+    'http://<host>:<port>/_broadcast for AnyCable-style HTTP broadcasts (anycable-rails\' http_broadcast_url).',
     '',
     'Options (each also read from the environment variable shown; flags win):',
     ...rows.flatMap(([flagText, description, meta]) => [`${flagText.padEnd(width)}${description}`, `${''.padEnd(width)}(${meta})`]),

@@ -1,5 +1,6 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { BroadcastEndpoint } from './broadcast-endpoint';
 import { bundledEnvironment, loadBundledHandlers, LOCAL_DELIVER_FUNCTION } from './bundled-handlers';
 import { ConnectionRegistry } from './connection-registry';
 import { buildLocalRuntime, LocalRuntime, LocalStoreOptions } from './local-runtime';
@@ -7,6 +8,7 @@ import { managementApi, ManagementApiProps } from './management-api';
 import { RouteHandlers, WebSocketEndpoint } from './websocket-endpoint';
 import { ConsoleLogger, LogLevel } from '../adapters/console-logger';
 import { LocalDeferredDelivery } from '../adapters/local/local-deferred-delivery';
+import { BROADCAST_PATH } from '../core/broadcast-http';
 import { CableSettings } from '../core/config';
 import { CableConfigError } from '../core/errors';
 import { ConnectionStore, DeliveryRequest, Logger, SubscriptionStore } from '../core/ports';
@@ -38,6 +40,12 @@ export interface LocalCableServerOptions {
    * @default - the handlers of lambda/handlers/, in-process
    */
   readonly lambdaAssets?: string;
+  /**
+   * anycable-go's `--public` for broadcasting: `POST /_broadcast` needs no key (anycable-go's
+   * public mode clears the broadcast key, `cli/options.go`).
+   * @default false - the broadcast key (`settings.broadcastKey`, or derived from `settings.secret`) is required
+   */
+  readonly publicBroadcasts?: boolean;
 }
 
 export interface LocalCableServer {
@@ -47,6 +55,8 @@ export interface LocalCableServer {
   readonly httpUrl: string;
   /** `http://host:port/cable`: the `endpoint` of an `ApiGatewayManagementApiClient`. */
   readonly callbackUrl: string;
+  /** `http://host:port/_broadcast`: anycable-rails' `http_broadcast_url`. */
+  readonly broadcastUrl: string;
   /** Closes every socket with 1001, waits for their `$disconnect`, then stops listening. */
   close(): Promise<void>;
 }
@@ -75,7 +85,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 /**
  * Runs the Lambda handlers of lambda/handlers/ behind a real WebSocket endpoint that behaves like
  * API Gateway: `$connect` decides the upgrade, `@connections` answers 410 until it has returned,
- * 128 KB messages, idle and maximum-age closes with 1001, one `$disconnect` per connection.
+ * 128 KB messages, idle and maximum-age closes with 1001, one `$disconnect` per connection; and
+ * AnyCable's `POST /_broadcast` on the same port, so anycable-rails' HTTP broadcaster reaches it.
  * @example
  * const server = await startLocalCableServer({ port: 0, settings: { secret: 'dev' } });
  * // connect @rails/actioncable to server.url; post with ApiGatewayManagementApiClient({ endpoint: server.callbackUrl })
@@ -130,7 +141,10 @@ export async function startInspectableServer(
     }
   }
   const endpoint = new WebSocketEndpoint({ path, domainName: authority, registry, logger, handlers });
-  http.on('request', managementApi({ path, registry, logger, invoke }));
+  // In-process even with lambdaAssets: the bundles have no broadcast function yet, and the
+  // runtime's stores are the same tables (DynamoDB) the bundles use.
+  const broadcasts = new BroadcastEndpoint({ ...runtime, publicBroadcasts: options.publicBroadcasts ?? false }, logger);
+  http.on('request', managementApi({ path, registry, logger, invoke, broadcast: broadcasts.handle }));
   http.on('upgrade', endpoint.handleUpgrade);
 
   const url = `ws://${authority}${path}`;
@@ -140,12 +154,15 @@ export async function startInspectableServer(
     url,
     httpUrl: `http://${authority}`,
     callbackUrl: `http://${authority}${path}`,
+    broadcastUrl: `http://${authority}${BROADCAST_PATH}`,
     runtime,
     registry,
     close: () => closing ??= (async () => {
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       await endpoint.stop();
       registry.stop();
+      await broadcasts.stop();
+      await runtime.shards.drain();
       await runtime.delivery.drain();
       await bundledDelivery?.drain();
       http.closeAllConnections();

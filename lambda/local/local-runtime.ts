@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-store';
 import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscription-store';
 import { LocalDeferredDelivery } from '../adapters/local/local-deferred-delivery';
+import { LocalShardDispatcher } from '../adapters/local/local-shard-dispatcher';
 import { LocalConnections, LocalTransport } from '../adapters/local/local-transport';
 import { MemoryConnectionStore } from '../adapters/memory/memory-connection-store';
 import { MemorySubscriptionStore } from '../adapters/memory/memory-subscription-store';
@@ -21,6 +22,8 @@ export interface LocalRuntime {
   readonly subscriptions: SubscriptionStore;
   readonly transport: LocalTransport;
   readonly delivery: LocalDeferredDelivery;
+  /** Runs the shards of a large stream's broadcast in-process (async Lambda invocations in AWS). */
+  readonly shards: LocalShardDispatcher;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Releases the DynamoDB client, if any. */
@@ -47,12 +50,15 @@ export function buildLocalRuntime(props: LocalRuntimeProps): LocalRuntime {
   // delivery still retrying a 410 give up at once rather than keep the process alive for seconds.
   const deliverClock: Clock = { now: () => (props.stopped() ? Number.MAX_SAFE_INTEGER : Date.now()), sleep: systemClock.sleep };
   const deliver = makeDeliverHandler(async () => ({ transport, clock: deliverClock, logger: props.logger }));
+  const connections = props.connections ?? stores.connections;
+  const subscriptions = props.subscriptions ?? stores.subscriptions;
   return {
     config,
-    connections: props.connections ?? stores.connections,
-    subscriptions: props.subscriptions ?? stores.subscriptions,
+    connections,
+    subscriptions,
     transport,
     delivery: new LocalDeferredDelivery(deliver, props.logger),
+    shards: new LocalShardDispatcher({ config, connections, subscriptions, transport, clock: systemClock, logger: props.logger }),
     clock: systemClock,
     logger: props.logger,
     dispose: stores.dispose,

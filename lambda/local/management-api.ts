@@ -1,5 +1,6 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { ConnectionRegistry } from './connection-registry';
+import { BROADCAST_PATH } from '../core/broadcast-http';
 import { Logger } from '../core/ports';
 import { MAX_MESSAGE_BYTES } from '../core/protocol';
 
@@ -10,19 +11,20 @@ export interface ManagementApiProps {
   readonly logger: Logger;
   /** Lambda Invoke emulation for the bundled connect handler (only with `lambdaAssets`). */
   readonly invoke?: { readonly functionName: string; run(payload: unknown): void };
+  /** AnyCable's HTTP broadcast API at `/_broadcast` (see broadcast-endpoint.ts). @default - 404 */
+  readonly broadcast?: (request: IncomingMessage, response: ServerResponse) => void;
 }
 
 /** Lambda's Invoke API path, as `LambdaClient` calls it with an endpoint override. */
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
-
-/** Reserved for HTTP broadcasting (anycable-go's path); a later version implements it. */
-export const BROADCAST_PATH = '/_broadcast';
 
 /**
  * API Gateway's Management API (`@connections`) on the server's own port, answering as API
  * Gateway does, so the real `ApiGatewayManagementApiClient` (endpoint: the callback URL) works:
  * `POST` sends the body as one text frame (200; 410 `GoneException` while `$connect` runs or once
  * closed; 413 over 128 KB), `DELETE` closes (204), `GET` describes (200). Signatures are not checked.
+ * The same port also answers `POST /_broadcast` (handed to `props.broadcast`) and, with bundled
+ * handlers, Lambda's Invoke API.
  * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
  */
 export function managementApi(props: ManagementApiProps): (request: IncomingMessage, response: ServerResponse) => void {
@@ -39,7 +41,8 @@ async function handle(props: ManagementApiProps, request: IncomingMessage, respo
   const { registry } = props;
   const pathname = (request.url ?? '/').split('?')[0];
   if (pathname === BROADCAST_PATH) {
-    return reply(response, 404, `${BROADCAST_PATH} is reserved for HTTP broadcasting, which this version does not implement`);
+    if (props.broadcast) return props.broadcast(request, response);
+    return reply(response, 404, `${BROADCAST_PATH} is not served here`);
   }
   const invoke = INVOKE_PATH.exec(pathname);
   if (invoke && request.method === 'POST') return invokeAsync(props, decodeURIComponent(invoke[1]), request, response);
@@ -113,7 +116,7 @@ function connectionIdOf(path: string, pathname: string): string | null | undefin
 }
 
 /** The whole body, or undefined when it is over `limit` bytes (read to the end all the same). */
-async function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+export async function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {

@@ -235,10 +235,10 @@ describe('@connections with the real ApiGatewayManagementApiClient', () => {
     await socket.close();
   });
 
-  test('/_broadcast: reserved, answers 404', async () => {
+  test('/_broadcast: served on the same port, and refused without the broadcast key (401)', async () => {
     const server = await startTestServer();
     const response = await fetch(`${server.httpUrl}/_broadcast`, { method: 'POST', body: '{}' });
-    expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ message: expect.stringMatching(/reserved/) });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({ message: expect.stringMatching(/Authorization: Bearer/) });
   });
 });

@@ -2,6 +2,7 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deriveKey } from '../../lambda/core/config';
 import { signStream } from '../../lambda/core/signed-stream';
 import { CliIo, runCli } from '../../lambda/local/cli-main';
 import { CLI_OPTIONS, envName, parseCli } from '../../lambda/local/cli-options';
@@ -80,6 +81,71 @@ describe('cdk-cable dev (in-process)', () => {
     await client.welcome();
     expect(await confirms(client, { channel: 'Turbo::StreamsChannel', signed_stream_name: signStream('a', secret) })).toBe('confirm_subscription');
     run.stop('SIGINT');
+    expect(await run.exitCode).toBe(0);
+  });
+
+  test.each<{ name: string; argv: string[]; env?: NodeJS.ProcessEnv; banner: RegExp; key?: string; status: number }>([
+    {
+      name: 'broadcast: the key is derived from --secret as anycable-rails derives it',
+      argv: ['--secret=s3Krit'],
+      banner: /Broadcast: +POST http:\/\/127\.0\.0\.1:\d+\/_broadcast, Authorization: Bearer <key derived from the secret>/,
+      key: 'a239a7ca182c90fc32bdedf73703d271388cf433843affffd3a5e757041fc716',
+      status: 201,
+    },
+    {
+      name: 'broadcast: --broadcast_key wins, and the banner names where it came from',
+      argv: ['--secret=s3Krit', '--broadcast_key=explicit'],
+      banner: /Bearer <key from --broadcast_key>/,
+      key: 'explicit',
+      status: 201,
+    },
+    {
+      name: 'broadcast: CABLE_BROADCAST_KEY sets it too',
+      argv: ['--secret=s3Krit'],
+      env: { CABLE_BROADCAST_KEY: 'from-env' },
+      banner: /Bearer <key from CABLE_BROADCAST_KEY>/,
+      key: 'from-env',
+      status: 201,
+    },
+    {
+      name: 'broadcast: --public lets broadcasts in without a key, as anycable-go\'s public mode',
+      argv: ['--secret=s3Krit', '--public'],
+      banner: /_broadcast, no key needed \(--public\)/,
+      status: 201,
+    },
+    {
+      name: 'broadcast: a wrong key is 401',
+      argv: ['--secret=s3Krit'],
+      banner: /_broadcast/,
+      key: 'wrong',
+      status: 401,
+    },
+  ])('$name', async ({ argv, env, banner, key, status }) => {
+    const run = runInProcess(['dev', '--port=0', '--log_level=silent', ...argv], env);
+    const server = await run.server;
+    expect(run.text()).toMatch(banner);
+    const response = await fetch(`${server.httpUrl}/_broadcast`, {
+      method: 'POST',
+      headers: key === undefined ? {} : { Authorization: `Bearer ${key}` },
+      body: JSON.stringify({ stream: 'lobby', data: '"hi"' }),
+    });
+    expect(response.status).toBe(status);
+    run.stop('SIGTERM');
+    expect(await run.exitCode).toBe(0);
+  });
+
+  test('broadcast: without a secret, the key derives from the session secret', async () => {
+    const run = runInProcess(['dev', '--port=0', '--log_level=silent']);
+    const server = await run.server;
+    expect(run.text()).toMatch(/Bearer <key derived from the session secret below>/);
+    const secret = /Turbo\.signed_stream_verifier_key = "([0-9a-f]{64})"/.exec(run.err.join('\n'))![1];
+    const response = await fetch(`${server.httpUrl}/_broadcast`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${deriveKey(secret, 'broadcast-cable')}` },
+      body: JSON.stringify({ stream: 'lobby', data: '"hi"' }),
+    });
+    expect(response.status).toBe(201);
+    run.stop('SIGTERM');
     expect(await run.exitCode).toBe(0);
   });
 
