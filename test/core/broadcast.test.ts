@@ -198,6 +198,19 @@ describe('fanOut', () => {
     ]);
   });
 
+  test('410: a clean-up that fails is counted as gone, warned about, and shown in the summary', async () => {
+    const world = await fanOutWorld({ ids: IDS, script: { c001: 'gone' } });
+    jest.spyOn(world.subscriptions, 'removeAll').mockRejectedValue(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+
+    const outcome = await fanOut(world.deps, { stream: ROOM, data: DATA });
+
+    expect(outcome).toMatchObject({ delivered: 5, gone: 1, failed: 0 });
+    expect(world.logger.at('warn')).toEqual([
+      expect.objectContaining({ event: 'broadcast.cleanup_failed', fields: expect.objectContaining({ connectionId: 'c001' }) }),
+      expect.objectContaining({ event: 'broadcast.fan_out', fields: expect.objectContaining({ cleanupFailures: 1, errors: { ThrottlingException: 1 } }) }),
+    ]);
+  });
+
   test('read error: thrown after the subscribers already read have been posted to, and logged', async () => {
     const inner = new MemorySubscriptionStore();
     const store: SubscriptionStore = Object.assign(Object.create(inner) as MemorySubscriptionStore, {
@@ -299,6 +312,22 @@ describe('deliverBroadcast', () => {
     expect(result).toMatchObject({ mode: 'sharded', shards: 3, failedShards: 1 });
     expect(world.logger.events()).toEqual(expect.arrayContaining(['broadcast.shard_dispatch_failed', 'broadcast.sharded']));
     expect(world.logger.entries.find((e) => e.event === 'broadcast.sharded')?.level).toBe('error');
+  });
+
+  test('sharded: a read error while walking is thrown once the shards already dispatched have settled', async () => {
+    const world = await fanOutWorld({ ids: connectionIds(12), fanOut: { shardSize: 4 } });
+    const store = new DynamoLikeStore(world.subscriptions);
+    const list = store.listByStream.bind(store);
+    store.listByStream = async (stream, cursor, limit) => {
+      if (store.calls.length === 2) throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+      return list(stream, cursor, limit);
+    };
+    const shards = new RecordingDispatcher();
+
+    await expect(deliverBroadcast({ ...world.deps, subscriptions: store, shards }, { stream: ROOM, data: DATA })).rejects.toThrow('throttled');
+
+    expect(shards.shards.map((s) => s.limit)).toEqual([4, 4]);
+    expect(world.logger.at('error')).toEqual([expect.objectContaining({ event: 'broadcast.shard_walk_failed', fields: expect.objectContaining({ dispatched: 2 }) })]);
   });
 
   test('empty stream: nothing to deliver, inline', async () => {
