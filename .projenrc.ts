@@ -1,7 +1,7 @@
 import { awscdk, DependencyType, javascript, JsonFile } from 'projen';
 
 // The Lambda handlers shipped as bundled assets (lambda/handlers/<name>.ts -> assets/lambda/handlers/<name>/index.mjs).
-const HANDLERS = ['connect', 'message', 'disconnect', 'deliver'];
+const HANDLERS = ['connect', 'message', 'disconnect', 'deliver', 'broadcast', 'fanout'];
 
 // Lambda's Node.js runtimes are ESM-capable; CommonJS dependencies bundled into an ESM file
 // still call require() for Node built-ins, so give them one.
@@ -65,6 +65,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-secrets-manager',
     '@anycable/core',
     '@rails/actioncable',
+    '@smithy/node-http-handler',
     '@types/rails__actioncable',
     '@aws-sdk/lib-dynamodb',
     '@types/aws-lambda',
@@ -114,6 +115,19 @@ const cli = project.bundler.addBundle('lambda/local/cli.ts', {
   watchTask: false,
 });
 project.addBins({ 'cdk-cable': cli.outfile });
+
+// `cdk-cable/runtime/broadcast`: the in-stack broadcast helper for users' own Lambda functions,
+// CommonJS with its .d.ts, leaving the AWS SDK to the Lambda runtime.
+const runtimeHelper = project.addTask('bundle:runtime', {
+  description: 'Build runtime/broadcast.js and .d.ts (the in-stack broadcast helper)',
+  steps: [
+    { exec: 'esbuild --bundle lambda/client/broadcast.ts --platform=node --target=node20 --format=cjs --external:@aws-sdk/* --log-level=warning --outfile=runtime/broadcast.js' },
+    { exec: 'tsc --ignoreConfig lambda/client/broadcast.ts --declaration --emitDeclarationOnly --skipLibCheck --strict --target es2022 --module node16 --moduleResolution node16 --types node --outDir runtime' },
+  ],
+});
+project.bundler.bundleTask.spawn(runtimeHelper);
+project.gitignore.exclude('/runtime/');
+project.addPackageIgnore('!/runtime/');
 
 // Construct tests synthesize Code.fromAsset(assets/...), e2e tests run the bundles, and the
 // package test packs lib/: `projen test` builds all three first, from a clean clone too.

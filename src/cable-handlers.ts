@@ -11,6 +11,8 @@ export const HANDLER_ASSETS = {
   message: 'message',
   disconnect: 'disconnect',
   deliver: 'deliver',
+  broadcast: 'broadcast',
+  fanout: 'fanout',
 } as const;
 
 export type HandlerName = keyof typeof HANDLER_ASSETS;
@@ -31,23 +33,38 @@ export interface CableHandlerOptions {
   readonly defaultRuntime: boolean;
 }
 
+/** Stable: renaming one replaces the function. */
+const CONSTRUCT_IDS: Record<HandlerName, string> = {
+  connect: 'ConnectHandler',
+  message: 'MessageHandler',
+  disconnect: 'DisconnectHandler',
+  deliver: 'DeliverHandler',
+  broadcast: 'BroadcastHandler',
+  fanout: 'FanOutHandler',
+};
+
 const DESCRIPTIONS: Record<HandlerName, string> = {
   connect: 'cdk-cable $connect: negotiates actioncable-v1-json, checks Origin, records the connection',
   message: 'cdk-cable $default: ActionCable commands (subscribe, unsubscribe, message)',
   disconnect: 'cdk-cable $disconnect: removes the connection and its subscriptions',
   deliver: 'cdk-cable deferred delivery: sends the welcome once the socket is open',
+  broadcast: 'cdk-cable broadcasts: AnyCable HTTP broadcast API (POST /_broadcast) and in-stack invocations',
+  fanout: 'cdk-cable fan-out worker: delivers one shard of a large stream',
 };
 
-// The deliver function waits up to CABLE's delivery deadline (10 s) for the socket to open.
+// The deliver function waits up to the delivery deadline (10 s) for the socket to open; a
+// broadcast delivers a shard (5,000 subscribers by default) before it answers.
 const TIMEOUTS: Record<HandlerName, Duration> = {
   connect: Duration.seconds(10),
   message: Duration.seconds(10),
   disconnect: Duration.seconds(10),
   deliver: Duration.seconds(20),
+  broadcast: Duration.seconds(60),
+  fanout: Duration.seconds(60),
 };
 
 export function createCableHandler(scope: Construct, name: HandlerName, options: CableHandlerOptions): lambda.Function {
-  const id = `${name[0].toUpperCase()}${name.slice(1)}Handler`;
+  const id = CONSTRUCT_IDS[name];
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
     retention: options.logRetention,
     removalPolicy: options.logRemovalPolicy,

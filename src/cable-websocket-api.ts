@@ -1,7 +1,8 @@
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,10 +11,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { createBroadcast, validateBroadcastSettings } from './cable-broadcast';
+import { CableBehaviorOptions, CableDistributionOptions } from './cable-distribution';
 import { createCableHandler, HandlerName } from './cable-handlers';
 import { WEBSOCKET_METRICS, webSocketMetric } from './cable-metrics';
+import { CableRetryPolicy } from './cable-retry-policy';
 import { createCableTables, TABLE_SCHEMA } from './cable-tables';
-import { acknowledge } from './private/nag';
+import * as cdn from './private/distribution';
+import { acknowledge, acknowledgeConnectionsWildcard } from './private/nag';
 import * as validate from './private/validation';
 
 /**
@@ -114,9 +119,18 @@ export interface CableWebSocketApiProps {
   /**
    * Origins (`https://app.example.com`) allowed to open a connection, compared exactly with the
    * `Origin` header, like Rails' `config.action_cable.allowed_request_origins`.
-   * @default - any origin
+   * @default - `https://<domain>` for each domain name of `distribution` (and of `addBehaviorTo`),
+   * as Rails allows an origin that matches the host; any origin when no domain is known
    */
   readonly allowedOrigins?: string[];
+
+  /**
+   * Put a CloudFront distribution in front of the stage, so that clients connect to
+   * `wss://<domain>/<stageName>` on the app's own domain; `url` then reports that URL.
+   * To add the cable to a distribution you already have, use `addBehaviorTo` instead.
+   * @default - no CloudFront distribution
+   */
+  readonly distribution?: CableDistributionOptions;
 
   /**
    * The common secret (anycable-go's `--secret`): the key for Turbo signed stream names and
@@ -150,6 +164,32 @@ export interface CableWebSocketApiProps {
    * @default false
    */
   readonly publicStreams?: boolean;
+
+  /**
+   * Key of the HTTP broadcast API (`Authorization: Bearer <key>`, anycable-go's
+   * `--broadcast_key`); its SecretString is used as is.
+   * @default - derived from `secret` as anycable-go and anycable-rails derive it: hex(HMAC-SHA256(secret, "broadcast-cable"))
+   */
+  readonly broadcastKey?: secretsmanager.ISecret;
+
+  /**
+   * Posts in flight at once per broadcast (and per shard of a large stream).
+   * @default 64
+   */
+  readonly broadcastConcurrency?: number;
+
+  /**
+   * Subscribers per shard. A stream with more subscribers is delivered by parallel fan-out
+   * workers, one per shard; broadcasts to such a stream are then not ordered among themselves.
+   * @default 5000
+   */
+  readonly broadcastShardSize?: number;
+
+  /**
+   * Retries of a post that API Gateway throttled or failed with a server error.
+   * @default - 4 attempts, 50 ms doubling to 1 s, with full jitter
+   */
+  readonly broadcastRetry?: CableRetryPolicy;
 }
 
 const DEFAULT_THROTTLE = { rateLimit: 1000, burstLimit: 2000 };
@@ -184,10 +224,24 @@ export class CableWebSocketApi extends Construct {
   public readonly disconnectHandler: lambda.Function;
   /** Sends the welcome (and other first frames) once a new socket is open. */
   public readonly deliverHandler: lambda.Function;
+  /** Serves `POST /_broadcast` (through `broadcastUrl`) and direct invocations (`grantBroadcast`). */
+  public readonly broadcastHandler: lambda.Function;
+  /** Delivers one shard of a large stream. */
+  public readonly fanOutHandler: lambda.Function;
+  /** The broadcast function's URL. */
+  public readonly broadcastFunctionUrl: lambda.FunctionUrl;
   /** The common secret (given or generated). */
   public readonly secret: secretsmanager.ISecret;
   /** The access log group, when access logging is on. */
   public readonly accessLogGroup?: logs.ILogGroup;
+  /** The CloudFront distribution in front of the stage, when `distribution` is set. */
+  public readonly distribution?: cloudfront.Distribution;
+  /** Whether `allowedOrigins` was given (then no default origin is added). */
+  private readonly explicitOrigins: boolean;
+  /** Default allowed origins, from the distributions' domain names. */
+  private readonly defaultOrigins: string[] = [];
+  /** `wss://<domain>/<stageName>` through the construct's distribution. */
+  private readonly publicUrl?: string;
 
   constructor(scope: Construct, id: string, props: CableWebSocketApiProps = {}) {
     super(scope, id);
@@ -200,6 +254,9 @@ export class CableWebSocketApi extends Construct {
     const memorySize = props.memorySize ?? 256;
     validate.validateMemorySize(memorySize);
     if (props.allowedOrigins) validate.validateAllowedOrigins(props.allowedOrigins);
+    if (props.distribution) cdn.validateDistributionOptions(props.distribution);
+    this.explicitOrigins = props.allowedOrigins !== undefined;
+    if (!this.explicitOrigins) this.defaultOrigins.push(...cdn.originsOf(props.distribution?.domainNames));
     const runtime = props.runtime ?? lambda.Runtime.NODEJS_22_X;
     if (runtime.family !== lambda.RuntimeFamily.NODEJS) {
       throw new Error(`\`runtime\` must be a Node.js runtime (the handlers are JavaScript bundles), got ${runtime.name}`);
@@ -245,6 +302,7 @@ export class CableWebSocketApi extends Construct {
       CABLE_TURBO_STREAMS: String(props.turboStreams ?? true),
       CABLE_PUBLIC_STREAMS: String(props.publicStreams ?? false),
       ...(props.allowedOrigins ? { CABLE_ALLOWED_ORIGINS: props.allowedOrigins.join(',') } : {}),
+      ...(this.defaultOrigins.length > 0 ? { CABLE_ALLOWED_ORIGINS: this.defaultOriginsValue() } : {}),
     };
     // Secrets are read (once per cold start) only by the handler that verifies stream names.
     const secretEnvironment: Record<string, string> = {
@@ -270,18 +328,88 @@ export class CableWebSocketApi extends Construct {
 
     this.grantLeastPrivilege([this.secret, props.turboStreamsSecret, props.streamsSecret]);
 
+    const broadcastSettings = {
+      concurrency: props.broadcastConcurrency ?? 64,
+      shardSize: props.broadcastShardSize ?? 5000,
+      retry: props.broadcastRetry ?? {},
+    };
+    validateBroadcastSettings(broadcastSettings);
+    const broadcast = createBroadcast({
+      handler,
+      settings: broadcastSettings,
+      secretEnvironment,
+      secrets: [this.secret, props.turboStreamsSecret, props.streamsSecret],
+      broadcastKey: props.broadcastKey,
+      connectionsTable: this.connectionsTable,
+      subscriptionsTable: this.subscriptionsTable,
+      postToConnectionsArn: this.connectionsArn('POST'),
+    });
+    this.broadcastHandler = broadcast.broadcastHandler;
+    this.fanOutHandler = broadcast.fanOutHandler;
+    this.broadcastFunctionUrl = broadcast.functionUrl;
+
     this.webSocketApi.addRoute('$connect', { integration: new WebSocketLambdaIntegration('ConnectIntegration', this.connectHandler) });
     this.webSocketApi.addRoute('$default', { integration: new WebSocketLambdaIntegration('MessageIntegration', this.messageHandler) });
     this.webSocketApi.addRoute('$disconnect', { integration: new WebSocketLambdaIntegration('DisconnectIntegration', this.disconnectHandler) });
     this.acknowledgeRoutes();
+    if (props.distribution) {
+      this.distribution = cdn.createCableDistribution(this, this.webSocketApi, stageName, props.distribution);
+      const host = cdn.publicHost(props.distribution.domainNames) ?? this.distribution.distributionDomainName;
+      this.publicUrl = `wss://${host}/${this.stage.stageName}`;
+    }
 
     new CfnOutput(this, 'Url', { value: this.url, description: 'wss:// URL for config.action_cable.url' });
     new CfnOutput(this, 'CallbackUrl', { value: this.callbackUrl, description: '@connections endpoint of the API Gateway Management API' });
+    new CfnOutput(this, 'BroadcastUrl', { value: this.broadcastUrl, description: 'AnyCable HTTP broadcast URL (anycable-rails http_broadcast_url)' });
+  }
+
+  /**
+   * The HTTP broadcast URL (`https://….lambda-url.….on.aws/_broadcast`): anycable-rails'
+   * `http_broadcast_url`, with the broadcast key as bearer token.
+   */
+  public get broadcastUrl(): string {
+    // Function URLs end with a slash.
+    return `${this.broadcastFunctionUrl.url}_broadcast`;
+  }
+
+  /**
+   * Permits `grantee` (for example another Lambda function in the stack) to broadcast by
+   * invoking the broadcast function directly: no HTTP, no broadcast key.
+   */
+  public grantBroadcast(grantee: iam.IGrantable): iam.Grant {
+    return this.broadcastHandler.grantInvoke(grantee);
   }
 
   /** The `wss://` URL clients connect to (Rails: `config.action_cable.url`). */
   public get url(): string {
+    return this.publicUrl ?? this.stage.url;
+  }
+
+  /** The stage's own `wss://` URL on the `execute-api` domain (`url` without CloudFront). */
+  public get apiUrl(): string {
     return this.stage.url;
+  }
+
+  /**
+   * Serves the cable at `/<stageName>` of a CloudFront distribution you own (typically the Rails
+   * app's), with the same origin and behavior as `distribution`; returns the cable's `wss://` URL
+   * through it. Takes a `Distribution`, not an `IDistribution`: only a distribution defined in
+   * this app can get a behavior. `url` keeps reporting the construct's own URL.
+   *
+   * @example
+   * const url = cable.addBehaviorTo(appDistribution, { domainName: 'app.example.com' });
+   * // config.action_cable.url = "wss://app.example.com/cable"
+   */
+  public addBehaviorTo(distribution: cloudfront.Distribution, options: CableBehaviorOptions = {}): string {
+    if (distribution === this.distribution) {
+      throw new Error(`\`distribution\` ${distribution.node.path} already serves the cable: it is this construct's own distribution`);
+    }
+    const domainName = options.domainName;
+    if (domainName !== undefined) cdn.validateHostName('domainName', domainName, false);
+    const { origin, ...behavior } = cdn.cableBehavior(cdn.cableOrigin(this.webSocketApi, domainName));
+    distribution.addBehavior(`/${this.stage.stageName}`, origin, behavior);
+    if (domainName !== undefined && !this.explicitOrigins) this.allowDefaultOrigins(cdn.originsOf([domainName]));
+    return `wss://${domainName ?? distribution.distributionDomainName}/${this.stage.stageName}`;
   }
 
   /** The `https://` `@connections` endpoint of the API Gateway Management API for this stage. */
@@ -343,6 +471,16 @@ export class CableWebSocketApi extends Construct {
     return secret;
   }
 
+  /** `execute-api` ARN of `method` on this stage's `@connections/*`. */
+  private connectionsArn(method: string): string {
+    return Stack.of(this).formatArn({
+      service: 'execute-api',
+      resource: this.webSocketApi.apiId,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      resourceName: `${this.stage.stageName}/${method}/@connections/*`,
+    });
+  }
+
   private createCloudWatchRole(): void {
     const role = new iam.Role(this, 'ApiGatewayCloudWatchRole', {
       assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
@@ -376,25 +514,27 @@ export class CableWebSocketApi extends Construct {
     allow(disconnect, ['dynamodb:BatchWriteItem'], [subscriptionsArn]);
     allow(disconnect, ['dynamodb:Query'], [byConnectionArn]);
 
-    const connectionsOf = (method: string) => Stack.of(this).formatArn({
-      service: 'execute-api',
-      resource: this.webSocketApi.apiId,
-      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-      resourceName: `${this.stage.stageName}/${method}/@connections/*`,
-    });
-    allow(message, ['execute-api:ManageConnections'], [connectionsOf('POST'), connectionsOf('DELETE')]);
-    allow(deliver, ['execute-api:ManageConnections'], [connectionsOf('POST')]);
+    allow(message, ['execute-api:ManageConnections'], [this.connectionsArn('POST'), this.connectionsArn('DELETE')]);
+    allow(deliver, ['execute-api:ManageConnections'], [this.connectionsArn('POST')]);
+    acknowledgeConnectionsWildcard(message);
+    acknowledgeConnectionsWildcard(deliver);
 
     // Only the message handler verifies signed stream names.
     for (const secret of secrets) secret?.grantRead(message);
-    for (const fn of [connect, message, disconnect, deliver]) {
-      // Connection ids are only known at run time.
-      acknowledge(fn.role!.node.findChild('DefaultPolicy'), [{
-        id: 'AwsSolutions-IAM5',
-        reason: 'Connections are addressed by run-time ids: @connections/* on this API\'s stage only.',
-        appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:execute-api:.*\\/@connections\\/\\*$/g' }],
-      }]);
+  }
+
+  /** Adds default origins after construction; only `$connect` checks `Origin`. */
+  private allowDefaultOrigins(origins: string[]): void {
+    const hadDefaults = this.defaultOrigins.length > 0;
+    this.defaultOrigins.push(...origins.filter((o) => !this.defaultOrigins.includes(o)));
+    if (!hadDefaults && this.defaultOrigins.length > 0) {
+      this.connectHandler.addEnvironment('CABLE_ALLOWED_ORIGINS', this.defaultOriginsValue());
     }
+  }
+
+  /** The default origins, read at synth time so that `addBehaviorTo` can add to them. */
+  private defaultOriginsValue(): string {
+    return Lazy.string({ produce: () => this.defaultOrigins.join(',') });
   }
 
   private acknowledgeRoutes(): void {

@@ -1,2 +1,3 @@
 export * from './cable-websocket-api';
 export * from './cable-distribution';
+export * from './cable-retry-policy';

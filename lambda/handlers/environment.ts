@@ -11,6 +11,7 @@ export interface CableEnvironment {
   readonly subscriptionsTable?: string;
   readonly callbackUrl?: string;
   readonly deliverFunction?: string;
+  readonly fanOutFunction?: string;
   /** Endpoint overrides: dynalite, and the local server's Lambda invoke emulation, in tests. */
   readonly dynamodbEndpoint?: string;
   readonly lambdaEndpoint?: string;
@@ -19,7 +20,7 @@ export interface CableEnvironment {
   readonly settings: Omit<CableSettings, SecretName>;
 }
 
-export type SecretName = 'secret' | 'turboStreamsSecret' | 'streamsSecret';
+export type SecretName = 'secret' | 'turboStreamsSecret' | 'streamsSecret' | 'broadcastKey';
 
 export function readEnvironment(env: NodeJS.ProcessEnv): CableEnvironment {
   return {
@@ -27,6 +28,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv): CableEnvironment {
     subscriptionsTable: env.CABLE_SUBSCRIPTIONS_TABLE,
     callbackUrl: env.CABLE_CALLBACK_URL,
     deliverFunction: env.CABLE_DELIVER_FUNCTION,
+    fanOutFunction: env.CABLE_FANOUT_FUNCTION,
     dynamodbEndpoint: env.CABLE_DYNAMODB_ENDPOINT,
     lambdaEndpoint: env.CABLE_LAMBDA_ENDPOINT,
     logLevel: env.CABLE_LOG_LEVEL,
@@ -34,12 +36,20 @@ export function readEnvironment(env: NodeJS.ProcessEnv): CableEnvironment {
       secret: { value: env.CABLE_SECRET, arn: env.CABLE_SECRET_ARN },
       turboStreamsSecret: { value: env.CABLE_TURBO_STREAMS_SECRET, arn: env.CABLE_TURBO_STREAMS_SECRET_ARN },
       streamsSecret: { value: env.CABLE_STREAMS_SECRET, arn: env.CABLE_STREAMS_SECRET_ARN },
+      broadcastKey: { value: env.CABLE_BROADCAST_KEY, arn: env.CABLE_BROADCAST_KEY_ARN },
     },
     settings: {
       turboStreams: parseBoolean('CABLE_TURBO_STREAMS', env.CABLE_TURBO_STREAMS),
       publicStreams: parseBoolean('CABLE_PUBLIC_STREAMS', env.CABLE_PUBLIC_STREAMS),
       allowedOrigins: parseList(env.CABLE_ALLOWED_ORIGINS),
       ttlSeconds: parseInteger('CABLE_TTL_SECONDS', env.CABLE_TTL_SECONDS),
+      fanOut: {
+        concurrency: parseInteger('CABLE_FANOUT_CONCURRENCY', env.CABLE_FANOUT_CONCURRENCY),
+        shardSize: parseInteger('CABLE_FANOUT_SHARD_SIZE', env.CABLE_FANOUT_SHARD_SIZE),
+        maxAttempts: parseInteger('CABLE_FANOUT_MAX_ATTEMPTS', env.CABLE_FANOUT_MAX_ATTEMPTS),
+        baseDelayMs: parseInteger('CABLE_FANOUT_BASE_DELAY_MS', env.CABLE_FANOUT_BASE_DELAY_MS),
+        maxDelayMs: parseInteger('CABLE_FANOUT_MAX_DELAY_MS', env.CABLE_FANOUT_MAX_DELAY_MS),
+      },
     },
   };
 }

@@ -1,14 +1,17 @@
+import { Agent } from 'node:https';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { CableEnvironment, readEnvironment, required, SecretName } from './environment';
 import { ApiGatewayTransport } from '../adapters/apigw/api-gateway-transport';
 import { ConsoleLogger, parseLogLevel } from '../adapters/console-logger';
 import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-store';
 import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscription-store';
 import { LambdaDeferredDelivery } from '../adapters/lambda/lambda-deferred-delivery';
+import { LambdaShardDispatcher } from '../adapters/lambda/lambda-shard-dispatcher';
 import { readSecretValue } from '../adapters/secrets/read-secret-value';
 import { CableConfig, resolveConfig } from '../core/config';
 
@@ -24,7 +27,10 @@ let document: DynamoDBDocumentClient | undefined;
 let connections: DynamoConnectionStore | undefined;
 let subscriptions: DynamoSubscriptionStore | undefined;
 let transport: ApiGatewayTransport | undefined;
+let fanOut: ApiGatewayTransport | undefined;
 let delivery: LambdaDeferredDelivery | undefined;
+let shards: LambdaShardDispatcher | undefined;
+let lambda: LambdaClient | undefined;
 let settingsOnly: CableConfig | undefined;
 let withSecrets: Promise<CableConfig> | undefined;
 
@@ -61,6 +67,18 @@ export function subscriptionStore(): DynamoSubscriptionStore {
   return subscriptions ??= new DynamoSubscriptionStore(dynamoDocument(), required('CABLE_SUBSCRIPTIONS_TABLE', cableEnvironment().subscriptionsTable));
 }
 
+/**
+ * The transport for fan-out: the SDK does not retry (fan-out retries throttled posts with its own
+ * policy and counts them), and keeps as many sockets alive as posts may be in flight.
+ */
+export function fanOutTransport(concurrency: number): ApiGatewayTransport {
+  return fanOut ??= new ApiGatewayTransport(new ApiGatewayManagementApiClient({
+    endpoint: required('CABLE_CALLBACK_URL', cableEnvironment().callbackUrl),
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ keepAlive: true, maxSockets: concurrency }) }),
+  }));
+}
+
 export function apiGatewayTransport(): ApiGatewayTransport {
   return transport ??= new ApiGatewayTransport(new ApiGatewayManagementApiClient({
     endpoint: required('CABLE_CALLBACK_URL', cableEnvironment().callbackUrl),
@@ -68,11 +86,16 @@ export function apiGatewayTransport(): ApiGatewayTransport {
 }
 
 export function deferredDelivery(): LambdaDeferredDelivery {
-  const env = cableEnvironment();
-  return delivery ??= new LambdaDeferredDelivery(
-    new LambdaClient(env.lambdaEndpoint ? { endpoint: env.lambdaEndpoint } : {}),
-    required('CABLE_DELIVER_FUNCTION', env.deliverFunction),
-  );
+  return delivery ??= new LambdaDeferredDelivery(lambdaClient(), required('CABLE_DELIVER_FUNCTION', cableEnvironment().deliverFunction));
+}
+
+export function shardDispatcher(): LambdaShardDispatcher {
+  return shards ??= new LambdaShardDispatcher(lambdaClient(), required('CABLE_FANOUT_FUNCTION', cableEnvironment().fanOutFunction));
+}
+
+function lambdaClient(): LambdaClient {
+  const endpoint = cableEnvironment().lambdaEndpoint;
+  return lambda ??= new LambdaClient(endpoint ? { endpoint } : {});
 }
 
 function dynamoDocument(): DynamoDBDocumentClient {

@@ -27,3 +27,13 @@ export function acknowledge(construct: IConstruct, acknowledgements: NagAcknowle
     ],
   });
 }
+
+/** `@connections/*` in a function's policy: connection ids exist only at run time. */
+export function acknowledgeConnectionsWildcard(fn: { readonly role?: IConstruct }): void {
+  if (!fn.role) return;
+  acknowledge(fn.role.node.findChild('DefaultPolicy'), [{
+    id: 'AwsSolutions-IAM5',
+    reason: 'Connections are addressed by run-time ids: @connections/* on this API\'s stage only.',
+    appliesTo: [{ regex: '/^Resource::arn:<AWS::Partition>:execute-api:.*\\/@connections\\/\\*$/g' }],
+  }]);
+}

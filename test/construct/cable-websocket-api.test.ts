@@ -14,7 +14,7 @@ import { CableWebSocketApi } from '../../src';
 import { handlerAssetPath } from '../../src/cable-handlers';
 import { TABLE_SCHEMA } from '../../src/cable-tables';
 
-const HANDLERS = ['Connect', 'Message', 'Disconnect', 'Deliver'] as const;
+const HANDLERS = ['Connect', 'Message', 'Disconnect', 'Deliver', 'Broadcast', 'FanOut'] as const;
 
 describe('routes', () => {
   const { template } = synth();
@@ -210,19 +210,19 @@ describe('tables', () => {
 });
 
 describe('functions', () => {
-  test('functions: four Node.js 22 ARM64 functions with 256 MB and the bundled handler', () => {
+  test('functions: six Node.js 22 ARM64 functions with 256 MB and the bundled handler', () => {
     const { template } = synth();
     template.resourcePropertiesCountIs('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       MemorySize: 256,
       Handler: 'index.handler',
-    }, 4);
+    }, 6);
   });
 
   test('architecture, memorySize and runtime: overrides apply to every function', () => {
     const { template } = synth({ architecture: lambda.Architecture.X86_64, memorySize: 512, runtime: lambda.Runtime.NODEJS_20_X });
-    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs20.x', Architectures: ['x86_64'], MemorySize: 512 }, 4);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs20.x', Architectures: ['x86_64'], MemorySize: 512 }, 6);
   });
 
   test('runtime: a non-Node.js runtime fails at synth', () => {
@@ -233,7 +233,7 @@ describe('functions', () => {
     expect(() => synth({ memorySize })).toThrow(/`memorySize` must be a whole number of MB from 128 to 10240/);
   });
 
-  test.each(['connect', 'message', 'disconnect', 'deliver'] as const)('assets: the %s bundle exists with its source map', (name) => {
+  test.each(['connect', 'message', 'disconnect', 'deliver', 'broadcast', 'fanout'] as const)('assets: the %s bundle exists with its source map', (name) => {
     const dir = handlerAssetPath(name);
     expect(fs.existsSync(path.join(dir, 'index.mjs'))).toBe(true);
     expect(fs.existsSync(path.join(dir, 'index.mjs.map'))).toBe(true);
@@ -243,7 +243,7 @@ describe('functions', () => {
   test('assets: every function gets its own asset', () => {
     const functions = Object.values(synth().template.findResources('AWS::Lambda::Function'));
     const keys = new Set(functions.map((f) => JSON.stringify(f.Properties.Code.S3Key)));
-    expect(keys.size).toBe(4);
+    expect(keys.size).toBe(6);
   });
 
   test('logRetention: each function logs to its own group with the retention', () => {
@@ -258,18 +258,24 @@ describe('functions', () => {
     }
   });
 
-  test('environment: only the message handler learns the secret, only connect the deliver function', () => {
+  test('environment: only the message and broadcast handlers learn the secret, only connect the deliver function', () => {
     const { template } = synth();
     const env = (name: string) => template.toJSON().Resources[logicalId(template, 'AWS::Lambda::Function', `${name}Handler`)].Properties.Environment.Variables;
-    expect(env('Message').CABLE_SECRET_ARN).toEqual({ Ref: logicalId(template, 'AWS::SecretsManager::Secret', 'Secret') });
+    for (const name of ['Message', 'Broadcast']) expect(env(name).CABLE_SECRET_ARN).toEqual({ Ref: logicalId(template, 'AWS::SecretsManager::Secret', 'Secret') });
     expect(env('Connect').CABLE_DELIVER_FUNCTION).toEqual({ Ref: logicalId(template, 'AWS::Lambda::Function', 'DeliverHandler') });
-    for (const name of ['Connect', 'Disconnect', 'Deliver']) expect(env(name).CABLE_SECRET_ARN).toBeUndefined();
-    for (const name of ['Message', 'Disconnect', 'Deliver']) expect(env(name).CABLE_DELIVER_FUNCTION).toBeUndefined();
+    expect(env('Broadcast').CABLE_FANOUT_FUNCTION).toEqual({ Ref: logicalId(template, 'AWS::Lambda::Function', 'FanOutHandler') });
+    for (const name of ['Connect', 'Disconnect', 'Deliver', 'FanOut']) expect(env(name).CABLE_SECRET_ARN).toBeUndefined();
+    for (const name of ['Message', 'Disconnect', 'Deliver', 'Broadcast', 'FanOut']) expect(env(name).CABLE_DELIVER_FUNCTION).toBeUndefined();
     expect(env('Deliver').CABLE_CALLBACK_URL).toEqual({ 'Fn::Join': ['', ['https://', { Ref: expect.stringMatching(/^CableApi/) }, '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/cable']] });
   });
 
   test('deliver: a failed welcome delivery is not retried late', () => {
-    synth().template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
+    const { template } = synth();
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalId(template, 'AWS::Lambda::Function', 'DeliverHandler') },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+    });
   });
 });
 
@@ -371,6 +377,25 @@ describe('least privilege', () => {
     ]);
   });
 
+  test('broadcast: reads a stream, cleans up gone connections, posts on this stage, starts fan-out workers, reads the secret', () => {
+    expect(actionsOf(template, 'BroadcastHandler')).toEqual([
+      'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Query',
+      'execute-api:ManageConnections',
+      'lambda:InvokeFunction',
+      'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue',
+    ]);
+    expect(statementsOf(template, 'BroadcastHandler')).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Action: 'execute-api:ManageConnections', Resource: connectionsArn('POST') }),
+      expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [logicalId(template, 'AWS::Lambda::Function', 'FanOutHandler'), 'Arn'] } }),
+    ]));
+  });
+
+  test('fan-out worker: the broadcast handler\'s data access, without invoking or secrets', () => {
+    expect(actionsOf(template, 'FanOutHandler')).toEqual([
+      'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Query', 'execute-api:ManageConnections',
+    ]);
+  });
+
   test('least privilege: no statement anywhere allows Scan or a bare "*" resource', () => {
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
     expect(JSON.stringify(statements)).not.toContain('dynamodb:Scan');
@@ -409,5 +434,86 @@ describe('metrics', () => {
     expect(metric.statistic).toBe(statistic);
     expect(metric.period.toMinutes()).toBe(1);
     expect(Stack.of(cable).resolve(metric.dimensions)).toEqual({ ApiId: { Ref: logicalId(Template.fromStack(stack), 'AWS::ApiGatewayV2::Api', 'CableApi') }, Stage: 'cable' });
+  });
+});
+
+describe('broadcasting', () => {
+  test('broadcastUrl: a public Function URL (the bearer key is checked in code) ending in /_broadcast, as a stack output', () => {
+    const { stack, cable, template } = synth();
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      TargetFunctionArn: { 'Fn::GetAtt': [logicalId(template, 'AWS::Lambda::Function', 'BroadcastHandler'), 'Arn'] },
+    });
+    const url = logicalId(template, 'AWS::Lambda::Url', 'BroadcastHandler');
+    expect(stack.resolve(cable.broadcastUrl)).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [url, 'FunctionUrl'] }, '_broadcast']] });
+    const outputs = Object.values(template.toJSON().Outputs).map((o: any) => JSON.stringify(o.Value));
+    expect(outputs).toContain(JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [url, 'FunctionUrl'] }, '_broadcast']] }));
+  });
+
+  test('broadcast settings: defaults reach the broadcast and fan-out functions', () => {
+    const { template } = synth();
+    for (const name of ['BroadcastHandler', 'FanOutHandler']) {
+      const vars = template.toJSON().Resources[logicalId(template, 'AWS::Lambda::Function', name)].Properties.Environment.Variables;
+      expect(vars).toMatchObject({ CABLE_FANOUT_CONCURRENCY: '64', CABLE_FANOUT_SHARD_SIZE: '5000' });
+      expect(vars.CABLE_FANOUT_MAX_ATTEMPTS).toBeUndefined();
+    }
+  });
+
+  test('broadcastConcurrency, broadcastShardSize, broadcastRetry: overrides reach both functions', () => {
+    const { template } = synth({
+      broadcastConcurrency: 16,
+      broadcastShardSize: 2000,
+      broadcastRetry: { maxAttempts: 2, baseDelay: Duration.millis(100), maxDelay: Duration.seconds(2) },
+    });
+    for (const name of ['BroadcastHandler', 'FanOutHandler']) {
+      expect(template.toJSON().Resources[logicalId(template, 'AWS::Lambda::Function', name)].Properties.Environment.Variables).toMatchObject({
+        CABLE_FANOUT_CONCURRENCY: '16',
+        CABLE_FANOUT_SHARD_SIZE: '2000',
+        CABLE_FANOUT_MAX_ATTEMPTS: '2',
+        CABLE_FANOUT_BASE_DELAY_MS: '100',
+        CABLE_FANOUT_MAX_DELAY_MS: '2000',
+      });
+    }
+  });
+
+  test.each([
+    [{ broadcastConcurrency: 0 }, /`broadcastConcurrency` must be a whole number of at least 1, got 0/],
+    [{ broadcastShardSize: 50 }, /`broadcastShardSize` must be a whole number of at least 100, got 50/],
+    [{ broadcastRetry: { maxAttempts: 0 } }, /`broadcastRetry.maxAttempts`.*got 0/],
+    [{ broadcastRetry: { baseDelay: Duration.seconds(5), maxDelay: Duration.seconds(1) } }, /`broadcastRetry.baseDelay` \(5 seconds\) must not exceed/],
+  ])('broadcast settings: %j fails at synth', (props, message) => {
+    expect(() => synth(props)).toThrow(message);
+  });
+
+  test('broadcastKey: a given key is read by the broadcast handler only', () => {
+    const stack = makeStack();
+    const key = secretsmanager.Secret.fromSecretNameV2(stack, 'Key', 'cable/broadcast-key');
+    new CableWebSocketApi(stack, 'Cable', { broadcastKey: key });
+    const template = Template.fromStack(stack);
+    const vars = (name: string) => template.toJSON().Resources[logicalId(template, 'AWS::Lambda::Function', name)].Properties.Environment.Variables;
+    expect(JSON.stringify(vars('BroadcastHandler').CABLE_BROADCAST_KEY_ARN)).toContain('cable/broadcast-key');
+    for (const name of ['MessageHandler', 'FanOutHandler', 'ConnectHandler']) expect(vars(name).CABLE_BROADCAST_KEY_ARN).toBeUndefined();
+    expect(JSON.stringify(statementsOf(template, 'BroadcastHandler'))).toContain('cable/broadcast-key');
+  });
+
+  test('fan-out: a failed shard is retried once by Lambda', () => {
+    const { template } = synth();
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalId(template, 'AWS::Lambda::Function', 'FanOutHandler') },
+      MaximumRetryAttempts: 1,
+    });
+  });
+
+  test('grantBroadcast: lets a grantee invoke the broadcast function, nothing else', () => {
+    const stack = makeStack();
+    const cable = new CableWebSocketApi(stack, 'Cable');
+    const role = new iam.Role(stack, 'AppRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    cable.grantBroadcast(role);
+    const template = Template.fromStack(stack);
+    const policy = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^AppRole') }] } }))[0];
+    const statements = policy.Properties.PolicyDocument.Statement;
+    expect(statements).toHaveLength(1);
+    expect(statements[0].Action).toBe('lambda:InvokeFunction');
+    expect(JSON.stringify(statements[0].Resource)).toContain(logicalId(template, 'AWS::Lambda::Function', 'BroadcastHandler'));
   });
 });

@@ -16,7 +16,7 @@ describe('npm package', () => {
     expect(files).toEqual(expect.arrayContaining(['lib/index.js', 'lib/index.d.ts', 'lib/cable-websocket-api.js', '.jsii', 'README.md', 'API.md', 'LICENSE', 'package.json']));
   });
 
-  test.each(['connect', 'message', 'disconnect', 'deliver'])('package: ships the bundled %s handler and its source map', (name) => {
+  test.each(['connect', 'message', 'disconnect', 'deliver', 'broadcast', 'fanout'])('package: ships the bundled %s handler and its source map', (name) => {
     expect(files).toEqual(expect.arrayContaining([`assets/lambda/handlers/${name}/index.mjs`, `assets/lambda/handlers/${name}/index.mjs.map`]));
   });
 
@@ -24,6 +24,10 @@ describe('npm package', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const bin = require(path.join(ROOT, 'package.json')).bin['cdk-cable'];
     expect(files).toContain(bin);
+  });
+
+  test('package: ships the in-stack broadcast helper (cdk-cable/runtime/broadcast) with its types', () => {
+    expect(files).toEqual(expect.arrayContaining(['runtime/broadcast.js', 'runtime/broadcast.d.ts']));
   });
 
   test('package: leaves sources, tests and tooling out', () => {

@@ -1,0 +1,65 @@
+import { guarded } from './guard';
+import { DirectBroadcastEvent } from '../client/broadcast';
+import { deliverBroadcast } from '../core/broadcast';
+import { BroadcastHttpDeps, BroadcastHttpResponse, handleBroadcastHttp } from '../core/broadcast-http';
+
+/** A Lambda Function URL request (payload format 2.0), the fields read here. */
+export interface FunctionUrlEvent {
+  readonly version: '2.0';
+  readonly rawPath: string;
+  readonly headers?: Record<string, string | undefined>;
+  readonly body?: string;
+  readonly isBase64Encoded?: boolean;
+  readonly requestContext: { readonly http: { readonly method: string }; readonly requestId?: string };
+}
+
+export interface FunctionUrlResult {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/**
+ * The broadcast function: `POST /_broadcast` through its Function URL (AnyCable's HTTP API,
+ * authorized by the bearer key), or a direct invocation from code the stack granted
+ * `grantBroadcast` (authorized by IAM; `cdk-cable/runtime/broadcast` sends it).
+ */
+export function makeBroadcastHandler(deps: () => Promise<BroadcastHttpDeps>) {
+  return async (event: FunctionUrlEvent | DirectBroadcastEvent): Promise<FunctionUrlResult | DirectBroadcastTotals> => {
+    let resolved: BroadcastHttpDeps | undefined;
+    return guarded('broadcast', undefined, () => resolved?.logger, async () => {
+      resolved = await deps();
+      if ('kind' in event && event.kind === 'cable.broadcast') return deliverDirect(resolved, event);
+      if (!('rawPath' in event)) throw new Error('broadcast: unknown event (expected a Function URL request or a cable.broadcast invocation)');
+      const response: BroadcastHttpResponse = await handleBroadcastHttp(resolved, {
+        method: event.requestContext.http.method,
+        path: event.rawPath,
+        headers: event.headers ?? {},
+        body: event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : event.body ?? '',
+      });
+      return { statusCode: response.status, headers: { ...response.headers }, body: response.body };
+    });
+  };
+}
+
+export interface DirectBroadcastTotals {
+  delivered: number;
+  failed: number;
+  shards: number;
+}
+
+/** In order; a failure to deliver one stream fails the invocation, so the caller sees it. */
+async function deliverDirect(deps: BroadcastHttpDeps, event: DirectBroadcastEvent): Promise<DirectBroadcastTotals> {
+  const totals: DirectBroadcastTotals = { delivered: 0, failed: 0, shards: 0 };
+  for (const { stream, data } of event.broadcasts) {
+    const result = await deliverBroadcast(deps, { stream, data });
+    if (result.mode === 'inline') {
+      totals.delivered += result.delivered;
+      totals.failed += result.failed;
+    } else {
+      totals.shards += result.shards;
+      if (result.failedShards > 0) throw new Error(`broadcast to ${stream}: ${result.failedShards} of ${result.shards} shards could not be dispatched`);
+    }
+  }
+  return totals;
+}
