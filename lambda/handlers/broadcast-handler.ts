@@ -2,6 +2,7 @@ import { guarded } from './guard';
 import { DirectBroadcastEvent } from '../client/broadcast';
 import { deliverBroadcast } from '../core/broadcast';
 import { BroadcastHttpDeps, BroadcastHttpResponse, handleBroadcastHttp } from '../core/broadcast-http';
+import { parseBroadcastRequest } from '../core/broadcast-request';
 
 /** A Lambda Function URL request (payload format 2.0), the fields read here. */
 export interface FunctionUrlEvent {
@@ -48,10 +49,15 @@ export interface DirectBroadcastTotals {
   shards: number;
 }
 
-/** In order; a failure to deliver one stream fails the invocation, so the caller sees it. */
+/**
+ * In order; validated as the HTTP API validates bodies (data must be JSON, frames within
+ * 128 KB); a failure to deliver one stream fails the invocation, so the caller sees it.
+ */
 async function deliverDirect(deps: BroadcastHttpDeps, event: DirectBroadcastEvent): Promise<DirectBroadcastTotals> {
+  const parsed = parseBroadcastRequest(JSON.stringify(event.broadcasts ?? null));
+  if (parsed.kind !== 'broadcasts') throw new Error(`broadcast: invalid cable.broadcast event: ${parsed.kind === 'invalid' ? parsed.message : 'commands are not accepted here'}`);
   const totals: DirectBroadcastTotals = { delivered: 0, failed: 0, shards: 0 };
-  for (const { stream, data } of event.broadcasts) {
+  for (const { stream, data } of parsed.broadcasts) {
     const result = await deliverBroadcast(deps, { stream, data });
     if (result.mode === 'inline') {
       totals.delivered += result.delivered;

@@ -1,7 +1,13 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody } from './management-api';
-import { BroadcastHttpDeps, BroadcastHttpRequest, handleBroadcastHttp } from '../core/broadcast-http';
+import { BroadcastHttpDeps, BroadcastHttpRequest, BroadcastHttpResponse, handleBroadcastHttp } from '../core/broadcast-http';
 import { Logger } from '../core/ports';
+
+export type BroadcastService = (request: BroadcastHttpRequest) => Promise<BroadcastHttpResponse>;
+
+export function inProcessBroadcasts(deps: BroadcastHttpDeps): BroadcastService {
+  return (request) => handleBroadcastHttp(deps, request);
+}
 
 /** A Lambda Function URL takes request bodies up to 6 MB; the local server refuses what AWS would. */
 export const MAX_BROADCAST_BODY_BYTES = 6 * 1024 * 1024;
@@ -15,7 +21,8 @@ export class BroadcastEndpoint {
   private readonly pending = new Set<Promise<void>>();
   private stopping = false;
 
-  constructor(private readonly deps: BroadcastHttpDeps, private readonly logger: Logger) {}
+  /** `serve`: the core in-process (`inProcessBroadcasts`), or the bundled broadcast function. */
+  constructor(private readonly serveRequest: BroadcastService, private readonly logger: Logger) {}
 
   readonly handle = (request: IncomingMessage, response: ServerResponse): void => {
     const task = this.serve(request, response)
@@ -40,7 +47,7 @@ export class BroadcastEndpoint {
     if (body === undefined) {
       return send(response, 413, JSON.stringify({ message: `the body is over ${MAX_BROADCAST_BODY_BYTES} bytes, the request limit of a Lambda Function URL` }));
     }
-    const result = await handleBroadcastHttp(this.deps, toRequest(request, body.toString('utf8')));
+    const result = await this.serveRequest(toRequest(request, body.toString('utf8')));
     send(response, result.status, result.body, result.headers);
   }
 }

@@ -2,9 +2,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LocalStoreOptions } from './local-runtime';
+import { BroadcastHttpRequest, BroadcastHttpResponse } from '../core/broadcast-http';
 import { CableSettings } from '../core/config';
 import { CableConfigError } from '../core/errors';
-import { DeliveryRequest } from '../core/ports';
+import { DeliveryRequest, Logger } from '../core/ports';
+import { FunctionUrlEvent, FunctionUrlResult } from '../handlers/broadcast-handler';
 import { WebSocketEvent, WebSocketResult } from '../handlers/events';
 
 /** The Lambda functions exactly as shipped: `assets/lambda/handlers/<name>/index.mjs`. */
@@ -13,12 +15,58 @@ export interface BundledHandlers {
   readonly message: (event: WebSocketEvent) => Promise<WebSocketResult>;
   readonly disconnect: (event: WebSocketEvent) => Promise<WebSocketResult>;
   readonly deliver: (event: DeliveryRequest) => Promise<unknown>;
+  readonly broadcast: (event: FunctionUrlEvent) => Promise<FunctionUrlResult>;
+  readonly fanout: (event: unknown) => Promise<unknown>;
 }
 
-/** The function name the connect bundle invokes (through the server's Lambda Invoke emulation). */
+/** Function names the bundles invoke (through the server's Lambda Invoke emulation). */
 export const LOCAL_DELIVER_FUNCTION = 'cdk-cable-local-deliver';
+export const LOCAL_FANOUT_FUNCTION = 'cdk-cable-local-fanout';
 
-const NAMES = ['connect', 'message', 'disconnect', 'deliver'] as const;
+const NAMES = ['connect', 'message', 'disconnect', 'deliver', 'broadcast', 'fanout'] as const;
+
+/**
+ * Lambda's asynchronous invocations, in-process: `invoke` returns at once and the function runs
+ * on a later turn of the event loop; a failure is logged (Lambda would retry it).
+ */
+export class AsyncInvoker {
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly functions: Readonly<Record<string, (payload: unknown) => Promise<unknown>>>, private readonly logger: Logger) {}
+
+  has(functionName: string): boolean {
+    return Object.prototype.hasOwnProperty.call(this.functions, functionName);
+  }
+
+  invoke(functionName: string, payload: unknown): void {
+    const task: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.functions[functionName](payload))
+      .then(() => undefined, (error: unknown) => this.logger.warn('local.invocation_failed', { functionName, error }))
+      .finally(() => this.pending.delete(task));
+    this.pending.add(task);
+  }
+
+  /** Resolves once every invocation has finished, including ones started meanwhile. */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+}
+
+/** A broadcast request as the bundled broadcast function receives it from its Function URL. */
+export function toFunctionUrlEvent(request: BroadcastHttpRequest): FunctionUrlEvent {
+  return {
+    version: '2.0',
+    rawPath: request.path,
+    headers: Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name.toLowerCase(), value])),
+    body: request.body,
+    isBase64Encoded: false,
+    requestContext: { http: { method: request.method } },
+  };
+}
+
+export function fromFunctionUrlResult(result: FunctionUrlResult): BroadcastHttpResponse {
+  return { status: result.statusCode, headers: result.headers, body: result.body };
+}
 
 /**
  * Imports the four bundles. They read their configuration from `process.env` as in AWS, so this
@@ -54,6 +102,7 @@ export function bundledEnvironment(props: {
     CABLE_SECRET: settings.secret,
     CABLE_TURBO_STREAMS_SECRET: settings.turboStreamsSecret,
     CABLE_STREAMS_SECRET: settings.streamsSecret,
+    CABLE_BROADCAST_KEY: settings.broadcastKey,
     CABLE_ALLOWED_ORIGINS: settings.allowedOrigins?.join(','),
     CABLE_TTL_SECONDS: settings.ttlSeconds === undefined ? undefined : String(settings.ttlSeconds),
   };
@@ -64,6 +113,7 @@ export function bundledEnvironment(props: {
     CABLE_CALLBACK_URL: props.callbackUrl,
     CABLE_LAMBDA_ENDPOINT: props.httpUrl,
     CABLE_DELIVER_FUNCTION: LOCAL_DELIVER_FUNCTION,
+    CABLE_FANOUT_FUNCTION: LOCAL_FANOUT_FUNCTION,
     CABLE_TURBO_STREAMS: String(settings.turboStreams ?? true),
     CABLE_PUBLIC_STREAMS: String(settings.publicStreams ?? false),
     CABLE_LOG_LEVEL: props.logLevel,

@@ -1,13 +1,14 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { BroadcastEndpoint } from './broadcast-endpoint';
-import { bundledEnvironment, loadBundledHandlers, LOCAL_DELIVER_FUNCTION } from './bundled-handlers';
+import { BroadcastEndpoint, BroadcastService, inProcessBroadcasts } from './broadcast-endpoint';
+import {
+  AsyncInvoker, bundledEnvironment, fromFunctionUrlResult, loadBundledHandlers, LOCAL_DELIVER_FUNCTION, LOCAL_FANOUT_FUNCTION, toFunctionUrlEvent,
+} from './bundled-handlers';
 import { ConnectionRegistry } from './connection-registry';
 import { buildLocalRuntime, LocalRuntime, LocalStoreOptions } from './local-runtime';
-import { managementApi, ManagementApiProps } from './management-api';
+import { managementApi } from './management-api';
 import { RouteHandlers, WebSocketEndpoint } from './websocket-endpoint';
 import { ConsoleLogger, LogLevel } from '../adapters/console-logger';
-import { LocalDeferredDelivery } from '../adapters/local/local-deferred-delivery';
 import { BROADCAST_PATH } from '../core/broadcast-http';
 import { CableSettings } from '../core/config';
 import { CableConfigError } from '../core/errors';
@@ -36,7 +37,7 @@ export interface LocalCableServerOptions {
   /**
    * Run the bundled Lambda functions from this directory (`assets/lambda/handlers`: exactly what
    * AWS runs, configured through `process.env` as the construct configures them) instead of the
-   * in-process handlers. Needs a DynamoDB store; one such server per process.
+   * in-process handlers, `POST /_broadcast` included. Needs a DynamoDB store; one such server per process.
    * @default - the handlers of lambda/handlers/, in-process
    */
   readonly lambdaAssets?: string;
@@ -128,12 +129,11 @@ export async function startInspectableServer(
   }
   const authority = `${urlHost(host)}:${(http.address() as AddressInfo).port}`;
   let handlers: RouteHandlers = { connect: makeConnectHandler(deps), message: makeMessageHandler(deps), disconnect: makeDisconnectHandler(deps) };
-  let invoke: ManagementApiProps['invoke'];
-  let bundledDelivery: LocalDeferredDelivery | undefined;
+  let serveBroadcast = inProcessBroadcasts({ ...runtime, publicBroadcasts: options.publicBroadcasts ?? false });
+  let invoke: AsyncInvoker | undefined;
   if (options.lambdaAssets) {
     try {
-      const bundled = await startBundled(options.lambdaAssets, store, options, authority, path, logger);
-      ({ handlers, invoke, delivery: bundledDelivery } = bundled);
+      ({ handlers, invoke, serveBroadcast } = await startBundled(options.lambdaAssets, store, options, authority, path, logger));
     } catch (error) {
       http.close();
       runtime.dispose();
@@ -141,9 +141,7 @@ export async function startInspectableServer(
     }
   }
   const endpoint = new WebSocketEndpoint({ path, domainName: authority, registry, logger, handlers });
-  // In-process even with lambdaAssets: the bundles have no broadcast function yet, and the
-  // runtime's stores are the same tables (DynamoDB) the bundles use.
-  const broadcasts = new BroadcastEndpoint({ ...runtime, publicBroadcasts: options.publicBroadcasts ?? false }, logger);
+  const broadcasts = new BroadcastEndpoint(serveBroadcast, logger);
   http.on('request', managementApi({ path, registry, logger, invoke, broadcast: broadcasts.handle }));
   http.on('upgrade', endpoint.handleUpgrade);
 
@@ -164,7 +162,7 @@ export async function startInspectableServer(
       await broadcasts.stop();
       await runtime.shards.drain();
       await runtime.delivery.drain();
-      await bundledDelivery?.drain();
+      await invoke?.drain();
       http.closeAllConnections();
       await closed;
       runtime.dispose();
@@ -196,15 +194,16 @@ async function startBundled(
       logLevel: options.logLevel ?? 'info',
     }),
   });
+  if (options.publicBroadcasts) throw new CableConfigError('lambdaAssets runs the broadcast function as in AWS, which has no public mode: drop publicBroadcasts (--public)');
   const bundled = await loadBundledHandlers(dir);
-  const delivery = new LocalDeferredDelivery(bundled.deliver, logger);
-  const invoke = {
-    functionName: LOCAL_DELIVER_FUNCTION,
-    run: (payload: unknown) => void delivery.deliverLater(payload as DeliveryRequest),
-  };
+  const invoke = new AsyncInvoker({
+    [LOCAL_DELIVER_FUNCTION]: (payload) => bundled.deliver(payload as DeliveryRequest),
+    [LOCAL_FANOUT_FUNCTION]: (payload) => bundled.fanout(payload),
+  }, logger);
   const handlers: RouteHandlers = { connect: bundled.connect, message: bundled.message, disconnect: bundled.disconnect };
+  const serveBroadcast: BroadcastService = async (request) => fromFunctionUrlResult(await bundled.broadcast(toFunctionUrlEvent(request)));
   logger.info('local.lambda_assets', { dir });
-  return { handlers, invoke, delivery };
+  return { handlers, invoke, serveBroadcast };
 }
 
 function listen(http: Server, port: number, host: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { AsyncInvoker } from './bundled-handlers';
 import { ConnectionRegistry } from './connection-registry';
 import { BROADCAST_PATH } from '../core/broadcast-http';
 import { Logger } from '../core/ports';
@@ -10,7 +11,7 @@ export interface ManagementApiProps {
   readonly registry: ConnectionRegistry;
   readonly logger: Logger;
   /** Lambda Invoke emulation for the bundled connect handler (only with `lambdaAssets`). */
-  readonly invoke?: { readonly functionName: string; run(payload: unknown): void };
+  readonly invoke?: AsyncInvoker;
   /** AnyCable's HTTP broadcast API at `/_broadcast` (see broadcast-endpoint.ts). @default - 404 */
   readonly broadcast?: (request: IncomingMessage, response: ServerResponse) => void;
 }
@@ -83,7 +84,7 @@ async function handle(props: ManagementApiProps, request: IncomingMessage, respo
 /** `InvocationType: Event` only, answered 202 before the function runs, as Lambda does. */
 async function invokeAsync(props: ManagementApiProps, functionName: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const body = await readBody(request, 256 * 1024);
-  if (!props.invoke || props.invoke.functionName !== functionName) {
+  if (!props.invoke?.has(functionName)) {
     return reply(response, 404, `Function not found: ${functionName}`, 'ResourceNotFoundException');
   }
   if (request.headers['x-amz-invocation-type'] !== 'Event') {
@@ -97,7 +98,7 @@ async function invokeAsync(props: ManagementApiProps, functionName: string, requ
     return reply(response, 400, 'payload is not JSON', 'InvalidRequestContentException');
   }
   reply(response, 202);
-  props.invoke.run(payload);
+  props.invoke.invoke(functionName, payload);
 }
 
 /** The id from `{path}/@connections/{id}` (`@` may come percent-encoded); undefined: another route; null: undecodable. */

@@ -22,6 +22,8 @@ const ROOT = path.join(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'assets', 'lambda', 'local', 'cli', 'cdk-cable.mjs');
 const HANDLERS = path.join(ROOT, 'assets', 'lambda', 'handlers');
 const SECRET = 'bundled-assets-secret';
+// printf 'broadcast-cable' | openssl dgst -sha256 -hmac 'bundled-assets-secret'
+const BROADCAST_KEY = '15ac510ce4697d561d7f890c19e0aa619ecb2031f52728a248e2e77b031e97e8';
 
 let dynamo: TestDynamo;
 let tables: { connectionsTable: string; subscriptionsTable: string };
@@ -43,7 +45,11 @@ beforeAll(async () => {
     `--dynamodb_endpoint=${dynamo.endpoint}`,
     `--connections_table=${tables.connectionsTable}`,
     `--subscriptions_table=${tables.subscriptionsTable}`,
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' } });
+  ], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Shards of 2 subscribers: a broadcast to 3 consumers goes through the fan-out bundle.
+    env: { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1', CABLE_FANOUT_SHARD_SIZE: '2' },
+  });
   child.stdout!.on('data', (chunk: Buffer) => output += chunk.toString());
   child.stderr!.on('data', (chunk: Buffer) => output += chunk.toString());
   await eventually(() => {
@@ -105,6 +111,21 @@ describe('the shipped bundles behind the shipped CLI', () => {
     }));
     await eventually(() => expect(received).toEqual(['<turbo-stream action="append"></turbo-stream>']));
     client.destroy();
+  });
+
+  test('bundles: POST /_broadcast runs the broadcast bundle; a large stream goes through the fan-out bundle', async () => {
+    const inbox: unknown[][] = [[], [], []];
+    for (const received of inbox) expect(await subscribe(consumer(), 'room:big', SECRET, received)).toBe('connected');
+    const post = (key: string, message: string) => fetch(url.replace(/^ws/, 'http').replace(/\/cable$/, '/_broadcast'), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Authorization': `Bearer ${key}` },
+      body: JSON.stringify({ stream: 'room:big', data: JSON.stringify(message) }),
+    });
+    expect((await post('wrong', 'nope')).status).toBe(401);
+    const accepted = await post(BROADCAST_KEY, 'hello from Rails');
+    expect(accepted.status).toBe(201);
+    expect(await accepted.json()).toMatchObject({ shards: 2 });
+    await eventually(() => expect(inbox).toEqual([['hello from Rails'], ['hello from Rails'], ['hello from Rails']]));
   });
 
   test('bundles: a forged stream name is rejected and stores nothing', async () => {
