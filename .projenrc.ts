@@ -68,6 +68,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@smithy/node-http-handler',
     '@types/rails__actioncable',
     '@aws-sdk/lib-dynamodb',
+    '@hotwired/turbo-rails',
+    'puppeteer-core',
     '@types/aws-lambda',
     '@types/ws',
     'aws-cdk@^2',
@@ -115,6 +117,17 @@ const cli = project.bundler.addBundle('lambda/local/cli.ts', {
   watchTask: false,
 });
 project.addBins({ 'cdk-cable': cli.outfile });
+
+// The local server's demo page script: Turbo and @rails/actioncable bundled at build time (no CDN).
+project.bundler.addBundle('lambda/local/demo/demo-page.ts', {
+  platform: 'browser',
+  target: 'es2020',
+  format: 'esm',
+  outfile: 'demo-page.js',
+  minify: true,
+  sourcemap: true,
+  watchTask: false,
+});
 
 // `cdk-cable/runtime/broadcast`: the in-stack broadcast helper for users' own Lambda functions,
 // CommonJS with its .d.ts, leaving the AWS SDK to the Lambda runtime.
