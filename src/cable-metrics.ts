@@ -26,3 +26,43 @@ export function webSocketMetric(
     ...props,
   });
 }
+
+/** cdk-cable's own metrics (namespace `cdk-cable`, dimension `ApiId`), written by the handlers as Embedded Metric Format logs. */
+export const CABLE_METRICS = {
+  namespace: 'cdk-cable',
+  broadcasts: 'Broadcasts',
+  delivered: 'Delivered',
+  fanOutFailures: 'FanOutFailures',
+  goneConnections: 'GoneConnections',
+  handlerErrors: 'HandlerErrors',
+} as const;
+
+export function cableMetric(metricName: string, apiId: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: CABLE_METRICS.namespace,
+    metricName,
+    dimensionsMap: { ApiId: apiId },
+    statistic: 'Sum',
+    period: Duration.minutes(5),
+    ...props,
+  });
+}
+
+/** The sum of one AWS/Lambda metric over several functions, as one expression. */
+export function lambdaSum(
+  functions: Array<{ metric(name: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric }>,
+  metricName: string,
+  label: string,
+  props?: cloudwatch.MetricOptions,
+): cloudwatch.MathExpression {
+  const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+  functions.forEach((fn, i) => {
+    usingMetrics[`m${i}`] = fn.metric(metricName, { statistic: 'Sum', period: Duration.minutes(5), ...props });
+  });
+  return new cloudwatch.MathExpression({
+    expression: Object.keys(usingMetrics).join(' + '),
+    usingMetrics,
+    label,
+    period: props?.period ?? Duration.minutes(5),
+  });
+}

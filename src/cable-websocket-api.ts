@@ -11,10 +11,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { CableWatchedMetrics, createCableAlarms, createCableDashboard } from './cable-alarms';
 import { createBroadcast, validateBroadcastSettings } from './cable-broadcast';
 import { CableBehaviorOptions, CableDistributionOptions } from './cable-distribution';
 import { createCableHandler, HandlerName } from './cable-handlers';
-import { WEBSOCKET_METRICS, webSocketMetric } from './cable-metrics';
+import { CABLE_METRICS, cableMetric, lambdaSum, WEBSOCKET_METRICS, webSocketMetric } from './cable-metrics';
 import { CableRetryPolicy } from './cable-retry-policy';
 import { createCableTables, TABLE_SCHEMA } from './cable-tables';
 import * as cdn from './private/distribution';
@@ -190,6 +191,25 @@ export interface CableWebSocketApiProps {
    * @default - 4 attempts, 50 ms doubling to 1 s, with full jitter
    */
   readonly broadcastRetry?: CableRetryPolicy;
+
+  /**
+   * Create CloudWatch alarms: any handler error or Lambda throttle, 10 failed broadcast posts,
+   * or 5 API Gateway integration or execution errors within 5 minutes.
+   * @default false
+   */
+  readonly alarms?: boolean;
+
+  /**
+   * What the alarms do, for example `new cloudwatch_actions.SnsAction(topic)`; implies `alarms`.
+   * @default - no action (the alarms only change state)
+   */
+  readonly alarmAction?: cloudwatch.IAlarmAction;
+
+  /**
+   * Create a CloudWatch dashboard with traffic, broadcasting, errors and latency.
+   * @default false
+   */
+  readonly dashboard?: boolean;
 }
 
 const DEFAULT_THROTTLE = { rateLimit: 1000, burstLimit: 2000 };
@@ -230,6 +250,10 @@ export class CableWebSocketApi extends Construct {
   public readonly fanOutHandler: lambda.Function;
   /** The broadcast function's URL. */
   public readonly broadcastFunctionUrl: lambda.FunctionUrl;
+  /** The alarms (empty unless `alarms` or `alarmAction` is set). */
+  public readonly alarms: cloudwatch.Alarm[];
+  /** The dashboard, with `dashboard: true`. */
+  public readonly dashboard?: cloudwatch.Dashboard;
   /** The common secret (given or generated). */
   public readonly secret: secretsmanager.ISecret;
   /** The access log group, when access logging is on. */
@@ -298,6 +322,7 @@ export class CableWebSocketApi extends Construct {
       CABLE_CONNECTIONS_TABLE: this.connectionsTable.tableName,
       CABLE_SUBSCRIPTIONS_TABLE: this.subscriptionsTable.tableName,
       CABLE_CALLBACK_URL: this.stage.callbackUrl,
+      CABLE_API_ID: this.webSocketApi.apiId,
       CABLE_TTL_SECONDS: String(ttlSeconds),
       CABLE_TURBO_STREAMS: String(props.turboStreams ?? true),
       CABLE_PUBLIC_STREAMS: String(props.publicStreams ?? false),
@@ -360,6 +385,10 @@ export class CableWebSocketApi extends Construct {
 
     new CfnOutput(this, 'Url', { value: this.url, description: 'wss:// URL for config.action_cable.url' });
     new CfnOutput(this, 'CallbackUrl', { value: this.callbackUrl, description: '@connections endpoint of the API Gateway Management API' });
+    const watched = this.watchedMetrics();
+    this.alarms = props.alarms || props.alarmAction ? createCableAlarms(this, watched, props.alarmAction) : [];
+    if (props.dashboard) this.dashboard = createCableDashboard(this, watched, this.alarms);
+
     new CfnOutput(this, 'BroadcastUrl', { value: this.broadcastUrl, description: 'AnyCable HTTP broadcast URL (anycable-rails http_broadcast_url)' });
   }
 
@@ -453,6 +482,63 @@ export class CableWebSocketApi extends Construct {
   /** Time from request to handler response (API Gateway `IntegrationLatency`, average). */
   public metricIntegrationLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(WEBSOCKET_METRICS.integrationLatency, 'Average', props);
+  }
+
+  /** Broadcasts accepted (HTTP or direct), each stream counted once (cdk-cable `Broadcasts`, sum). */
+  public metricBroadcasts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return cableMetric(CABLE_METRICS.broadcasts, this.webSocketApi.apiId, props);
+  }
+
+  /** Frames delivered to subscribers by broadcasts (cdk-cable `Delivered`, sum). */
+  public metricDeliveries(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return cableMetric(CABLE_METRICS.delivered, this.webSocketApi.apiId, props);
+  }
+
+  /** Broadcast posts that failed after their retries (cdk-cable `FanOutFailures`, sum). */
+  public metricFanOutFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return cableMetric(CABLE_METRICS.fanOutFailures, this.webSocketApi.apiId, props);
+  }
+
+  /** Connections found gone (410) and cleaned up (cdk-cable `GoneConnections`, sum). */
+  public metricGoneConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return cableMetric(CABLE_METRICS.goneConnections, this.webSocketApi.apiId, props);
+  }
+
+  /** Handler invocations that failed, all handlers (cdk-cable `HandlerErrors`, sum). */
+  public metricHandlerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return cableMetric(CABLE_METRICS.handlerErrors, this.webSocketApi.apiId, props);
+  }
+
+  /** Lambda `Errors` of all the cable's functions, summed. */
+  public metricLambdaErrors(props?: cloudwatch.MetricOptions): cloudwatch.MathExpression {
+    return lambdaSum(this.functions, 'Errors', 'Lambda errors', props);
+  }
+
+  /** Lambda `Throttles` of all the cable's functions, summed. */
+  public metricLambdaThrottles(props?: cloudwatch.MetricOptions): cloudwatch.MathExpression {
+    return lambdaSum(this.functions, 'Throttles', 'Lambda throttles', props);
+  }
+
+  /** Every function of the cable. */
+  public get functions(): lambda.Function[] {
+    return [this.connectHandler, this.messageHandler, this.disconnectHandler, this.deliverHandler, this.broadcastHandler, this.fanOutHandler];
+  }
+
+  private watchedMetrics(): CableWatchedMetrics {
+    return {
+      handlerErrors: this.metricHandlerErrors(),
+      lambdaThrottles: this.metricLambdaThrottles(),
+      lambdaErrors: this.metricLambdaErrors(),
+      fanOutFailures: this.metricFanOutFailures(),
+      integrationErrors: this.metricIntegrationError(),
+      executionErrors: this.metricExecutionError(),
+      connects: this.metricConnectCount(),
+      messages: this.metricMessageCount(),
+      broadcasts: this.metricBroadcasts(),
+      deliveries: this.metricDeliveries(),
+      goneConnections: this.metricGoneConnections(),
+      integrationLatency: this.metricIntegrationLatency(),
+    };
   }
 
   private metric(name: string, statistic: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {

@@ -1,4 +1,5 @@
 import { guarded } from './guard';
+import { emitMetrics } from '../adapters/emf-metrics';
 import { DirectBroadcastEvent } from '../client/broadcast';
 import { deliverBroadcast } from '../core/broadcast';
 import { BroadcastHttpDeps, BroadcastHttpResponse, handleBroadcastHttp } from '../core/broadcast-http';
@@ -38,6 +39,7 @@ export function makeBroadcastHandler(deps: () => Promise<BroadcastHttpDeps>) {
         headers: event.headers ?? {},
         body: event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : event.body ?? '',
       });
+      if (response.status === 201 || response.status === 500) countBroadcasts(resolved, response.body);
       return { statusCode: response.status, headers: { ...response.headers }, body: response.body };
     });
   };
@@ -45,6 +47,7 @@ export function makeBroadcastHandler(deps: () => Promise<BroadcastHttpDeps>) {
 
 export interface DirectBroadcastTotals {
   delivered: number;
+  gone: number;
   failed: number;
   shards: number;
 }
@@ -56,16 +59,36 @@ export interface DirectBroadcastTotals {
 async function deliverDirect(deps: BroadcastHttpDeps, event: DirectBroadcastEvent): Promise<DirectBroadcastTotals> {
   const parsed = parseBroadcastRequest(JSON.stringify(event.broadcasts ?? null));
   if (parsed.kind !== 'broadcasts') throw new Error(`broadcast: invalid cable.broadcast event: ${parsed.kind === 'invalid' ? parsed.message : 'commands are not accepted here'}`);
-  const totals: DirectBroadcastTotals = { delivered: 0, failed: 0, shards: 0 };
+  const totals: DirectBroadcastTotals = { delivered: 0, gone: 0, failed: 0, shards: 0 };
   for (const { stream, data } of parsed.broadcasts) {
     const result = await deliverBroadcast(deps, { stream, data });
     if (result.mode === 'inline') {
       totals.delivered += result.delivered;
+      totals.gone += result.gone;
       totals.failed += result.failed;
     } else {
       totals.shards += result.shards;
       if (result.failedShards > 0) throw new Error(`broadcast to ${stream}: ${result.failedShards} of ${result.shards} shards could not be dispatched`);
     }
   }
+  emitMetrics(deps.logger, process.env.CABLE_API_ID, {
+    Broadcasts: parsed.broadcasts.length,
+    Delivered: totals.delivered,
+    GoneConnections: totals.gone,
+    FanOutFailures: totals.failed,
+    Shards: totals.shards,
+  });
   return totals;
+}
+
+/** The counts `handleBroadcastHttp` reports in its JSON body, as metrics. */
+function countBroadcasts(deps: BroadcastHttpDeps, body: string): void {
+  const totals = JSON.parse(body) as Partial<Record<'broadcasts' | 'delivered' | 'gone' | 'failed' | 'shards', number>>;
+  emitMetrics(deps.logger, process.env.CABLE_API_ID, {
+    Broadcasts: totals.broadcasts ?? 0,
+    Delivered: totals.delivered ?? 0,
+    GoneConnections: totals.gone ?? 0,
+    FanOutFailures: totals.failed ?? 0,
+    Shards: totals.shards ?? 0,
+  });
 }

@@ -1,4 +1,5 @@
 import { guarded } from './guard';
+import { emitMetrics } from '../adapters/emf-metrics';
 import { ShardEvent } from '../adapters/lambda/lambda-shard-dispatcher';
 import { fanOut, FanOutDeps, FanOutResult } from '../core/broadcast';
 
@@ -10,7 +11,10 @@ export function makeFanOutHandler(deps: () => Promise<FanOutDeps>) {
       if (event?.kind !== 'cable.shard') throw new Error('fanout: unknown event (expected a cable.shard invocation)');
       resolved = await deps();
       const { broadcast, cursor, limit } = event.shard;
-      return fanOut(resolved, broadcast, { cursor, limit });
+      const result = await fanOut(resolved, broadcast, { cursor, limit });
+      const counts = { Delivered: result.delivered, GoneConnections: result.gone, FanOutFailures: result.failed };
+      emitMetrics(resolved.logger, process.env.CABLE_API_ID, counts);
+      return result;
     });
   };
 }

@@ -1,8 +1,9 @@
 import { ConsoleLogger } from '../adapters/console-logger';
+import { emitMetrics, METRICS_NAMESPACE } from '../adapters/emf-metrics';
 import { Logger } from '../core/ports';
 
 /** The CloudWatch metric every handler failure counts in (Embedded Metric Format, no API call). */
-export const HANDLER_ERRORS_METRIC = { namespace: 'cdk-cable', name: 'HandlerErrors', dimension: 'Handler' } as const;
+export const HANDLER_ERRORS_METRIC = { namespace: METRICS_NAMESPACE, name: 'HandlerErrors', dimension: 'Handler' } as const;
 
 const fallbackLogger = new ConsoleLogger();
 
@@ -20,21 +21,9 @@ export async function guarded<T>(
   try {
     return await run();
   } catch (error) {
-    (logger() ?? fallbackLogger).error('handler.failed', {
-      handler,
-      connectionId,
-      error,
-      [HANDLER_ERRORS_METRIC.dimension]: handler,
-      [HANDLER_ERRORS_METRIC.name]: 1,
-      _aws: {
-        Timestamp: Date.now(),
-        CloudWatchMetrics: [{
-          Namespace: HANDLER_ERRORS_METRIC.namespace,
-          Dimensions: [[HANDLER_ERRORS_METRIC.dimension]],
-          Metrics: [{ Name: HANDLER_ERRORS_METRIC.name, Unit: 'Count' }],
-        }],
-      },
-    });
+    const log = logger() ?? fallbackLogger;
+    log.error('handler.failed', { handler, connectionId, error });
+    emitMetrics(log, process.env.CABLE_API_ID, { [HANDLER_ERRORS_METRIC.name]: 1 }, { name: HANDLER_ERRORS_METRIC.dimension, value: handler });
     throw error;
   }
 }

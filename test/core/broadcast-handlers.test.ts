@@ -59,14 +59,14 @@ describe('broadcast handler', () => {
       kind: 'cable.broadcast',
       broadcasts: [{ stream: 'chat', data: '"first"' }, { stream: 'chat', data: '"second"' }],
     });
-    expect(result).toEqual({ delivered: 4, failed: 0, shards: 0 });
+    expect(result).toEqual({ delivered: 4, gone: 0, failed: 0, shards: 0 });
     expect(world.transport.framesOf('conn-0001=').map((f) => (f as { message: string }).message)).toEqual(['first', 'second']);
   });
 
   test('direct invocation: a stream larger than a shard is dispatched to fan-out workers', async () => {
     const world = worldWithSubscribers(5, { fanOut: { shardSize: 2 } });
     const result = await makeBroadcastHandler(async () => world)({ kind: 'cable.broadcast', broadcasts: [{ stream: 'chat', data: '1' }] });
-    expect(result).toEqual({ delivered: 0, failed: 0, shards: 3 });
+    expect(result).toEqual({ delivered: 0, gone: 0, failed: 0, shards: 3 });
     expect(world.shards.dispatched.map((s) => s.limit)).toEqual([2, 2, 1]);
     expect(world.transport.sent.size).toBe(0);
   });
@@ -75,6 +75,22 @@ describe('broadcast handler', () => {
     const world = worldWithSubscribers(0);
     await expect(makeBroadcastHandler(async () => world)({ hello: 'world' } as never)).rejects.toThrow(/unknown event/);
     expect(world.logger.at('error').map((e) => e.event)).toEqual(['handler.failed']);
+  });
+
+  test('metrics: an accepted HTTP broadcast is counted in CloudWatch Embedded Metric Format, per API', async () => {
+    const world = worldWithSubscribers(3);
+    process.env.CABLE_API_ID = 'abc123';
+    try {
+      await makeBroadcastHandler(async () => world)(urlEvent(BODY));
+    } finally {
+      delete process.env.CABLE_API_ID;
+    }
+    const metrics = world.logger.entries.filter((e) => e.event === 'metrics');
+    expect(metrics).toHaveLength(1);
+    expect(metrics[0].fields).toMatchObject({
+      ApiId: 'abc123', Broadcasts: 1, Delivered: 3, GoneConnections: 0, FanOutFailures: 0, Shards: 0,
+      _aws: { CloudWatchMetrics: [{ Namespace: 'cdk-cable', Dimensions: [['ApiId']], Metrics: expect.arrayContaining([{ Name: 'Delivered', Unit: 'Count' }]) }] },
+    });
   });
 });
 

@@ -173,7 +173,13 @@ describe('$default handler', () => {
     await expect(makeMessageHandler(deps)(event('MESSAGE', { body: subscribeCommand(ROOM) }))).rejects.toThrow('throttled');
     const failures = world.logger.at('error').filter((e) => e.event === 'handler.failed');
     expect(failures).toHaveLength(1);
-    expect(failures[0].fields).toMatchObject({ handler: 'message', connectionId: CONNECTION_ID, HandlerErrors: 1, Handler: 'message' });
+    expect(failures[0].fields).toMatchObject({ handler: 'message', connectionId: CONNECTION_ID });
+    const counted = world.logger.entries.filter((e) => e.event === 'metrics');
+    expect(counted.map((e) => e.fields)).toEqual([expect.objectContaining({
+      HandlerErrors: 1,
+      Handler: 'message',
+      _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Namespace: 'cdk-cable', Dimensions: [['Handler']] })] }),
+    })]);
   });
 });
 

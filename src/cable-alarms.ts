@@ -1,0 +1,72 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Construct } from 'constructs';
+
+/** The metrics the alarms and the dashboard watch (the construct's `metric*()` methods). */
+export interface CableWatchedMetrics {
+  readonly handlerErrors: cloudwatch.IMetric;
+  readonly lambdaThrottles: cloudwatch.IMetric;
+  readonly fanOutFailures: cloudwatch.IMetric;
+  readonly integrationErrors: cloudwatch.IMetric;
+  readonly executionErrors: cloudwatch.IMetric;
+  readonly connects: cloudwatch.IMetric;
+  readonly messages: cloudwatch.IMetric;
+  readonly broadcasts: cloudwatch.IMetric;
+  readonly deliveries: cloudwatch.IMetric;
+  readonly goneConnections: cloudwatch.IMetric;
+  readonly integrationLatency: cloudwatch.IMetric;
+  readonly lambdaErrors: cloudwatch.IMetric;
+}
+
+interface AlarmSpec {
+  readonly id: string;
+  readonly metric: keyof CableWatchedMetrics;
+  readonly threshold: number;
+  readonly description: string;
+}
+
+/**
+ * Sane defaults: any handler failure or throttle is worth a look; a few broadcast posts failing
+ * after retries, or a few API Gateway integration errors, happen under load before they matter.
+ */
+const ALARMS: AlarmSpec[] = [
+  { id: 'HandlerErrorsAlarm', metric: 'handlerErrors', threshold: 1, description: 'A cdk-cable handler failed (see "handler.failed" in its logs)' },
+  { id: 'LambdaThrottlesAlarm', metric: 'lambdaThrottles', threshold: 1, description: 'A cdk-cable function was throttled (account concurrency)' },
+  { id: 'FanOutFailuresAlarm', metric: 'fanOutFailures', threshold: 10, description: 'Broadcast posts failed after their retries' },
+  { id: 'IntegrationErrorsAlarm', metric: 'integrationErrors', threshold: 5, description: 'API Gateway could not get an answer from a cdk-cable handler' },
+  { id: 'ExecutionErrorsAlarm', metric: 'executionErrors', threshold: 5, description: 'API Gateway failed calling a cdk-cable handler' },
+];
+
+/** One alarm per spec, over 5-minute sums; missing data (no traffic) is not a breach. */
+export function createCableAlarms(scope: Construct, metrics: CableWatchedMetrics, action?: cloudwatch.IAlarmAction): cloudwatch.Alarm[] {
+  return ALARMS.map((spec) => {
+    const alarm = new cloudwatch.Alarm(scope, spec.id, {
+      metric: metrics[spec.metric],
+      threshold: spec.threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: spec.description,
+    });
+    if (action) alarm.addAlarmAction(action);
+    return alarm;
+  });
+}
+
+/** Traffic, broadcasting and errors on one page. */
+export function createCableDashboard(scope: Construct, metrics: CableWatchedMetrics, alarms: cloudwatch.Alarm[]): cloudwatch.Dashboard {
+  const graph = (title: string, left: cloudwatch.IMetric[]) => new cloudwatch.GraphWidget({ title, left, width: 8, period: Duration.minutes(5) });
+  const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard');
+  dashboard.addWidgets(
+    graph('Connections and messages', [metrics.connects, metrics.messages]),
+    graph('Broadcasts and deliveries', [metrics.broadcasts, metrics.deliveries]),
+    graph('Gone connections cleaned up', [metrics.goneConnections]),
+  );
+  dashboard.addWidgets(
+    graph('Errors', [metrics.handlerErrors, metrics.lambdaErrors, metrics.fanOutFailures]),
+    graph('API Gateway errors', [metrics.integrationErrors, metrics.executionErrors]),
+    graph('Handler latency (API Gateway)', [metrics.integrationLatency]),
+  );
+  if (alarms.length > 0) dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24 }));
+  return dashboard;
+}
