@@ -24,6 +24,35 @@ export interface CableConfig {
   /** `Authorization: Bearer <key>` of the HTTP broadcast API; undefined refuses every broadcast. */
   readonly broadcastKey?: string;
   readonly fanOut: FanOutSettings;
+  readonly ping: PingSettings;
+  /**
+   * Age in seconds at which the pinger sends `{"type":"disconnect","reason":"server_restart",
+   * "reconnect":true}` and closes the connection, so the client reconnects cleanly before API
+   * Gateway's hard 2-hour cut (which the client sees as an abnormal close).
+   */
+  readonly maxConnectionAgeSeconds: number;
+}
+
+/**
+ * Keepalive pings (`{"type":"ping","message":<unix seconds>}`), named after anycable-go's
+ * `--ping_interval` and its per-connection `?pi=<seconds>` URL parameter.
+ */
+export interface PingSettings {
+  /** Whether pings are sent. When off, the pinger still ends connections at `maxConnectionAgeSeconds`. */
+  readonly enabled: boolean;
+  /** Seconds between pings to a connection that asked for no interval of its own. */
+  readonly intervalSeconds: number;
+  /** Smallest interval a client may ask for with `?pi=`; smaller requests are raised to it. */
+  readonly minClientIntervalSeconds: number;
+  /** Largest interval a client may ask for with `?pi=`; larger requests are lowered to it. */
+  readonly maxClientIntervalSeconds: number;
+  /**
+   * Ceiling on the pinger's `@connections` calls per second (pings, disconnects, closes): they
+   * draw on the account's API Gateway request quota, which broadcasts share.
+   */
+  readonly maxPerSecond: number;
+  /** Parallel reads of the connections (segments of a DynamoDB Scan) per round. */
+  readonly segments: number;
 }
 
 /** How a broadcast reaches a stream's subscribers. */
@@ -59,10 +88,33 @@ export interface CableSettings {
   /** anycable-go's `--broadcast_key`; defaults to hex(HMAC-SHA256(secret, "broadcast-cable")). */
   readonly broadcastKey?: string;
   readonly fanOut?: Partial<FanOutSettings>;
+  /** `intervalSeconds: 0` turns pings off, as anycable-go's `--ping_interval=0` does. */
+  readonly ping?: Partial<PingSettings>;
+  readonly maxConnectionAgeSeconds?: number;
 }
 
 /** API Gateway closes every connection after 2 hours; rows outlive that by an hour. */
 export const DEFAULT_TTL_SECONDS = 3 * 60 * 60;
+/** API Gateway's hard limit on a connection's life. */
+export const API_GATEWAY_MAX_CONNECTION_SECONDS = 2 * 60 * 60;
+/** Two minutes before the hard cut: the pinger runs once a minute, and the client needs a moment. */
+export const DEFAULT_MAX_CONNECTION_AGE_SECONDS = API_GATEWAY_MAX_CONNECTION_SECONDS - 2 * 60;
+/**
+ * The longest ping interval: API Gateway closes a connection after 10 minutes without a message,
+ * and a ping may come up to one schedule period (a minute) after its due time when the interval
+ * is not a whole number of minutes. 9 minutes keeps a minute of margin.
+ */
+export const MAX_PING_INTERVAL_SECONDS = 9 * 60;
+
+/** Rails' beat (`ActionCable::Server::Connections::BEAT_INTERVAL`) and anycable-go's default. */
+export const DEFAULT_PING: PingSettings = {
+  enabled: true,
+  intervalSeconds: 3,
+  minClientIntervalSeconds: 3,
+  maxClientIntervalSeconds: MAX_PING_INTERVAL_SECONDS,
+  maxPerSecond: 5_000,
+  segments: 4,
+};
 export const DEFAULT_DELIVERY_DEADLINE_MS = 10_000;
 
 /**
@@ -75,6 +127,15 @@ export function resolveConfig(settings: CableSettings): CableConfig {
   const ttlSeconds = settings.ttlSeconds ?? DEFAULT_TTL_SECONDS;
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 60) {
     throw new CableConfigError(`ttlSeconds must be an integer of at least 60, got ${ttlSeconds}`);
+  }
+  const maxConnectionAgeSeconds = settings.maxConnectionAgeSeconds ?? DEFAULT_MAX_CONNECTION_AGE_SECONDS;
+  if (!Number.isInteger(maxConnectionAgeSeconds) || maxConnectionAgeSeconds < 1 || maxConnectionAgeSeconds > API_GATEWAY_MAX_CONNECTION_SECONDS) {
+    throw new CableConfigError(`maxConnectionAgeSeconds must be an integer from 1 to ${API_GATEWAY_MAX_CONNECTION_SECONDS} (API Gateway's 2-hour limit), got ${maxConnectionAgeSeconds}`);
+  }
+  if (ttlSeconds <= maxConnectionAgeSeconds) {
+    throw new CableConfigError(
+      `ttlSeconds must be greater than maxConnectionAgeSeconds (${maxConnectionAgeSeconds}), got ${ttlSeconds}: DynamoDB would expire the rows of connections still open`,
+    );
   }
   if (settings.allowedOrigins && settings.allowedOrigins.length === 0) {
     throw new CableConfigError('allowedOrigins must list at least one origin when set, got [] (omit it to allow any origin)');
@@ -89,6 +150,8 @@ export function resolveConfig(settings: CableSettings): CableConfig {
     deliveryDeadlineMs: settings.deliveryDeadlineMs ?? DEFAULT_DELIVERY_DEADLINE_MS,
     broadcastKey: nonEmpty(settings.broadcastKey) ?? deriveKey(settings.secret, 'broadcast-cable'),
     fanOut: validateFanOut({ ...DEFAULT_FAN_OUT, ...definedOnly(settings.fanOut ?? {}) }),
+    ping: resolvePing(settings.ping ?? {}),
+    maxConnectionAgeSeconds,
   };
 }
 
@@ -108,6 +171,42 @@ function validateFanOut(fanOut: FanOutSettings): FanOutSettings {
     if (!Number.isInteger(value) || value < min) throw new CableConfigError(`fanOut.${name} must be an integer of at least ${min}, got ${value}`);
   }
   return fanOut;
+}
+
+/**
+ * Clients may lengthen their interval (cheaper) up to the maximum, and shorten it only down to
+ * `minClientIntervalSeconds`, which defaults to the server's own interval: a shorter interval
+ * costs the operator more, so it is allowed only when the operator lowers the minimum.
+ */
+function resolvePing(settings: Partial<PingSettings>): PingSettings {
+  const given = definedOnly(settings);
+  const off = given.intervalSeconds === 0 || given.enabled === false;
+  const intervalSeconds = given.intervalSeconds === undefined || given.intervalSeconds === 0 ? DEFAULT_PING.intervalSeconds : given.intervalSeconds;
+  const ping: PingSettings = {
+    ...DEFAULT_PING,
+    minClientIntervalSeconds: intervalSeconds,
+    ...given,
+    intervalSeconds,
+    enabled: !off,
+  };
+  const max = MAX_PING_INTERVAL_SECONDS;
+  for (const [name, min, top] of [
+    ['intervalSeconds', 1, max], ['minClientIntervalSeconds', 1, max], ['maxClientIntervalSeconds', 1, max],
+    ['maxPerSecond', 1, Number.MAX_SAFE_INTEGER], ['segments', 1, 1_000],
+  ] as const) {
+    const value = ping[name];
+    if (!Number.isInteger(value) || value < min || value > top) {
+      const range = top === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${top}`;
+      const why = name === 'intervalSeconds' ? ' seconds (0 turns pings off)' : name.endsWith('IntervalSeconds') ? ' seconds' : '';
+      throw new CableConfigError(`ping.${name} must be an integer ${range}${why}, got ${value}`);
+    }
+  }
+  if (ping.minClientIntervalSeconds > ping.intervalSeconds || ping.intervalSeconds > ping.maxClientIntervalSeconds) {
+    throw new CableConfigError(
+      `ping.intervalSeconds (${ping.intervalSeconds}) must lie between ping.minClientIntervalSeconds (${ping.minClientIntervalSeconds}) and ping.maxClientIntervalSeconds (${ping.maxClientIntervalSeconds})`,
+    );
+  }
+  return ping;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

@@ -1,4 +1,5 @@
 import { CableConfig } from './config';
+import { clientPingInterval } from './ping-interval';
 import { Clock, ConnectionStore, DeferredDelivery, Logger } from './ports';
 import { ACTIONCABLE_SUBPROTOCOL, encodeFrame, welcome } from './protocol';
 import { ConnectRequest, offeredSubprotocols, storedHeaders, storedQuery } from './request';
@@ -16,7 +17,8 @@ export type ConnectResult =
   | { readonly kind: 'refuse'; readonly status: 400 | 403; readonly reason: 'unsupported_subprotocol' | 'forbidden_origin' };
 
 /**
- * `$connect`: negotiate `actioncable-v1-json`, check `Origin`, record the connection, and
+ * `$connect`: negotiate `actioncable-v1-json`, check `Origin`, record the connection (with the
+ * ping interval it asks for with AnyCable's `?pi=<seconds>`, see ping-interval.ts), and
  * schedule the welcome: API Gateway refuses posts to a connection until `$connect` has returned.
  */
 export async function connect(deps: ConnectDeps, request: ConnectRequest): Promise<ConnectResult> {
@@ -30,6 +32,13 @@ export async function connect(deps: ConnectDeps, request: ConnectRequest): Promi
     return { kind: 'refuse', status: 403, reason: 'forbidden_origin' };
   }
 
+  const pingInterval = clientPingInterval(request.query, config.ping);
+  if (pingInterval.kind === 'invalid') {
+    deps.logger.info('connect.invalid_ping_interval', { connectionId: request.connectionId, pi: pingInterval.value });
+  } else if (pingInterval.kind === 'requested' && pingInterval.seconds !== pingInterval.requested) {
+    deps.logger.info('connect.ping_interval_clamped', { connectionId: request.connectionId, requested: pingInterval.requested, seconds: pingInterval.seconds });
+  }
+
   const now = clock.now();
   await deps.connections.put({
     connectionId: request.connectionId,
@@ -39,6 +48,7 @@ export async function connect(deps: ConnectDeps, request: ConnectRequest): Promi
     headers: storedHeaders(request.headers),
     query: storedQuery(request.query),
     url: request.url,
+    ...(pingInterval.kind === 'requested' ? { pingIntervalSeconds: pingInterval.seconds } : {}),
   });
   try {
     await deps.delivery.deliverLater({

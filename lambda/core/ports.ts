@@ -13,12 +13,41 @@ export interface ConnectionRecord {
   readonly query: Readonly<Record<string, string>>;
   /** The URL the client connected to, when known. */
   readonly url?: string;
+  /** The ping interval the client asked for (`?pi=`), within the configured bounds; absent: the default. */
+  readonly pingIntervalSeconds?: number;
+  /**
+   * The connection's identifiers JSON (what `identified_by` values serialize to in Rails), which a
+   * remote disconnect matches exactly. Absent until connections are identified.
+   */
+  readonly identifiers?: string;
+}
+
+/** What the pinger reads of a connection: nothing else, so a round reads few bytes per connection. */
+export interface PingCandidate {
+  readonly connectionId: string;
+  /** Epoch milliseconds. */
+  readonly connectedAt: number;
+  readonly pingIntervalSeconds?: number;
+}
+
+export interface PingCandidatePage {
+  readonly items: PingCandidate[];
+  /** Opaque; absent on the segment's last page. */
+  readonly cursor?: string;
 }
 
 export interface ConnectionStore {
   put(record: ConnectionRecord): Promise<void>;
   get(connectionId: string): Promise<ConnectionRecord | undefined>;
   delete(connectionId: string): Promise<void>;
+  /**
+   * One page of one segment of every connection (`segment` from 0 to `totalSegments - 1`): the
+   * segments split the connections between them, each one exactly once, so they can be read in
+   * parallel. A connection added or removed while a segment is read may or may not be listed.
+   */
+  listForPing(segment: number, totalSegments: number, cursor?: string): Promise<PingCandidatePage>;
+  /** The ids of the connections whose `identifiers` equal these exactly (an index may lag a moment). */
+  findByIdentifiers(identifiers: string): Promise<string[]>;
 }
 
 export interface Subscription {

@@ -1,4 +1,7 @@
-import { CableConfig, CableSettings, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_FAN_OUT, DEFAULT_TTL_SECONDS, resolveConfig } from '../../lambda/core/config';
+import {
+  CableConfig, CableSettings, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_FAN_OUT, DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_PING, DEFAULT_TTL_SECONDS,
+  resolveConfig,
+} from '../../lambda/core/config';
 import { CableConfigError } from '../../lambda/core/errors';
 
 describe('resolveConfig', () => {
@@ -13,6 +16,8 @@ describe('resolveConfig', () => {
       deliveryDeadlineMs: DEFAULT_DELIVERY_DEADLINE_MS,
       broadcastKey: undefined,
       fanOut: DEFAULT_FAN_OUT,
+      ping: DEFAULT_PING,
+      maxConnectionAgeSeconds: DEFAULT_MAX_CONNECTION_AGE_SECONDS,
     });
   });
 
@@ -62,7 +67,7 @@ describe('resolveConfig', () => {
   });
 
   test('ttlSeconds: 60 is the smallest accepted', () => {
-    expect(resolveConfig({ ttlSeconds: 60 }).ttlSeconds).toBe(60);
+    expect(resolveConfig({ ttlSeconds: 60, maxConnectionAgeSeconds: 59 }).ttlSeconds).toBe(60);
   });
 
   test('allowedOrigins: a list is kept as given', () => {
@@ -76,5 +81,44 @@ describe('resolveConfig', () => {
       publicStreams: true,
       deliveryDeadlineMs: 3_000,
     });
+  });
+
+  test('ping: partial settings keep the defaults; the client minimum follows the interval unless given', () => {
+    expect(resolveConfig({}).ping).toEqual(DEFAULT_PING);
+    expect(resolveConfig({ ping: { intervalSeconds: 540 } }).ping)
+      .toMatchObject({ intervalSeconds: 540, minClientIntervalSeconds: 540, maxClientIntervalSeconds: 540 });
+    expect(resolveConfig({ ping: { intervalSeconds: 30, minClientIntervalSeconds: 3 } }).ping)
+      .toMatchObject({ intervalSeconds: 30, minClientIntervalSeconds: 3 });
+  });
+
+  test('ping: intervalSeconds 0 turns pings off, as anycable-go\'s --ping_interval=0; so does enabled: false', () => {
+    expect(resolveConfig({ ping: { intervalSeconds: 0 } }).ping.enabled).toBe(false);
+    expect(resolveConfig({ ping: { enabled: false } }).ping.enabled).toBe(false);
+  });
+
+  test('maxConnectionAgeSeconds: two minutes before API Gateway\'s 2-hour cut by default', () => {
+    expect(resolveConfig({}).maxConnectionAgeSeconds).toBe(2 * 3600 - 120);
+  });
+
+  test.each<{ name: string; settings: CableSettings; message: RegExp }>([
+    { name: 'ping.intervalSeconds: over 540 is refused', settings: { ping: { intervalSeconds: 600 } }, message: /^ping.intervalSeconds must be an integer from 1 to 540.*got 600/ },
+    { name: 'ping.intervalSeconds: a fraction is refused', settings: { ping: { intervalSeconds: 2.5 } }, message: /^ping.intervalSeconds.*got 2.5/ },
+    { name: 'ping.minClientIntervalSeconds: 0 is refused', settings: { ping: { minClientIntervalSeconds: 0 } }, message: /^ping.minClientIntervalSeconds.*got 0/ },
+    {
+      name: 'ping.maxClientIntervalSeconds: under the interval is refused',
+      settings: { ping: { maxClientIntervalSeconds: 2 } },
+      message: /^ping.intervalSeconds \(3\) must lie between/,
+    },
+    { name: 'ping.maxPerSecond: 0 is refused', settings: { ping: { maxPerSecond: 0 } }, message: /^ping.maxPerSecond.*got 0/ },
+    { name: 'ping.segments: 0 is refused', settings: { ping: { segments: 0 } }, message: /^ping.segments.*got 0/ },
+    { name: 'maxConnectionAgeSeconds: over 2 hours is refused', settings: { maxConnectionAgeSeconds: 7201 }, message: /^maxConnectionAgeSeconds.*got 7201/ },
+    {
+      name: 'ttlSeconds: not above maxConnectionAgeSeconds is refused',
+      settings: { ttlSeconds: 3600 },
+      message: /^ttlSeconds must be greater than maxConnectionAgeSeconds \(7080\), got 3600/,
+    },
+  ])('$name', ({ settings, message }) => {
+    expect(() => resolveConfig(settings)).toThrow(CableConfigError);
+    expect(() => resolveConfig(settings)).toThrow(message);
   });
 });

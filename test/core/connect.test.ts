@@ -115,7 +115,7 @@ describe('connect', () => {
       'user-agent': 'Mozilla/5.0',
     };
     const query = { token: 'abc', room: 'lobby' };
-    const { world } = await connectWith({ secret: SECRET, ttlSeconds: 600 }, request(headers, query));
+    const { world } = await connectWith({ secret: SECRET, ttlSeconds: 600, maxConnectionAgeSeconds: 300 }, request(headers, query));
 
     expect(world.connections.records.get(CONNECTION_ID)).toEqual({
       connectionId: CONNECTION_ID,

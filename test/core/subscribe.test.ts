@@ -374,7 +374,7 @@ describe('subscribe', () => {
   });
 
   test('subscribe: rows expire ttlSeconds after the subscribe', async () => {
-    const world = makeWorld({ secret: SECRET, ttlSeconds: 3600 });
+    const world = makeWorld({ secret: SECRET, ttlSeconds: 3600, maxConnectionAgeSeconds: 1800 });
     await send(world, subscribeCommand(TURBO_ROOM));
     expect(world.subscriptions.all().map((s) => s.expiresAt)).toEqual([Math.floor(START_MS / 1000) + 3600]);
   });

@@ -39,8 +39,23 @@ export async function startDynalite(): Promise<TestDynamo> {
     await client.send(new CreateTableCommand({
       TableName: connectionsTable,
       BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: CONNECTIONS.partitionKey, AttributeType: 'S' }],
+      AttributeDefinitions: [
+        { AttributeName: CONNECTIONS.partitionKey, AttributeType: 'S' },
+        { AttributeName: CONNECTIONS.byIdentifiersPartitionKey, AttributeType: 'S' },
+      ],
       KeySchema: [{ AttributeName: CONNECTIONS.partitionKey, KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: CONNECTIONS.pingsIndex,
+          KeySchema: [{ AttributeName: CONNECTIONS.partitionKey, KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...CONNECTIONS.pingsIndexAttributes] },
+        },
+        {
+          IndexName: CONNECTIONS.byIdentifiersIndex,
+          KeySchema: [{ AttributeName: CONNECTIONS.byIdentifiersPartitionKey, KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
     }));
     await client.send(new CreateTableCommand({
       TableName: subscriptionsTable,

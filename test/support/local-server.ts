@@ -3,7 +3,7 @@ import { ClientOptions, RawData, WebSocket } from 'ws';
 import { LogEntry, RecordingLogger } from './recording-logger';
 import { MemoryConnectionStore } from '../../lambda/adapters/memory/memory-connection-store';
 import { MemorySubscriptionStore } from '../../lambda/adapters/memory/memory-subscription-store';
-import { ConnectionRecord, ConnectionStore } from '../../lambda/core/ports';
+import { ConnectionRecord, ConnectionStore, PingCandidatePage } from '../../lambda/core/ports';
 import {
   InspectableLocalCableServer,
   LocalCableServerOptions,
@@ -167,6 +167,14 @@ export class HeldConnectionStore implements ConnectionStore {
 
   delete(connectionId: string): Promise<void> {
     return this.inner.delete(connectionId);
+  }
+
+  listForPing(segment: number, totalSegments: number, cursor?: string): Promise<PingCandidatePage> {
+    return this.inner.listForPing(segment, totalSegments, cursor);
+  }
+
+  findByIdentifiers(identifiers: string): Promise<string[]> {
+    return this.inner.findByIdentifiers(identifiers);
   }
 
   /** Lets every held `$connect` go on. */

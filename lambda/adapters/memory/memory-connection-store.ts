@@ -1,8 +1,13 @@
-import { ConnectionRecord, ConnectionStore } from '../../core/ports';
+import { ConnectionRecord, ConnectionStore, PingCandidatePage } from '../../core/ports';
+
+const DEFAULT_PAGE_SIZE = 1000;
 
 /** Connections in a Map: the local server's embedded store and the core tests' store. */
 export class MemoryConnectionStore implements ConnectionStore {
   readonly records = new Map<string, ConnectionRecord>();
+
+  /** `pageSize`: connections per `listForPing` page (small in tests, to exercise cursors). */
+  constructor(private readonly pageSize = DEFAULT_PAGE_SIZE) {}
 
   async put(record: ConnectionRecord): Promise<void> {
     this.records.set(record.connectionId, record);
@@ -15,4 +20,37 @@ export class MemoryConnectionStore implements ConnectionStore {
   async delete(connectionId: string): Promise<void> {
     this.records.delete(connectionId);
   }
+
+  /**
+   * A segment holds the connections whose id hashes to it, in id order; a page's cursor is its
+   * last id, and the next page starts after it, as DynamoDB's `ExclusiveStartKey` does, so
+   * connections removed meanwhile shift nothing.
+   */
+  async listForPing(segment: number, totalSegments: number, cursor?: string): Promise<PingCandidatePage> {
+    if (!Number.isInteger(totalSegments) || totalSegments < 1 || !Number.isInteger(segment) || segment < 0 || segment >= totalSegments) {
+      throw new Error(`listForPing: segment must be an integer from 0 to totalSegments - 1, got ${segment} of ${totalSegments}`);
+    }
+    const ids = [...this.records.keys()]
+      .filter((id) => segmentOf(id, totalSegments) === segment && (cursor === undefined || id > cursor))
+      .sort();
+    const page = ids.slice(0, this.pageSize);
+    return {
+      items: page.map((id) => {
+        const { connectionId, connectedAt, pingIntervalSeconds } = this.records.get(id)!;
+        return { connectionId, connectedAt, ...(pingIntervalSeconds !== undefined ? { pingIntervalSeconds } : {}) };
+      }),
+      cursor: ids.length > page.length ? page[page.length - 1] : undefined,
+    };
+  }
+
+  async findByIdentifiers(identifiers: string): Promise<string[]> {
+    return [...this.records.values()].filter((record) => record.identifiers === identifiers).map((record) => record.connectionId);
+  }
+}
+
+/** A polynomial hash of the id, modulo a prime: a stable, even spread, like DynamoDB's hash segments. */
+function segmentOf(connectionId: string, totalSegments: number): number {
+  let hash = 0;
+  for (let i = 0; i < connectionId.length; i++) hash = (hash * 31 + connectionId.charCodeAt(i)) % 2_147_483_647;
+  return hash % totalSegments;
 }

@@ -1,0 +1,89 @@
+import { MAX_FAILURE_LOGS } from './fan-out-tally';
+import { Logger } from './ports';
+
+/** What one ping round came to. */
+export interface PingRoundResult {
+  /** Connections read (every segment, every page). */
+  readonly connections: number;
+  readonly pinged: number;
+  /** Over `maxConnectionAgeSeconds`: sent `server_restart` and closed. */
+  readonly expired: number;
+  /** Answered 410: the connection row and its subscriptions were removed. */
+  readonly gone: number;
+  /** Answered 410 while younger than the welcome's delivery deadline: still in its handshake, left alone. */
+  readonly notOpen: number;
+  /** Not pinged or not closed for another reason (retries exhausted, permanent error). */
+  readonly failed: number;
+  /** Sends after a first attempt. */
+  readonly retries: number;
+  readonly pages: number;
+}
+
+/**
+ * Counts of one round and its logging: one summary line (`ping.round`), plus at most
+ * `MAX_FAILURE_LOGS` per-connection warnings, as `FanOutTally` does for a broadcast: a round over
+ * 100,000 connections must not write a line per connection.
+ */
+export class PingTally {
+  connections = 0;
+  pinged = 0;
+  expired = 0;
+  gone = 0;
+  notOpen = 0;
+  failed = 0;
+  retries = 0;
+  pages = 0;
+  private cleanupFailures = 0;
+  private logged = 0;
+  private readonly errors: Record<string, number> = {};
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly window: { readonly previousTick: number; readonly now: number },
+    private readonly startedAt: number,
+  ) {}
+
+  fail(connectionId: string, what: 'ping' | 'disconnect' | 'close', error: unknown, attempts: number): void {
+    this.failed++;
+    this.countError(error);
+    if (this.logged++ < MAX_FAILURE_LOGS) this.logger.warn('ping.send_failed', { connectionId, what, attempts, error });
+  }
+
+  cleanupFailed(connectionId: string, error: unknown): void {
+    this.cleanupFailures++;
+    this.countError(error);
+    if (this.logged++ < MAX_FAILURE_LOGS) this.logger.warn('ping.cleanup_failed', { connectionId, error });
+  }
+
+  /** Logs the summary (warn when anything failed, error when a read failed) and returns the counts. */
+  finish(now: number, readError?: unknown): PingRoundResult {
+    const result: PingRoundResult = {
+      connections: this.connections,
+      pinged: this.pinged,
+      expired: this.expired,
+      gone: this.gone,
+      notOpen: this.notOpen,
+      failed: this.failed,
+      retries: this.retries,
+      pages: this.pages,
+    };
+    const troubled = this.failed > 0 || this.cleanupFailures > 0;
+    this.logger[readError !== undefined ? 'error' : troubled ? 'warn' : 'info']('ping.round', {
+      ...result,
+      from: this.window.previousTick,
+      to: this.window.now,
+      ms: now - this.startedAt,
+      ...(this.cleanupFailures > 0 ? { cleanupFailures: this.cleanupFailures } : {}),
+      ...(Object.keys(this.errors).length > 0 ? { errors: { ...this.errors } } : {}),
+      ...(this.logged > MAX_FAILURE_LOGS ? { unloggedFailures: this.logged - MAX_FAILURE_LOGS } : {}),
+      ...(readError !== undefined ? { readError } : {}),
+    });
+    return result;
+  }
+
+  private countError(error: unknown): void {
+    let name = error instanceof Error ? error.name : typeof error;
+    if (!(name in this.errors) && Object.keys(this.errors).length >= 10) name = 'other';
+    this.errors[name] = (this.errors[name] ?? 0) + 1;
+  }
+}
