@@ -1,7 +1,8 @@
 import { deliverBroadcast, DeliverBroadcastDeps, DeliverBroadcastResult } from './broadcast';
-import { authorizeBroadcast, parseBroadcastRequest } from './broadcast-request';
+import { authorizeBroadcast, parseBroadcastRequest, RemoteCommand } from './broadcast-request';
 import { CableConfig } from './config';
 import { Broadcast } from './ports';
+import { remoteDisconnect } from './remote-disconnect';
 
 /** anycable-go's path, where anycable-rails' `http_broadcast_url` points by default. */
 export const BROADCAST_PATH = '/_broadcast';
@@ -39,11 +40,12 @@ export interface BroadcastHttpDeps extends DeliverBroadcastDeps {
  * unchanged: 201 once every broadcast is delivered (streams within one shard) or its shards
  * dispatched (larger streams); 401 and nothing sent without the right `Bearer` key; 400 with a
  * message for a body that cannot be delivered (anycable-go answers 201 and only logs, see
- * broadcast-request.ts); 413 for a message no client could be sent; 501 for the remote
- * `disconnect` command, not implemented yet; 500 when delivery itself broke (a failed store read
- * or shard dispatch), after the other broadcasts of a batch were still delivered. A subscriber
- * that could not be reached is counted in the body, not turned into an error status: the
- * broadcast happened, and a retry by the sender would send duplicates to everyone else.
+ * broadcast-request.ts); 413 for a message no client could be sent; 201 with counts for the remote
+ * `disconnect` command (remote-disconnect.ts; 0 connections when none matches); 500 when delivery
+ * itself broke (a failed store read or shard dispatch), after the other broadcasts of a batch
+ * were still delivered. A subscriber that could not be reached is counted in the body, not
+ * turned into an error status: the broadcast happened, and a retry by the sender would send
+ * duplicates to everyone else.
  */
 export async function handleBroadcastHttp(deps: BroadcastHttpDeps, request: BroadcastHttpRequest): Promise<BroadcastHttpResponse> {
   if (request.path !== BROADCAST_PATH) return respond(404, { message: `no route for ${request.method} ${request.path}` });
@@ -63,11 +65,18 @@ export async function handleBroadcastHttp(deps: BroadcastHttpDeps, request: Broa
       deps.logger.warn('broadcast.invalid', { status: parsed.status, message: parsed.message, bytes: Buffer.byteLength(request.body) });
       return respond(parsed.status, { message: parsed.message });
     case 'command':
-      // Never dropped in silence: the sender sees a status it logs as an error.
-      deps.logger.warn('broadcast.command_not_implemented', { command: parsed.command.command });
-      return respond(501, { message: `remote command "${parsed.command.command}" is not implemented yet: nothing was done` });
+      return runCommand(deps, parsed.command);
     case 'broadcasts':
       return deliverAll(deps, parsed.broadcasts);
+  }
+}
+
+async function runCommand(deps: BroadcastHttpDeps, command: RemoteCommand): Promise<BroadcastHttpResponse> {
+  try {
+    return respond(201, { command: command.command, ...await remoteDisconnect(deps, command) });
+  } catch (error) {
+    deps.logger.error('remote_disconnect.failed_lookup', { error });
+    return respond(500, { message: 'the connections to disconnect could not be looked up; see the logs' });
   }
 }
 

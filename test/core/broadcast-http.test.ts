@@ -94,7 +94,6 @@ describe('handleBroadcastHttp: bodies', () => {
     { name: 'data not JSON', body: JSON.stringify({ stream: ROOM, data: '<p>hi</p>' }), status: 400, message: /valid JSON/ },
     { name: 'empty array', body: '[]', status: 400, message: /empty array/ },
     { name: 'over 128 KB', body: JSON.stringify({ stream: ROOM, data: JSON.stringify('x'.repeat(140_000)) }), status: 413, message: /too large/ },
-    { name: 'remote disconnect: 501, not silently dropped', body: JSON.stringify({ command: 'disconnect', payload: { identifier: '{}' } }), status: 501, message: /not implemented/ },
   ])('$name: $status with a message, nothing sent', async ({ body, status, message }) => {
     const { deps, world } = await setup();
     const response = await handleBroadcastHttp(deps, post(body));
