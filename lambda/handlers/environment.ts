@@ -16,6 +16,8 @@ export interface CableEnvironment {
   readonly dynamodbEndpoint?: string;
   readonly lambdaEndpoint?: string;
   readonly logLevel?: string;
+  /** The pinger's schedule period in seconds (CABLE_PING_PERIOD): 60, EventBridge's once a minute; shorter locally. */
+  readonly pingPeriodSeconds?: number;
   readonly secrets: Readonly<Record<SecretName, { value?: string; arn?: string }>>;
   readonly settings: Omit<CableSettings, SecretName>;
 }
@@ -32,6 +34,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv): CableEnvironment {
     dynamodbEndpoint: env.CABLE_DYNAMODB_ENDPOINT,
     lambdaEndpoint: env.CABLE_LAMBDA_ENDPOINT,
     logLevel: env.CABLE_LOG_LEVEL,
+    pingPeriodSeconds: parseInteger('CABLE_PING_PERIOD', env.CABLE_PING_PERIOD),
     secrets: {
       secret: { value: env.CABLE_SECRET, arn: env.CABLE_SECRET_ARN },
       turboStreamsSecret: { value: env.CABLE_TURBO_STREAMS_SECRET, arn: env.CABLE_TURBO_STREAMS_SECRET_ARN },
@@ -50,6 +53,15 @@ export function readEnvironment(env: NodeJS.ProcessEnv): CableEnvironment {
         baseDelayMs: parseInteger('CABLE_FANOUT_BASE_DELAY_MS', env.CABLE_FANOUT_BASE_DELAY_MS),
         maxDelayMs: parseInteger('CABLE_FANOUT_MAX_DELAY_MS', env.CABLE_FANOUT_MAX_DELAY_MS),
       },
+      // anycable-go's --ping_interval (0: no pings); the rest bound ?pi= and pace the pinger.
+      ping: {
+        intervalSeconds: parseInteger('CABLE_PING_INTERVAL', env.CABLE_PING_INTERVAL),
+        minClientIntervalSeconds: parseInteger('CABLE_PING_MIN_CLIENT_INTERVAL', env.CABLE_PING_MIN_CLIENT_INTERVAL),
+        maxClientIntervalSeconds: parseInteger('CABLE_PING_MAX_CLIENT_INTERVAL', env.CABLE_PING_MAX_CLIENT_INTERVAL),
+        maxPerSecond: parseInteger('CABLE_PING_MAX_PER_SECOND', env.CABLE_PING_MAX_PER_SECOND),
+        segments: parseInteger('CABLE_PING_SEGMENTS', env.CABLE_PING_SEGMENTS),
+      },
+      maxConnectionAgeSeconds: parseInteger('CABLE_MAX_CONNECTION_AGE', env.CABLE_MAX_CONNECTION_AGE),
     },
   };
 }

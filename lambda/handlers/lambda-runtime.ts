@@ -14,6 +14,7 @@ import { LambdaDeferredDelivery } from '../adapters/lambda/lambda-deferred-deliv
 import { LambdaShardDispatcher } from '../adapters/lambda/lambda-shard-dispatcher';
 import { readSecretValue } from '../adapters/secrets/read-secret-value';
 import { CableConfig, resolveConfig } from '../core/config';
+import { CableConfigError } from '../core/errors';
 
 /*
  * The pieces a Lambda handler is built from, each created once per execution environment
@@ -83,6 +84,14 @@ export function apiGatewayTransport(): ApiGatewayTransport {
   return transport ??= new ApiGatewayTransport(new ApiGatewayManagementApiClient({
     endpoint: required('CABLE_CALLBACK_URL', cableEnvironment().callbackUrl),
   }));
+}
+
+/** The pinger's schedule period (CABLE_PING_PERIOD seconds), in ms; undefined: the default minute. */
+export function pingPeriodMs(): number | undefined {
+  const seconds = cableEnvironment().pingPeriodSeconds;
+  if (seconds === undefined) return undefined;
+  if (seconds < 1) throw new CableConfigError(`CABLE_PING_PERIOD must be at least 1 (seconds), got ${seconds}`);
+  return seconds * 1000;
 }
 
 export function deferredDelivery(): LambdaDeferredDelivery {

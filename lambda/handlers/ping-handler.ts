@@ -1,0 +1,49 @@
+import { guarded } from './guard';
+import { emitMetrics } from '../adapters/emf-metrics';
+import { PingDeps } from '../core/ping';
+import { DEFAULT_PING_PERIOD_MS, PingPeriodResult, runPingPeriod } from '../core/ping-schedule';
+
+/** The fields of EventBridge's scheduled event the pinger reads. */
+export interface ScheduledEvent {
+  /** The scheduled time, ISO 8601 (`2024-01-01T12:00:00Z`). */
+  readonly time?: string;
+}
+
+export interface PingHandlerDeps extends PingDeps {
+  /** The schedule's period: the time between two invocations. @default 60_000 */
+  readonly periodMs?: number;
+}
+
+/**
+ * The pinger, invoked by an EventBridge schedule once a period (a minute): rounds through the
+ * period (ping-schedule.ts), then returns before the next invocation. The period starts at the
+ * event's scheduled `time`, not at the moment Lambda runs, so consecutive invocations cover
+ * consecutive windows whatever their delivery delay. A round whose read failed fails the
+ * invocation once the period is over (the other rounds still ran); do not let Lambda or
+ * EventBridge retry it, which would ping its windows twice. Counts go to CloudWatch once per
+ * invocation (Embedded Metric Format): `Pings`, `GoneConnections` (shared with fan-out),
+ * `PingFailures`, `MaxAgeDisconnects`.
+ */
+export function makePingHandler(deps: () => Promise<PingHandlerDeps>) {
+  return async (event: ScheduledEvent | undefined): Promise<PingPeriodResult> => {
+    let resolved: PingHandlerDeps | undefined;
+    return guarded('ping', undefined, () => resolved?.logger, async () => {
+      resolved = await deps();
+      const periodMs = resolved.periodMs ?? DEFAULT_PING_PERIOD_MS;
+      const start = periodStart(event, resolved.clock.now(), periodMs);
+      const result = await runPingPeriod(resolved, { start, periodMs });
+      resolved.logger[result.failedRounds > 0 ? 'error' : 'info']('ping.period', { start, periodMs, ...result });
+      emitMetrics(resolved.logger, process.env.CABLE_API_ID, {
+        Pings: result.pinged, GoneConnections: result.gone, PingFailures: result.failed, MaxAgeDisconnects: result.expired,
+      });
+      if (result.failedRounds > 0) throw new Error(`ping: ${result.failedRounds} of ${result.rounds} rounds failed to read the connections (see ping.round)`);
+      return result;
+    });
+  };
+}
+
+/** The event's scheduled time to the second; without one (a test invocation), the current period. */
+function periodStart(event: ScheduledEvent | undefined, now: number, periodMs: number): number {
+  const scheduled = typeof event?.time === 'string' ? Date.parse(event.time) : Number.NaN;
+  return Number.isFinite(scheduled) ? scheduled : Math.floor(now / periodMs) * periodMs;
+}

@@ -1,0 +1,84 @@
+import { connection, pingWorld, VirtualClock } from './ping-support';
+import { START_MS } from './support';
+import { MemoryConnectionStore } from '../../lambda/adapters/memory/memory-connection-store';
+import { resolveConfig } from '../../lambda/core/config';
+import { readEnvironment } from '../../lambda/handlers/environment';
+import { makePingHandler } from '../../lambda/handlers/ping-handler';
+
+describe('ping handler', () => {
+  test('scheduled event: the period starts at the event\'s time, not when Lambda runs it', async () => {
+    const clock = new VirtualClock();
+    const world = pingWorld({ clock });
+    const scheduled = START_MS - (START_MS % 60_000) + 60_000;
+    await world.connections.put(connection('c1', scheduled - 1_000));
+    clock.advance(scheduled - START_MS + 1_700); // delivered 1.7 s late
+    const handler = makePingHandler(async () => world.deps);
+
+    const result = await handler({ time: new Date(scheduled).toISOString() });
+
+    expect(result).toMatchObject({ rounds: 20, lateTicks: 0, pinged: 20, failedRounds: 0 });
+    const rounds = world.logger.entries.filter((e) => e.event === 'ping.round');
+    expect(rounds[0].fields).toMatchObject({ from: scheduled, to: scheduled + 3_000 });
+    expect(world.logger.entries.find((e) => e.event === 'ping.period')?.fields).toMatchObject({ start: scheduled, periodMs: 60_000 });
+    expect(world.logger.entries.find((e) => e.event === 'metrics')?.fields).toMatchObject({
+      Pings: 20,
+      GoneConnections: 0,
+      PingFailures: 0,
+      MaxAgeDisconnects: 0,
+      _aws: { CloudWatchMetrics: [expect.objectContaining({ Namespace: 'cdk-cable' })] },
+    });
+  });
+
+  test('periodMs: a shorter schedule period (the local server\'s) is one round per tick', async () => {
+    const clock = new VirtualClock();
+    const world = pingWorld({ clock });
+    const handler = makePingHandler(async () => ({ ...world.deps, periodMs: 3_000 }));
+    expect(await handler({ time: new Date(START_MS).toISOString() })).toMatchObject({ rounds: 1 });
+  });
+
+  test('no time (a test invocation): the current period', async () => {
+    const clock = new VirtualClock(START_MS - (START_MS % 60_000) + 59_000);
+    const world = pingWorld({ clock });
+    const handler = makePingHandler(async () => world.deps);
+    expect(await handler(undefined)).toMatchObject({ rounds: 1, lateTicks: 19 });
+  });
+
+  test('a round that cannot read fails the invocation after the period, logged as a handler failure', async () => {
+    const clock = new VirtualClock();
+    const world = pingWorld({ clock });
+    const failing = Object.assign(Object.create(MemoryConnectionStore.prototype) as MemoryConnectionStore, world.connections, {
+      listForPing: () => Promise.reject(Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' })),
+    });
+    const handler = makePingHandler(async () => ({ ...world.deps, connections: failing, periodMs: 3_000 }));
+    await expect(handler({ time: new Date(START_MS).toISOString() })).rejects.toThrow(/1 of 1 rounds failed/);
+    expect(world.logger.events()).toEqual(expect.arrayContaining(['ping.round', 'ping.period', 'handler.failed']));
+  });
+});
+
+describe('environment: ping settings', () => {
+  test('CABLE_PING_* and CABLE_MAX_CONNECTION_AGE reach the settings (anycable-go\'s names with the CABLE_ prefix)', () => {
+    const env = readEnvironment({
+      CABLE_PING_INTERVAL: '30',
+      CABLE_PING_MIN_CLIENT_INTERVAL: '10',
+      CABLE_PING_MAX_CLIENT_INTERVAL: '300',
+      CABLE_PING_MAX_PER_SECOND: '1000',
+      CABLE_PING_SEGMENTS: '8',
+      CABLE_MAX_CONNECTION_AGE: '3600',
+      CABLE_PING_PERIOD: '60',
+    });
+    expect(env.pingPeriodSeconds).toBe(60);
+    expect(resolveConfig(env.settings)).toMatchObject({
+      ping: { enabled: true, intervalSeconds: 30, minClientIntervalSeconds: 10, maxClientIntervalSeconds: 300, maxPerSecond: 1000, segments: 8 },
+      maxConnectionAgeSeconds: 3600,
+    });
+  });
+
+  test('CABLE_PING_INTERVAL=0 turns pings off; unset means the defaults', () => {
+    expect(resolveConfig(readEnvironment({ CABLE_PING_INTERVAL: '0' }).settings).ping.enabled).toBe(false);
+    expect(resolveConfig(readEnvironment({}).settings).ping).toEqual(resolveConfig({}).ping);
+  });
+
+  test('a value that is not an integer names the variable', () => {
+    expect(() => readEnvironment({ CABLE_PING_INTERVAL: 'fast' })).toThrow(/CABLE_PING_INTERVAL must be an integer/);
+  });
+});
