@@ -20,7 +20,8 @@ export interface PingRoundResult {
 }
 
 /**
- * Counts of one round and its logging: one summary line (`ping.round`), plus at most
+ * Counts of one round and its logging: one summary line (`ping.round`) when the round did more
+ * than ping (ended, cleaned up or failed to reach a connection, or failed to read), plus at most
  * `MAX_FAILURE_LOGS` per-connection warnings, as `FanOutTally` does for a broadcast: a round over
  * 100,000 connections must not write a line per connection.
  */
@@ -68,6 +69,10 @@ export class PingTally {
       pages: this.pages,
     };
     const troubled = this.failed > 0 || this.cleanupFailures > 0;
+    // A round that only pinged says nothing: rounds run every few seconds, and the invocation's
+    // `ping.period` line carries the totals once a minute.
+    const noteworthy = troubled || readError !== undefined || this.expired > 0 || this.gone > 0 || this.notOpen > 0;
+    if (!noteworthy) return result;
     this.logger[readError !== undefined ? 'error' : troubled ? 'warn' : 'info']('ping.round', {
       ...result,
       from: this.window.previousTick,

@@ -55,7 +55,8 @@ export const SERVER_RESTART_FRAME = encodeFrame(disconnect('server_restart', tru
  * close drawing from the rate limiter (`ping.maxPerSecond`). A 410 removes the connection's rows
  * as fan-out does, unless the connection is younger than the welcome's delivery deadline (it may
  * still be in its handshake, which API Gateway also answers with 410). Transient errors are
- * retried with fan-out's backoff. One summary line is logged (PingTally). A read error is
+ * retried with fan-out's backoff. A summary line is logged when the round did more than ping
+ * (PingTally). A read error is
  * thrown, after the connections already read have been handled.
  */
 export async function pingRound(deps: PingDeps, window: PingWindow): Promise<PingRoundResult> {

@@ -12,6 +12,8 @@ export interface ScheduledEvent {
 export interface PingHandlerDeps extends PingDeps {
   /** The schedule's period: the time between two invocations. @default 60_000 */
   readonly periodMs?: number;
+  /** Ends the period early, between rounds (the local server stopping). @default - never */
+  readonly stopped?: () => boolean;
 }
 
 /**
@@ -31,7 +33,7 @@ export function makePingHandler(deps: () => Promise<PingHandlerDeps>) {
       resolved = await deps();
       const periodMs = resolved.periodMs ?? DEFAULT_PING_PERIOD_MS;
       const start = periodStart(event, resolved.clock.now(), periodMs);
-      const result = await runPingPeriod(resolved, { start, periodMs });
+      const result = await runPingPeriod(resolved, { start, periodMs, stopped: resolved.stopped });
       resolved.logger[result.failedRounds > 0 ? 'error' : 'info']('ping.period', { start, periodMs, ...result });
       emitMetrics(resolved.logger, process.env.CABLE_API_ID, {
         Pings: result.pinged, GoneConnections: result.gone, PingFailures: result.failed, MaxAgeDisconnects: result.expired,

@@ -1,13 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { localPingPeriodSeconds } from './local-ping-schedule';
 import { LocalStoreOptions } from './local-runtime';
 import { BroadcastHttpRequest, BroadcastHttpResponse } from '../core/broadcast-http';
-import { CableSettings } from '../core/config';
+import { CableSettings, resolveConfig } from '../core/config';
 import { CableConfigError } from '../core/errors';
 import { DeliveryRequest, Logger } from '../core/ports';
 import { FunctionUrlEvent, FunctionUrlResult } from '../handlers/broadcast-handler';
 import { WebSocketEvent, WebSocketResult } from '../handlers/events';
+import { ScheduledEvent } from '../handlers/ping-handler';
 
 /** The Lambda functions exactly as shipped: `assets/lambda/handlers/<name>/index.mjs`. */
 export interface BundledHandlers {
@@ -17,6 +19,8 @@ export interface BundledHandlers {
   readonly deliver: (event: DeliveryRequest) => Promise<unknown>;
   readonly broadcast: (event: FunctionUrlEvent) => Promise<FunctionUrlResult>;
   readonly fanout: (event: unknown) => Promise<unknown>;
+  /** Optional, so that asset directories built before the pinger still load: the server then pings in-process. */
+  readonly ping?: (event: ScheduledEvent) => Promise<unknown>;
 }
 
 /** Function names the bundles invoke (through the server's Lambda Invoke emulation). */
@@ -24,6 +28,7 @@ export const LOCAL_DELIVER_FUNCTION = 'cdk-cable-local-deliver';
 export const LOCAL_FANOUT_FUNCTION = 'cdk-cable-local-fanout';
 
 const NAMES = ['connect', 'message', 'disconnect', 'deliver', 'broadcast', 'fanout'] as const;
+const OPTIONAL_NAMES = ['ping'] as const;
 
 /**
  * Lambda's asynchronous invocations, in-process: `invoke` returns at once and the function runs
@@ -69,11 +74,12 @@ export function fromFunctionUrlResult(result: FunctionUrlResult): BroadcastHttpR
 }
 
 /**
- * Imports the four bundles. They read their configuration from `process.env` as in AWS, so this
+ * Imports the bundles (the pinger's only when present). They read their configuration from `process.env` as in AWS, so this
  * mode is one per process.
  */
 export async function loadBundledHandlers(dir: string): Promise<BundledHandlers> {
-  const entries = await Promise.all(NAMES.map(async (name) => {
+  const present = OPTIONAL_NAMES.filter((name) => fs.existsSync(path.resolve(dir, name, 'index.mjs')));
+  const entries = await Promise.all([...NAMES, ...present].map(async (name) => {
     const file = path.resolve(dir, name, 'index.mjs');
     if (!fs.existsSync(file)) {
       throw new CableConfigError(`lambdaAssets: ${file} does not exist (run "npx projen bundle", or point at assets/lambda/handlers)`);
@@ -98,6 +104,8 @@ export function bundledEnvironment(props: {
   readonly logLevel: string;
 }): Record<string, string> {
   const { settings, store } = props;
+  // Always set (a previous server in this process may have left other values in process.env).
+  const { ping, maxConnectionAgeSeconds } = resolveConfig(settings);
   const optional: Record<string, string | undefined> = {
     CABLE_SECRET: settings.secret,
     CABLE_TURBO_STREAMS_SECRET: settings.turboStreamsSecret,
@@ -117,6 +125,13 @@ export function bundledEnvironment(props: {
     CABLE_TURBO_STREAMS: String(settings.turboStreams ?? true),
     CABLE_PUBLIC_STREAMS: String(settings.publicStreams ?? false),
     CABLE_LOG_LEVEL: props.logLevel,
+    CABLE_PING_INTERVAL: String(ping.enabled ? ping.intervalSeconds : 0),
+    CABLE_PING_MIN_CLIENT_INTERVAL: String(ping.minClientIntervalSeconds),
+    CABLE_PING_MAX_CLIENT_INTERVAL: String(ping.maxClientIntervalSeconds),
+    CABLE_PING_MAX_PER_SECOND: String(ping.maxPerSecond),
+    CABLE_PING_SEGMENTS: String(ping.segments),
+    CABLE_PING_PERIOD: String(localPingPeriodSeconds(ping)),
+    CABLE_MAX_CONNECTION_AGE: String(maxConnectionAgeSeconds),
     ...Object.fromEntries(Object.entries(optional).filter((entry): entry is [string, string] => entry[1] !== undefined)),
   };
 }

@@ -117,6 +117,7 @@ function banner(server: LocalCableServer, options: LocalCableServerOptions, conf
     ['Broadcast', `POST ${server.broadcastUrl}, ${broadcastAuth(config, publicMode, keySource)}`],
     ['Origins', config.allowedOrigins ? config.allowedOrigins.join(', ') : 'any'],
     ['Store', store],
+    ['Pings', pings(config, options)],
     ['Limits', `${MAX_MESSAGE_BYTES / 1024} KB messages, idle timeout ${seconds(options.idleTimeoutMs)}, max connection ${seconds(options.maxConnectionMs)}`],
   ];
   return [
@@ -141,6 +142,16 @@ function secretWarning(secret: string): string {
     `  Turbo.signed_stream_verifier_key = "${secret}"`,
     'and start with --secret=<key> (or CABLE_SECRET=<key>) to keep it across restarts.',
   ].join('\n');
+}
+
+/** The keepalive and lifecycle the pinger runs: what a client needs to set its stale threshold. */
+function pings(config: CableConfig, options: LocalCableServerOptions): string {
+  const { ping, maxConnectionAgeSeconds } = config;
+  const every = ping.enabled
+    ? `every ${ping.intervalSeconds} s (?pi= ${ping.minClientIntervalSeconds}..${ping.maxClientIntervalSeconds} s), at most ${ping.maxPerSecond}/s`
+    : 'off (--ping_interval=0)';
+  const late = options.maxConnectionMs !== undefined && maxConnectionAgeSeconds * 1000 >= options.maxConnectionMs ? ', after --max_connection: never sent' : '';
+  return `${every}; server_restart disconnect at ${maxConnectionAgeSeconds} s${late}`;
 }
 
 function seconds(ms: number | undefined): string {

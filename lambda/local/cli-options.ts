@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_HOST, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTION_MS, DEFAULT_PATH, DEFAULT_PORT, LocalCableServerOptions } from './local-cable-server';
 import { LogLevel } from '../adapters/console-logger';
+import { API_GATEWAY_MAX_CONNECTION_SECONDS, MAX_PING_INTERVAL_SECONDS } from '../core/config';
 import { CableConfigError } from '../core/errors';
 import { parseBoolean } from '../handlers/environment';
 
@@ -38,6 +39,16 @@ export const CLI_OPTIONS: readonly OptionSpec[] = [
   { name: 'allowed_origins', kind: 'origins', default: 'any origin', description: 'Comma-separated Origin values allowed to connect, e.g. http://localhost:3000 (exact match)' },
   { name: 'idle_timeout', kind: 'seconds', default: String(DEFAULT_IDLE_TIMEOUT_MS / 1000), description: 'Seconds without a frame either way before a connection is closed (1001)' },
   { name: 'max_connection', kind: 'seconds', default: String(DEFAULT_MAX_CONNECTION_MS / 1000), description: 'Seconds after which every connection is closed (1001)' },
+  { name: 'ping_interval', kind: 'seconds', default: '3', description: 'Seconds between {"type":"ping"} frames to each connection (anycable-go\'s name); 0 turns pings off' },
+  { name: 'ping_min_client_interval', kind: 'seconds', default: '--ping_interval', description: 'Smallest interval a client may ask for with ?pi=<seconds> on the cable URL' },
+  { name: 'ping_max_client_interval', kind: 'seconds', default: '540', description: 'Largest interval a client may ask for with ?pi=<seconds> (at most 540: API Gateway\'s 10-minute idle timeout)' },
+  { name: 'ping_max_per_second', kind: 'string', default: '5000', description: 'Ceiling on the pinger\'s @connections calls per second' },
+  {
+    name: 'max_connection_age',
+    kind: 'seconds',
+    default: '7080',
+    description: 'Seconds after which a connection gets {"type":"disconnect","reason":"server_restart","reconnect":true} and is closed, before --max_connection cuts it',
+  },
   { name: 'dynamodb_endpoint', kind: 'string', default: 'in-memory store', description: 'Keep connections and subscriptions in DynamoDB at this endpoint (e.g. DynamoDB Local)' },
   { name: 'connections_table', kind: 'string', default: '-', description: 'Connections table name (with --dynamodb_endpoint)' },
   { name: 'subscriptions_table', kind: 'string', default: '-', description: 'Subscriptions table name (with --dynamodb_endpoint)' },
@@ -124,6 +135,13 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
         turboStreams: flag('turbo_streams') ?? true,
         publicStreams: publicMode || (flag('public_streams') ?? false),
         allowedOrigins: origins(read('allowed_origins')),
+        ping: {
+          intervalSeconds: integer(read('ping_interval'), 0, MAX_PING_INTERVAL_SECONDS),
+          minClientIntervalSeconds: integer(read('ping_min_client_interval'), 1, MAX_PING_INTERVAL_SECONDS),
+          maxClientIntervalSeconds: integer(read('ping_max_client_interval'), 1, MAX_PING_INTERVAL_SECONDS),
+          maxPerSecond: integer(read('ping_max_per_second'), 1, 1_000_000),
+        },
+        maxConnectionAgeSeconds: integer(read('max_connection_age'), 1, API_GATEWAY_MAX_CONNECTION_SECONDS),
       },
     },
   };

@@ -5,6 +5,7 @@ import {
   AsyncInvoker, bundledEnvironment, fromFunctionUrlResult, loadBundledHandlers, LOCAL_DELIVER_FUNCTION, LOCAL_FANOUT_FUNCTION, toFunctionUrlEvent,
 } from './bundled-handlers';
 import { ConnectionRegistry } from './connection-registry';
+import { LocalPingSchedule, localPingPeriodSeconds } from './local-ping-schedule';
 import { buildLocalRuntime, LocalRuntime, LocalStoreOptions } from './local-runtime';
 import { managementApi } from './management-api';
 import { RouteHandlers, WebSocketEndpoint } from './websocket-endpoint';
@@ -12,10 +13,12 @@ import { ConsoleLogger, LogLevel } from '../adapters/console-logger';
 import { BROADCAST_PATH } from '../core/broadcast-http';
 import { CableSettings } from '../core/config';
 import { CableConfigError } from '../core/errors';
+import { DEFAULT_PING_PERIOD_MS } from '../core/ping-schedule';
 import { ConnectionStore, DeliveryRequest, Logger, SubscriptionStore } from '../core/ports';
 import { makeConnectHandler } from '../handlers/connect-handler';
 import { makeDisconnectHandler } from '../handlers/disconnect-handler';
 import { makeMessageHandler } from '../handlers/message-handler';
+import { makePingHandler, ScheduledEvent } from '../handlers/ping-handler';
 
 export interface LocalCableServerOptions {
   /** @default 8080 (0 picks a free port) */
@@ -131,9 +134,15 @@ export async function startInspectableServer(
   let handlers: RouteHandlers = { connect: makeConnectHandler(deps), message: makeMessageHandler(deps), disconnect: makeDisconnectHandler(deps) };
   let serveBroadcast = inProcessBroadcasts({ ...runtime, publicBroadcasts: options.publicBroadcasts ?? false });
   let invoke: AsyncInvoker | undefined;
+  // The pinger, on a schedule as EventBridge runs it (see LocalPingSchedule for the period).
+  const pings = new LocalPingSchedule(logger);
+  let pingPeriodMs = DEFAULT_PING_PERIOD_MS;
+  let ping: (event: ScheduledEvent) => Promise<unknown> = makePingHandler(async () => ({ ...runtime, clock: pings.clock, stopped: pings.stopped }));
   if (options.lambdaAssets) {
     try {
-      ({ handlers, invoke, serveBroadcast } = await startBundled(options.lambdaAssets, store, options, authority, path, logger));
+      let bundledPing: typeof ping | undefined;
+      ({ handlers, invoke, serveBroadcast, ping: bundledPing } = await startBundled(options.lambdaAssets, store, options, authority, path, logger));
+      if (bundledPing) [ping, pingPeriodMs] = [bundledPing, localPingPeriodSeconds(runtime.config.ping) * 1000];
     } catch (error) {
       http.close();
       runtime.dispose();
@@ -147,6 +156,7 @@ export async function startInspectableServer(
 
   const url = `ws://${authority}${path}`;
   logger.info('local.listening', { url, store: store.kind });
+  pings.start(ping, pingPeriodMs);
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -157,6 +167,7 @@ export async function startInspectableServer(
     registry,
     close: () => closing ??= (async () => {
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      await pings.stop();
       await endpoint.stop();
       registry.stop();
       await broadcasts.stop();
@@ -202,8 +213,8 @@ async function startBundled(
   }, logger);
   const handlers: RouteHandlers = { connect: bundled.connect, message: bundled.message, disconnect: bundled.disconnect };
   const serveBroadcast: BroadcastService = async (request) => fromFunctionUrlResult(await bundled.broadcast(toFunctionUrlEvent(request)));
-  logger.info('local.lambda_assets', { dir });
-  return { handlers, invoke, serveBroadcast };
+  logger.info('local.lambda_assets', { dir, ping: bundled.ping ? 'bundled' : 'in-process (no ping bundle)' });
+  return { handlers, invoke, serveBroadcast, ping: bundled.ping };
 }
 
 function listen(http: Server, port: number, host: string): Promise<void> {

@@ -2,10 +2,17 @@ import { connection, pingWorld, VirtualClock } from './ping-support';
 import { START_MS } from './support';
 import { MemoryConnectionStore } from '../../lambda/adapters/memory/memory-connection-store';
 import { resolveConfig } from '../../lambda/core/config';
+import * as ping from '../../lambda/core/ping';
 import { readEnvironment } from '../../lambda/handlers/environment';
 import { makePingHandler } from '../../lambda/handlers/ping-handler';
 
 describe('ping handler', () => {
+  let rounds: jest.SpiedFunction<typeof ping.pingRound>;
+  beforeEach(() => {
+    rounds = jest.spyOn(ping, 'pingRound');
+  });
+  afterEach(() => rounds.mockRestore());
+
   test('scheduled event: the period starts at the event\'s time, not when Lambda runs it', async () => {
     const clock = new VirtualClock();
     const world = pingWorld({ clock });
@@ -17,8 +24,7 @@ describe('ping handler', () => {
     const result = await handler({ time: new Date(scheduled).toISOString() });
 
     expect(result).toMatchObject({ rounds: 20, lateTicks: 0, pinged: 20, failedRounds: 0 });
-    const rounds = world.logger.entries.filter((e) => e.event === 'ping.round');
-    expect(rounds[0].fields).toMatchObject({ from: scheduled, to: scheduled + 3_000 });
+    expect(rounds.mock.calls[0][1]).toEqual({ previousTick: scheduled, now: scheduled + 3_000 });
     expect(world.logger.entries.find((e) => e.event === 'ping.period')?.fields).toMatchObject({ start: scheduled, periodMs: 60_000 });
     expect(world.logger.entries.find((e) => e.event === 'metrics')?.fields).toMatchObject({
       Pings: 20,

@@ -4,6 +4,7 @@ import { MemoryConnectionStore } from '../../lambda/adapters/memory/memory-conne
 import { CableSettings, resolveConfig } from '../../lambda/core/config';
 import { connect } from '../../lambda/core/connect';
 import { MAX_FAILURE_LOGS } from '../../lambda/core/fan-out-tally';
+import * as ping from '../../lambda/core/ping';
 import { pingRound, PingRoundResult, SERVER_RESTART_FRAME } from '../../lambda/core/ping';
 import { clientPingInterval, isPingDue, pingTickSeconds } from '../../lambda/core/ping-interval';
 import { runPingPeriod } from '../../lambda/core/ping-schedule';
@@ -58,7 +59,7 @@ describe('isPingDue', () => {
 });
 
 describe('clientPingInterval (?pi=)', () => {
-  const ping = resolveConfig({}).ping;
+  const settings = resolveConfig({}).ping;
   test.each<{ name: string; query: Record<string, string>; expected: ReturnType<typeof clientPingInterval> }>([
     { name: 'absent: the default', query: {}, expected: { kind: 'default' } },
     { name: 'empty: the default', query: { pi: '' }, expected: { kind: 'default' } },
@@ -71,7 +72,7 @@ describe('clientPingInterval (?pi=)', () => {
     { name: 'a fraction: invalid, the default (anycable-go: Atoi fails)', query: { pi: '10.5' }, expected: { kind: 'invalid', value: '10.5' } },
     { name: 'not a number: invalid, the default', query: { pi: 'fast' }, expected: { kind: 'invalid', value: 'fast' } },
   ])('pi: $name', ({ query, expected }) => {
-    expect(clientPingInterval(query, ping)).toEqual(expected);
+    expect(clientPingInterval(query, settings)).toEqual(expected);
   });
 
   test.each<{ name: string; query: Record<string, string>; stored: number | undefined; log?: string }>([
@@ -209,6 +210,17 @@ describe('pingRound', () => {
     expect(world.recorder.pingedIds()).toEqual(ids);
   });
 
+  test('logging: a round that only pinged writes no line; one that ended or cleaned up writes one', async () => {
+    const world = pingWorld({ script: { gone: 'gone' } });
+    await world.connections.put(connection('ok', NOW - 30 * S));
+    world.clock.advance(NOW - START_MS);
+    await pingRound(world.deps, WINDOW);
+    expect(world.logger.entries).toEqual([]);
+    await world.connections.put(connection('gone', NOW - 30 * S));
+    await pingRound(world.deps, WINDOW);
+    expect(world.logger.entries).toEqual([expect.objectContaining({ level: 'info', event: 'ping.round', fields: expect.objectContaining({ pinged: 1, gone: 1 }) })]);
+  });
+
   test('logging: one summary line; per-connection warnings stop at MAX_FAILURE_LOGS', async () => {
     const script = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`bad-${i}`, 'permanent' as const]));
     const world = pingWorld({ script });
@@ -277,10 +289,15 @@ describe('ping rate ceiling (ping.maxPerSecond)', () => {
 });
 
 describe('runPingPeriod', () => {
-  /** The windows of the rounds, from their summary lines, relative to `start` in seconds. */
-  function windows(world: ReturnType<typeof pingWorld>, start: number): [number, number][] {
-    const relative = (time: unknown) => ((time as number) - start) / S;
-    return world.logger.entries.filter((e) => e.event === 'ping.round').map((e) => [relative(e.fields.from), relative(e.fields.to)]);
+  let rounds: jest.SpiedFunction<typeof ping.pingRound>;
+  beforeEach(() => {
+    rounds = jest.spyOn(ping, 'pingRound');
+  });
+  afterEach(() => rounds.mockRestore());
+
+  /** The windows of the rounds run so far, relative to `start` in seconds. */
+  function windows(_world: unknown, start: number): [number, number][] {
+    return rounds.mock.calls.map(([, window]) => [(window.previousTick - start) / S, (window.now - start) / S]);
   }
 
   test('a minute at the 3 s default: 20 rounds one tick ahead, tiling from the previous minute to the next', async () => {
@@ -337,8 +354,7 @@ describe('runPingPeriod', () => {
   test('stopped: no further round starts', async () => {
     const clock = new VirtualClock();
     const world = pingWorld({ clock });
-    const rounds = () => world.logger.events().filter((event) => event === 'ping.round').length;
-    const result = await runPingPeriod(world.deps, { start: START_MS, stopped: () => rounds() >= 2 });
+    const result = await runPingPeriod(world.deps, { start: START_MS, stopped: () => rounds.mock.calls.length >= 2 });
     expect(result.rounds).toBe(2);
   });
 });
