@@ -46,6 +46,17 @@ function unwrap<T>(value: T | Error | undefined, what: string): T {
   return value;
 }
 
+/** The shape Rails sends (`ActionCable::Server::Connections#setup_heartbeat_timer`): integer seconds, near now. */
+function expectRailsPings(pings: ReceivedFrame[]): void {
+  expect(pings.length).toBeGreaterThanOrEqual(1);
+  const now = Math.floor(Date.now() / 1000);
+  for (const ping of pings) {
+    expect(ping).toEqual({ type: 'ping', message: expect.any(Number) });
+    expect(Number.isInteger((ping as { message: number }).message)).toBe(true);
+    expect(Math.abs(now - (ping as { message: number }).message)).toBeLessThan(60);
+  }
+}
+
 /** Connects, waits for the welcome, then records pings for one beat interval and a margin. */
 async function observePings(target: CableTarget): Promise<PingObservation> {
   const client = await RawCableClient.open(target.url);
@@ -129,9 +140,8 @@ describe('conformance: cdk-cable local server', () => {
     expect(frameRecording('cdk-cable', name).observation).toEqual(expectedForCdkCable(entry));
   });
 
-  test('ping: none yet (known difference: the pinger comes in a later issue)', () => {
-    const { pings } = unwrap(recorded.get('cdk-cable')?.pings, 'cdk-cable pings');
-    expect(pings).toEqual([]);
+  test('ping: {"type":"ping","message":<unix seconds>} every 3 s, as Rails sends it', () => {
+    expectRailsPings(unwrap(recorded.get('cdk-cable')?.pings, 'cdk-cable pings').pings);
   });
 });
 
@@ -141,13 +151,7 @@ describeWithRuby('conformance: Rails 6.1 ActionCable', () => {
   });
 
   test('ping: {"type":"ping","message":<unix seconds>} every 3 s', () => {
-    const { pings } = unwrap(recorded.get('rails')?.pings, 'rails pings');
-    expect(pings.length).toBeGreaterThanOrEqual(1);
-    const now = Math.floor(Date.now() / 1000);
-    for (const ping of pings) {
-      expect(ping).toEqual({ type: 'ping', message: expect.any(Number) });
-      expect(Math.abs(now - (ping as { message: number }).message)).toBeLessThan(60);
-    }
+    expectRailsPings(unwrap(recorded.get('rails')?.pings, 'rails pings').pings);
   });
 
   test('broadcast: ActionCable.server.broadcast reaches a raw subscriber as {identifier, message}', async () => {
@@ -199,9 +203,13 @@ describeWithRuby('conformance: cdk-cable sends what Rails sends', () => {
     expect(frameRecording('cdk-cable', name).texts[0]).toBe('{"type":"welcome"}');
   });
 
-  test('ping: Rails pings every 3 s, cdk-cable does not yet (known difference)', () => {
-    expect(unwrap(recorded.get('rails')?.pings, 'rails pings').pings.length).toBeGreaterThanOrEqual(1);
-    expect(unwrap(recorded.get('cdk-cable')?.pings, 'cdk-cable pings').pings).toEqual([]);
+  test('ping: both send {"type":"ping","message":<integer unix seconds>} and nothing else, at the same 3 s beat', () => {
+    const rails = unwrap(recorded.get('rails')?.pings, 'rails pings').pings;
+    const cdkCable = unwrap(recorded.get('cdk-cable')?.pings, 'cdk-cable pings').pings;
+    // Rails' beat is one timer for every connection, cdk-cable's counts from each connection's
+    // start: in a 4 s window either sends one or two.
+    for (const pings of [rails, cdkCable]) expect(pings.length === 1 || pings.length === 2).toBe(true);
+    expect(new Set([...rails, ...cdkCable].map((ping) => Object.keys(ping).sort().join()))).toEqual(new Set(['message,type']));
   });
 });
 
