@@ -17,7 +17,7 @@ function cableFor(url: string): Cable {
   const cable = createCable(url, {
     websocketImplementation: WebSocket,
     protocol: 'actioncable-v1-json',
-    // No monitor: the server sends no ping frames, and the tests do not run long enough to need one.
+    // No monitor: the tests do not run long enough to need one (keepalive.test.ts covers pings and the monitor).
     monitor: false,
     // The client leaves a timer of this length behind every subscribe; 5 s (its default) outlives the run.
     protocolOptions: { subscribeRetryInterval: 250 },
