@@ -118,6 +118,7 @@ function banner(server: LocalCableServer, options: LocalCableServerOptions, conf
     ['Origins', config.allowedOrigins ? config.allowedOrigins.join(', ') : 'any'],
     ['Store', store],
     ['Pings', pings(config, options)],
+    ['Demo page', options.demo ? `${server.httpUrl}/` : 'off (--demo=false)'],
     ['Limits', `${MAX_MESSAGE_BYTES / 1024} KB messages, idle timeout ${seconds(options.idleTimeoutMs)}, max connection ${seconds(options.maxConnectionMs)}`],
   ];
   return [

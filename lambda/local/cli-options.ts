@@ -53,6 +53,7 @@ export const CLI_OPTIONS: readonly OptionSpec[] = [
   { name: 'connections_table', kind: 'string', default: '-', description: 'Connections table name (with --dynamodb_endpoint)' },
   { name: 'subscriptions_table', kind: 'string', default: '-', description: 'Subscriptions table name (with --dynamodb_endpoint)' },
   { name: 'lambda_assets', kind: 'string', default: '-', description: 'Run the bundled Lambda functions in this directory (assets/lambda/handlers) instead of in-process handlers; needs --dynamodb_endpoint' },
+  { name: 'demo', kind: 'boolean', default: 'true', description: 'Serve the demo page at GET / (Turbo, a signed stream and a form that broadcasts through POST /_broadcast)' },
   { name: 'log_level', kind: 'level', default: 'info', description: 'info, warn, error or silent' },
 ];
 
@@ -124,6 +125,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
       maxConnectionMs: seconds(read('max_connection')) ?? DEFAULT_MAX_CONNECTION_MS,
       logLevel: level(read('log_level')) ?? 'info',
       lambdaAssets: string('lambda_assets'),
+      demo: flag('demo') ?? true,
       store: endpoint && connectionsTable && subscriptionsTable
         ? { kind: 'dynamodb', endpoint, connectionsTable, subscriptionsTable }
         : { kind: 'memory' },

@@ -5,6 +5,7 @@ import {
   AsyncInvoker, bundledEnvironment, fromFunctionUrlResult, loadBundledHandlers, LOCAL_DELIVER_FUNCTION, LOCAL_FANOUT_FUNCTION, toFunctionUrlEvent,
 } from './bundled-handlers';
 import { ConnectionRegistry } from './connection-registry';
+import { withDemoPage } from './demo/demo-routes';
 import { LocalPingSchedule, localPingPeriodSeconds } from './local-ping-schedule';
 import { buildLocalRuntime, LocalRuntime, LocalStoreOptions } from './local-runtime';
 import { managementApi } from './management-api';
@@ -50,6 +51,12 @@ export interface LocalCableServerOptions {
    * @default false - the broadcast key (`settings.broadcastKey`, or derived from `settings.secret`) is required
    */
   readonly publicBroadcasts?: boolean;
+  /**
+   * Serve the demo page at `GET /`: a Turbo page subscribed to a signed demo stream, whose form
+   * broadcasts through this server's `POST /_broadcast` (lambda/local/demo/, docs/local-server.md).
+   * @default false (the CLI's `--demo` defaults to true)
+   */
+  readonly demo?: boolean;
 }
 
 export interface LocalCableServer {
@@ -151,7 +158,10 @@ export async function startInspectableServer(
   }
   const endpoint = new WebSocketEndpoint({ path, domainName: authority, registry, logger, handlers });
   const broadcasts = new BroadcastEndpoint(serveBroadcast, logger);
-  http.on('request', managementApi({ path, registry, logger, invoke, broadcast: broadcasts.handle }));
+  const api = managementApi({ path, registry, logger, invoke, broadcast: broadcasts.handle });
+  http.on('request', !options.demo ? api : withDemoPage({
+    config: runtime.config, cablePath: path, broadcastUrl: `http://${authority}${BROADCAST_PATH}`, publicBroadcasts: options.publicBroadcasts ?? false, logger,
+  }, api));
   http.on('upgrade', endpoint.handleUpgrade);
 
   const url = `ws://${authority}${path}`;
