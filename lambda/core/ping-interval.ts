@@ -30,9 +30,16 @@ export function clientPingInterval(query: Readonly<Record<string, string>>, ping
   return { kind: 'requested', seconds, requested };
 }
 
-/** The interval a connection is pinged at, in seconds. */
+/**
+ * The interval a connection is pinged at, in seconds. A stored interval is clamped again into
+ * the pinger's bounds, which may have changed since the connection was made (or differ from
+ * `$connect`'s, when the functions' settings disagree): the pinger's tick assumes no interval is
+ * shorter than its minimum.
+ */
 export function pingIntervalOf(connection: Pick<PingCandidate, 'pingIntervalSeconds'>, ping: PingSettings): number {
-  return connection.pingIntervalSeconds ?? ping.intervalSeconds;
+  const stored = connection.pingIntervalSeconds;
+  if (stored === undefined) return ping.intervalSeconds;
+  return Math.min(ping.maxClientIntervalSeconds, Math.max(ping.minClientIntervalSeconds, stored));
 }
 
 /**

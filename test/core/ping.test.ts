@@ -126,6 +126,12 @@ describe('pingRound', () => {
       result: { pinged: 1 },
     },
     {
+      name: 'a stored interval outside the pinger\'s bounds (settings changed since $connect) is clamped again',
+      rows: [['stored-1', NOW - 3 * S, 1], ['stored-1-not-due', NOW - 2 * S, 1], ['stored-9999', NOW - 540 * S, 9999]],
+      frames: { 'stored-1': [PING], 'stored-9999': [PING] },
+      result: { pinged: 2 },
+    },
+    {
       name: '410: the connection\'s subscriptions and row are removed, as fan-out does',
       rows: [['gone', NOW - 30 * S], ['ok', NOW - 30 * S]],
       script: { gone: 'gone' },
