@@ -1,7 +1,7 @@
 import { awscdk, DependencyType, javascript, JsonFile } from 'projen';
 
 // The Lambda handlers shipped as bundled assets (lambda/handlers/<name>.ts -> assets/lambda/handlers/<name>/index.mjs).
-const HANDLERS = ['connect', 'message', 'disconnect', 'deliver', 'broadcast', 'fanout'];
+const HANDLERS = ['connect', 'message', 'disconnect', 'deliver', 'broadcast', 'fanout', 'ping'];
 
 // Lambda's Node.js runtimes are ESM-capable; CommonJS dependencies bundled into an ESM file
 // still call require() for Node built-ins, so give them one.

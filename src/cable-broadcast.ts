@@ -22,8 +22,8 @@ export interface BroadcastWiring {
   readonly broadcastKey?: secretsmanager.ISecret;
   readonly connectionsTable: dynamodb.ITable;
   readonly subscriptionsTable: dynamodb.ITable;
-  /** `POST` on this stage's `@connections/*`. */
-  readonly postToConnectionsArn: string;
+  /** `method` on this stage's `@connections/*`. */
+  readonly connectionsArn: (method: string) => string;
 }
 
 export interface BroadcastResources {
@@ -63,10 +63,16 @@ export function createBroadcast(wiring: BroadcastWiring): BroadcastResources {
     // A connection found gone (410) is cleaned up: its subscriptions through the index, then its row.
     allow(['dynamodb:Query'], [`${subscriptionsArn}/index/${TABLE_SCHEMA.subscriptions.byConnectionIndex}`]);
     allow(['dynamodb:DeleteItem'], [wiring.connectionsTable.tableArn]);
-    allow(['execute-api:ManageConnections'], [wiring.postToConnectionsArn]);
+    allow(['execute-api:ManageConnections'], [wiring.connectionsArn('POST')]);
     acknowledgeConnectionsWildcard(fn);
   }
   broadcastHandler.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fanOutHandler.functionArn] }));
+  // AnyCable's remote disconnect: find the connections of an identifiers JSON, then close them.
+  broadcastHandler.addToRolePolicy(new iam.PolicyStatement({
+    actions: ['dynamodb:Query'],
+    resources: [`${wiring.connectionsTable.tableArn}/index/${TABLE_SCHEMA.connections.byIdentifiersIndex}`],
+  }));
+  broadcastHandler.addToRolePolicy(new iam.PolicyStatement({ actions: ['execute-api:ManageConnections'], resources: [wiring.connectionsArn('DELETE')] }));
   for (const secret of [...wiring.secrets, wiring.broadcastKey]) secret?.grantRead(broadcastHandler);
 
   // Authorization is the bearer key checked in code, as anycable-go checks it: the URL is public.

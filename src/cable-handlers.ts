@@ -13,6 +13,7 @@ export const HANDLER_ASSETS = {
   deliver: 'deliver',
   broadcast: 'broadcast',
   fanout: 'fanout',
+  ping: 'ping',
 } as const;
 
 export type HandlerName = keyof typeof HANDLER_ASSETS;
@@ -41,6 +42,7 @@ const CONSTRUCT_IDS: Record<HandlerName, string> = {
   deliver: 'DeliverHandler',
   broadcast: 'BroadcastHandler',
   fanout: 'FanOutHandler',
+  ping: 'PingHandler',
 };
 
 const DESCRIPTIONS: Record<HandlerName, string> = {
@@ -50,6 +52,7 @@ const DESCRIPTIONS: Record<HandlerName, string> = {
   deliver: 'cdk-cable deferred delivery: sends the welcome once the socket is open',
   broadcast: 'cdk-cable broadcasts: AnyCable HTTP broadcast API (POST /_broadcast) and in-stack invocations',
   fanout: 'cdk-cable fan-out worker: delivers one shard of a large stream',
+  ping: 'cdk-cable keepalive: pings open connections, ends them before the 2-hour cut',
 };
 
 // The deliver function waits up to the delivery deadline (10 s) for the socket to open; a
@@ -61,6 +64,8 @@ const TIMEOUTS: Record<HandlerName, Duration> = {
   deliver: Duration.seconds(20),
   broadcast: Duration.seconds(60),
   fanout: Duration.seconds(60),
+  // Rounds run for about 55 s of each minute; the margin covers the last round's posts.
+  ping: Duration.seconds(90),
 };
 
 export function createCableHandler(scope: Construct, name: HandlerName, options: CableHandlerOptions): lambda.Function {

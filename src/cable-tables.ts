@@ -8,7 +8,10 @@ import { acknowledge } from './private/nag';
  * Attribute names shared with the runtime (lambda/adapters/dynamodb/schema.ts; a test keeps
  * the two in step).
  *
- * Connections table: partition key `connectionId` (S); TTL attribute `expiresAt`.
+ * Connections table: partition key `connectionId` (S); TTL attribute `expiresAt`; index `pings`
+ * (partition `connectionId`, INCLUDE `connectedAt`, `pingIntervalSeconds`), which the pinger
+ * scans every few seconds at about 60 bytes a connection instead of the whole row; sparse index
+ * `byIdentifiers` (partition `identifiers`, keys only) for AnyCable's remote disconnect.
  *
  * Subscriptions table: partition key `stream` (S), sort key `subscriber` (S) =
  * `<connectionId>#<identifier>`, so a stream has any number of subscribers and a broadcast
@@ -17,7 +20,14 @@ import { acknowledge } from './private/nag';
  * and `$disconnect` without a Scan; TTL attribute `expiresAt` on every row.
  */
 export const TABLE_SCHEMA = {
-  connections: { partitionKey: 'connectionId', ttl: 'expiresAt' },
+  connections: {
+    partitionKey: 'connectionId',
+    ttl: 'expiresAt',
+    pingsIndex: 'pings',
+    pingsIndexAttributes: ['connectedAt', 'pingIntervalSeconds'],
+    byIdentifiersIndex: 'byIdentifiers',
+    byIdentifiersPartitionKey: 'identifiers',
+  },
   subscriptions: {
     partitionKey: 'stream',
     sortKey: 'subscriber',
@@ -55,6 +65,17 @@ export function createCableTables(scope: Construct, options: CableTablesOptions)
     ...common,
     partitionKey: { name: c.partitionKey, type: dynamodb.AttributeType.STRING },
     timeToLiveAttribute: c.ttl,
+  });
+  connections.addGlobalSecondaryIndex({
+    indexName: c.pingsIndex,
+    partitionKey: { name: c.partitionKey, type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.INCLUDE,
+    nonKeyAttributes: [...c.pingsIndexAttributes],
+  });
+  connections.addGlobalSecondaryIndex({
+    indexName: c.byIdentifiersIndex,
+    partitionKey: { name: c.byIdentifiersPartitionKey, type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.KEYS_ONLY,
   });
 
   const subscriptions = new dynamodb.Table(scope, 'SubscriptionsTable', {

@@ -16,6 +16,7 @@ import { createBroadcast, validateBroadcastSettings } from './cable-broadcast';
 import { CableBehaviorOptions, CableDistributionOptions } from './cable-distribution';
 import { createCableHandler, HandlerName } from './cable-handlers';
 import { CABLE_METRICS, cableMetric, lambdaSum, WEBSOCKET_METRICS, webSocketMetric } from './cable-metrics';
+import { annotatePingCost, createPinger, pingEnvironment, pingerSettings, validatePinger } from './cable-pinger';
 import { CableRetryPolicy } from './cable-retry-policy';
 import { createCableTables, TABLE_SCHEMA } from './cable-tables';
 import * as cdn from './private/distribution';
@@ -193,6 +194,55 @@ export interface CableWebSocketApiProps {
   readonly broadcastRetry?: CableRetryPolicy;
 
   /**
+   * Seconds between keepalive pings (`{"type":"ping"}`) to a connection that asked for no
+   * interval of its own. Rails pings every 3 s and a stock `@rails/actioncable` client reconnects
+   * after 6 s without one; each ping is a billed API Gateway message (about $0.86 per connection
+   * and month at 3 s). Longer intervals need the client's `ConnectionMonitor.staleThreshold`
+   * raised to match (README, "Keepalive"); at most 9 minutes (API Gateway's 10-minute idle timeout).
+   * @default Duration.seconds(3)
+   */
+  readonly pingInterval?: Duration;
+
+  /**
+   * Send keepalive pings. When off, the pinger still ends connections before the 2-hour cut.
+   * @default true
+   */
+  readonly pings?: boolean;
+
+  /**
+   * Shortest interval a client may ask for with AnyCable's `?pi=<seconds>` URL parameter.
+   * @default Duration.seconds(3)
+   */
+  readonly minClientPingInterval?: Duration;
+
+  /**
+   * Longest interval a client may ask for with `?pi=<seconds>`.
+   * @default Duration.minutes(9)
+   */
+  readonly maxClientPingInterval?: Duration;
+
+  /**
+   * Ceiling on the pinger's `@connections` posts per second: they draw on the account's API
+   * Gateway quota (10,000 requests/s by default), which broadcasts share.
+   * @default 5000
+   */
+  readonly maxPingsPerSecond?: number;
+
+  /**
+   * Age at which a connection is sent `{"type":"disconnect","reason":"server_restart","reconnect":true}`
+   * and closed, so the client reconnects cleanly before API Gateway's 2-hour cut.
+   * @default Duration.minutes(118)
+   */
+  readonly maxConnectionAge?: Duration;
+
+  /**
+   * Connections you expect at peak: only used at synth, to warn when pinging them would come near
+   * the account's request quota or `maxPingsPerSecond`.
+   * @default - no rate warning
+   */
+  readonly expectedConnections?: number;
+
+  /**
    * Create CloudWatch alarms: any handler error or Lambda throttle, 10 failed broadcast posts,
    * or 5 API Gateway integration or execution errors within 5 minutes.
    * @default false
@@ -250,6 +300,8 @@ export class CableWebSocketApi extends Construct {
   public readonly fanOutHandler: lambda.Function;
   /** The broadcast function's URL. */
   public readonly broadcastFunctionUrl: lambda.FunctionUrl;
+  /** Sends keepalive pings and ends connections before the 2-hour cut (EventBridge, every minute). */
+  public readonly pingHandler: lambda.Function;
   /** The alarms (empty unless `alarms` or `alarmAction` is set). */
   public readonly alarms: cloudwatch.Alarm[];
   /** The dashboard, with `dashboard: true`. */
@@ -318,7 +370,11 @@ export class CableWebSocketApi extends Construct {
     });
     if (props.createCloudWatchRole) this.createCloudWatchRole();
 
+    const pinger = pingerSettings(props);
+    validatePinger(pinger);
+    annotatePingCost(this, pinger);
     const environment: Record<string, string> = {
+      ...pingEnvironment(pinger),
       CABLE_CONNECTIONS_TABLE: this.connectionsTable.tableName,
       CABLE_SUBSCRIPTIONS_TABLE: this.subscriptionsTable.tableName,
       CABLE_CALLBACK_URL: this.stage.callbackUrl,
@@ -367,7 +423,13 @@ export class CableWebSocketApi extends Construct {
       broadcastKey: props.broadcastKey,
       connectionsTable: this.connectionsTable,
       subscriptionsTable: this.subscriptionsTable,
-      postToConnectionsArn: this.connectionsArn('POST'),
+      connectionsArn: (method) => this.connectionsArn(method),
+    });
+    this.pingHandler = createPinger(this, {
+      handler,
+      connectionsTable: this.connectionsTable,
+      subscriptionsTable: this.subscriptionsTable,
+      connectionsArn: (method) => this.connectionsArn(method),
     });
     this.broadcastHandler = broadcast.broadcastHandler;
     this.fanOutHandler = broadcast.fanOutHandler;
@@ -521,7 +583,10 @@ export class CableWebSocketApi extends Construct {
 
   /** Every function of the cable. */
   public get functions(): lambda.Function[] {
-    return [this.connectHandler, this.messageHandler, this.disconnectHandler, this.deliverHandler, this.broadcastHandler, this.fanOutHandler];
+    return [
+      this.connectHandler, this.messageHandler, this.disconnectHandler, this.deliverHandler,
+      this.broadcastHandler, this.fanOutHandler, this.pingHandler,
+    ];
   }
 
   private watchedMetrics(): CableWatchedMetrics {

@@ -14,7 +14,7 @@ import { CableWebSocketApi } from '../../src';
 import { handlerAssetPath } from '../../src/cable-handlers';
 import { TABLE_SCHEMA } from '../../src/cable-tables';
 
-const HANDLERS = ['Connect', 'Message', 'Disconnect', 'Deliver', 'Broadcast', 'FanOut'] as const;
+const HANDLERS = ['Connect', 'Message', 'Disconnect', 'Deliver', 'Broadcast', 'FanOut', 'Ping'] as const;
 
 describe('routes', () => {
   const { template } = synth();
@@ -210,19 +210,19 @@ describe('tables', () => {
 });
 
 describe('functions', () => {
-  test('functions: six Node.js 22 ARM64 functions with 256 MB and the bundled handler', () => {
+  test('functions: seven Node.js 22 ARM64 functions with 256 MB and the bundled handler', () => {
     const { template } = synth();
     template.resourcePropertiesCountIs('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       MemorySize: 256,
       Handler: 'index.handler',
-    }, 6);
+    }, 7);
   });
 
   test('architecture, memorySize and runtime: overrides apply to every function', () => {
     const { template } = synth({ architecture: lambda.Architecture.X86_64, memorySize: 512, runtime: lambda.Runtime.NODEJS_20_X });
-    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs20.x', Architectures: ['x86_64'], MemorySize: 512 }, 6);
+    template.resourcePropertiesCountIs('AWS::Lambda::Function', { Runtime: 'nodejs20.x', Architectures: ['x86_64'], MemorySize: 512 }, 7);
   });
 
   test('runtime: a non-Node.js runtime fails at synth', () => {
@@ -233,7 +233,7 @@ describe('functions', () => {
     expect(() => synth({ memorySize })).toThrow(/`memorySize` must be a whole number of MB from 128 to 10240/);
   });
 
-  test.each(['connect', 'message', 'disconnect', 'deliver', 'broadcast', 'fanout'] as const)('assets: the %s bundle exists with its source map', (name) => {
+  test.each(['connect', 'message', 'disconnect', 'deliver', 'broadcast', 'fanout', 'ping'] as const)('assets: the %s bundle exists with its source map', (name) => {
     const dir = handlerAssetPath(name);
     expect(fs.existsSync(path.join(dir, 'index.mjs'))).toBe(true);
     expect(fs.existsSync(path.join(dir, 'index.mjs.map'))).toBe(true);
@@ -243,7 +243,7 @@ describe('functions', () => {
   test('assets: every function gets its own asset', () => {
     const functions = Object.values(synth().template.findResources('AWS::Lambda::Function'));
     const keys = new Set(functions.map((f) => JSON.stringify(f.Properties.Code.S3Key)));
-    expect(keys.size).toBe(6);
+    expect(keys.size).toBe(7);
   });
 
   test('logRetention: each function logs to its own group with the retention', () => {
@@ -379,13 +379,19 @@ describe('least privilege', () => {
 
   test('broadcast: reads a stream, cleans up gone connections, posts on this stage, starts fan-out workers, reads the secret', () => {
     expect(actionsOf(template, 'BroadcastHandler')).toEqual([
-      'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Query',
-      'execute-api:ManageConnections',
+      'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Query', 'dynamodb:Query',
+      'execute-api:ManageConnections', 'execute-api:ManageConnections',
       'lambda:InvokeFunction',
       'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue',
     ]);
     expect(statementsOf(template, 'BroadcastHandler')).toEqual(expect.arrayContaining([
       expect.objectContaining({ Action: 'execute-api:ManageConnections', Resource: connectionsArn('POST') }),
+      // AnyCable's remote disconnect closes the connections it finds through byIdentifiers.
+      expect.objectContaining({ Action: 'execute-api:ManageConnections', Resource: connectionsArn('DELETE') }),
+      expect.objectContaining({
+        Action: 'dynamodb:Query',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(template, 'AWS::DynamoDB::Table', 'ConnectionsTable'), 'Arn'] }, '/index/byIdentifiers']] },
+      }),
       expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [logicalId(template, 'AWS::Lambda::Function', 'FanOutHandler'), 'Arn'] } }),
     ]));
   });
@@ -396,10 +402,31 @@ describe('least privilege', () => {
     ]);
   });
 
-  test('least privilege: no statement anywhere allows Scan or a bare "*" resource', () => {
-    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
-    expect(JSON.stringify(statements)).not.toContain('dynamodb:Scan');
-    for (const statement of statements) expect(statement.Resource).not.toBe('*');
+  test('pinger: scans only the slim pings index, posts and closes on this stage, cleans up gone connections', () => {
+    expect(actionsOf(template, 'PingHandler')).toEqual([
+      'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:Scan', 'execute-api:ManageConnections',
+    ]);
+    expect(statementsOf(template, 'PingHandler')).toEqual(expect.arrayContaining([
+      expect.objectContaining({
+        Action: 'dynamodb:Scan',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(template, 'AWS::DynamoDB::Table', 'ConnectionsTable'), 'Arn'] }, '/index/pings']] },
+      }),
+      expect.objectContaining({ Action: 'execute-api:ManageConnections', Resource: [connectionsArn('POST'), connectionsArn('DELETE')] }),
+    ]));
+  });
+
+  test('least privilege: only the pinger may Scan, only its index; no bare "*" resource anywhere', () => {
+    const policies = template.findResources('AWS::IAM::Policy');
+    for (const [id, policy] of Object.entries(policies)) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        expect(statement.Resource).not.toBe('*');
+        const actions = [statement.Action].flat();
+        if (actions.includes('dynamodb:Scan')) {
+          expect(id).toContain('PingHandler');
+          expect(JSON.stringify(statement.Resource)).toContain('/index/pings');
+        }
+      }
+    }
   });
 
   test('grantManageConnections: grants execute-api:ManageConnections on this stage only', () => {

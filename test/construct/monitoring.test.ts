@@ -25,21 +25,21 @@ describe('custom metrics', () => {
     const { template } = synth();
     const api = logicalId(template, 'AWS::ApiGatewayV2::Api', 'CableApi');
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(7);
     for (const fn of functions) expect(fn.Properties.Environment.Variables.CABLE_API_ID).toEqual({ Ref: api });
   });
 
   test.each([
     ['metricLambdaErrors', 'Errors'],
     ['metricLambdaThrottles', 'Throttles'],
-  ] as const)('%s: sums AWS/Lambda %s over all six functions', (method, metricName) => {
+  ] as const)('%s: sums AWS/Lambda %s over all seven functions', (method, metricName) => {
     const { stack, cable } = synth();
     const expression = cable[method]();
     const used = Object.values(expression.usingMetrics) as cloudwatch.Metric[];
-    expect(expression.expression).toBe('m0 + m1 + m2 + m3 + m4 + m5');
-    expect(used.map((m) => [m.namespace, m.metricName, m.statistic])).toEqual(Array(6).fill(['AWS/Lambda', metricName, 'Sum']));
+    expect(expression.expression).toBe('m0 + m1 + m2 + m3 + m4 + m5 + m6');
+    expect(used.map((m) => [m.namespace, m.metricName, m.statistic])).toEqual(Array(7).fill(['AWS/Lambda', metricName, 'Sum']));
     const names = used.map((m) => JSON.stringify(stack.resolve(m.dimensions)));
-    expect(new Set(names).size).toBe(6);
+    expect(new Set(names).size).toBe(7);
   });
 });
 
@@ -71,7 +71,7 @@ describe('alarms', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionError', Namespace: 'AWS/ApiGateway', Threshold: 5 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Threshold: 1,
-      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'm0 + m1 + m2 + m3 + m4 + m5' })]),
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'm0 + m1 + m2 + m3 + m4 + m5 + m6' })]),
     });
   });
 
