@@ -44,7 +44,12 @@ export function makePingHandler(deps: () => Promise<PingHandlerDeps>) {
   };
 }
 
-/** The event's scheduled time to the second; without one (a test invocation), the current period. */
+/**
+ * The event's scheduled time, exactly: EventBridge stamps an event with the time it was scheduled
+ * for, so consecutive invocations' times are one period apart whatever their delivery delay (a
+ * `cron(* * * * ? *)` schedule's are whole minutes). Without a time (a test invocation), the
+ * current period.
+ */
 function periodStart(event: ScheduledEvent | undefined, now: number, periodMs: number): number {
   const scheduled = typeof event?.time === 'string' ? Date.parse(event.time) : Number.NaN;
   return Number.isFinite(scheduled) ? scheduled : Math.floor(now / periodMs) * periodMs;
