@@ -169,6 +169,11 @@ project.addTask('bench:bundles', {
   exec: 'ts-node --project bench/tsconfig.json bench/bundles.ts',
 });
 
+project.addTask('bench:cost', {
+  description: 'Count DynamoDB, API Gateway and Lambda requests per operation on the local server (bench/results/cost-counts.json)',
+  exec: 'ts-node --project bench/tsconfig.json bench/cost-counts.ts',
+});
+
 project.addTask('example:synth', {
   description: 'Synthesize examples/basic with the CDK CLI (no AWS credentials needed)',
   cwd: 'examples/basic',
@@ -179,6 +184,7 @@ project.addTask('dev', {
   description: 'Run the local cable server (ws://localhost:8080/cable) from the bundled CLI',
   steps: [
     { spawn: 'bundle:lambda/local/cli' },
+    { spawn: 'bundle:lambda/local/demo/demo-page' },
     { exec: `node ${cli.outfile} dev`, receiveArgs: true },
   ],
 });
