@@ -35,6 +35,9 @@ export const CABLE_METRICS = {
   fanOutFailures: 'FanOutFailures',
   goneConnections: 'GoneConnections',
   handlerErrors: 'HandlerErrors',
+  pings: 'Pings',
+  pingFailures: 'PingFailures',
+  maxAgeDisconnects: 'MaxAgeDisconnects',
 } as const;
 
 export function cableMetric(metricName: string, apiId: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {

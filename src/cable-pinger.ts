@@ -55,8 +55,12 @@ export function createPinger(scope: Construct, wiring: PingerWiring): lambda.Fun
   const pinger = wiring.handler('ping', {});
   const schedule = new events.Rule(scope, 'PingSchedule', {
     description: 'cdk-cable keepalive: starts the pinger once a minute',
-    schedule: events.Schedule.rate(Duration.minutes(1)),
+    // On the whole minute: each invocation pings the window from its event time onwards, so
+    // consecutive windows join up when the times are exactly a minute apart.
+    schedule: events.Schedule.cron({ minute: '*' }),
   });
+  // Lambda's own retries of the asynchronous call would ping a minute's connections twice, late.
+  pinger.configureAsyncInvoke({ retryAttempts: 0 });
   // A missed minute is not worth catching up: the next invocation pings whatever is due then.
   schedule.addTarget(new targets.LambdaFunction(pinger, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }));
 
@@ -130,7 +134,8 @@ export function pingerSettings(props: CableWebSocketApiProps): PingerSettings {
   return {
     enabled: props.pings ?? true,
     intervalSeconds: wholeSeconds('pingInterval', props.pingInterval ?? Duration.seconds(3)),
-    minClientIntervalSeconds: wholeSeconds('minClientPingInterval', props.minClientPingInterval ?? Duration.seconds(3)),
+    // By default a client may ask for fewer pings than the server's interval, not more.
+    minClientIntervalSeconds: wholeSeconds('minClientPingInterval', props.minClientPingInterval ?? props.pingInterval ?? Duration.seconds(3)),
     maxClientIntervalSeconds: wholeSeconds('maxClientPingInterval', props.maxClientPingInterval ?? Duration.minutes(9)),
     maxPerSecond: props.maxPingsPerSecond ?? 5000,
     maxConnectionAgeSeconds: wholeSeconds('maxConnectionAge', props.maxConnectionAge ?? Duration.minutes(118)),

@@ -1,4 +1,4 @@
-import { ArnFormat, CfnOutput, Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -211,7 +211,7 @@ export interface CableWebSocketApiProps {
 
   /**
    * Shortest interval a client may ask for with AnyCable's `?pi=<seconds>` URL parameter.
-   * @default Duration.seconds(3)
+   * @default - `pingInterval`: clients may ask for fewer pings, not more
    */
   readonly minClientPingInterval?: Duration;
 
@@ -372,6 +372,9 @@ export class CableWebSocketApi extends Construct {
 
     const pinger = pingerSettings(props);
     validatePinger(pinger);
+    if (!Token.isUnresolved(ttlSeconds) && !Token.isUnresolved(pinger.maxConnectionAgeSeconds) && ttlSeconds <= pinger.maxConnectionAgeSeconds) {
+      throw new Error(`\`connectionTtl\` (${ttlSeconds} s) must be longer than \`maxConnectionAge\` (${pinger.maxConnectionAgeSeconds} s): DynamoDB would expire rows of open connections`);
+    }
     annotatePingCost(this, pinger);
     const environment: Record<string, string> = {
       ...pingEnvironment(pinger),
@@ -564,6 +567,21 @@ export class CableWebSocketApi extends Construct {
   /** Connections found gone (410) and cleaned up (cdk-cable `GoneConnections`, sum). */
   public metricGoneConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return cableMetric(CABLE_METRICS.goneConnections, this.webSocketApi.apiId, props);
+  }
+
+  /** Keepalive pings sent (cdk-cable `Pings`, sum): the main driver of the API Gateway bill. */
+  public metricPings(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return cableMetric(CABLE_METRICS.pings, this.webSocketApi.apiId, props);
+  }
+
+  /** Pings that could not be posted (cdk-cable `PingFailures`, sum). */
+  public metricPingFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return cableMetric(CABLE_METRICS.pingFailures, this.webSocketApi.apiId, props);
+  }
+
+  /** Connections ended with `server_restart` before API Gateway's 2-hour cut (cdk-cable `MaxAgeDisconnects`, sum). */
+  public metricMaxAgeDisconnects(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return cableMetric(CABLE_METRICS.maxAgeDisconnects, this.webSocketApi.apiId, props);
   }
 
   /** Handler invocations that failed, all handlers (cdk-cable `HandlerErrors`, sum). */

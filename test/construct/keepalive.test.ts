@@ -29,7 +29,7 @@ describe('keepalive', () => {
   test('schedule: an EventBridge rule starts the pinger once a minute, without late retries', () => {
     const { template } = synth();
     template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(1 minute)',
+      ScheduleExpression: 'cron(* * * * ? *)',
       State: 'ENABLED',
       Targets: [Match.objectLike({
         Arn: { 'Fn::GetAtt': [logicalId(template, 'AWS::Lambda::Function', 'PingHandler'), 'Arn'] },
@@ -37,6 +37,20 @@ describe('keepalive', () => {
       })],
     });
     template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('keepalive'), Timeout: 90 });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalId(template, 'AWS::Lambda::Function', 'PingHandler') },
+      MaximumRetryAttempts: 0,
+    });
+  });
+
+  test('minClientPingInterval: defaults to pingInterval, so clients may ask for fewer pings, not more', () => {
+    const { template } = synth({ pingInterval: Duration.seconds(30) });
+    expect(vars(template, 'ConnectHandler')).toMatchObject({ CABLE_PING_INTERVAL: '30', CABLE_PING_MIN_CLIENT_INTERVAL: '30' });
+  });
+
+  test('connectionTtl: must outlast maxConnectionAge, or DynamoDB would expire open connections', () => {
+    expect(() => synth({ connectionTtl: Duration.hours(2), maxConnectionAge: Duration.hours(2) }))
+      .toThrow(/`connectionTtl` \(7200 s\) must be longer than `maxConnectionAge` \(7200 s\)/);
   });
 
   test('tables: the connections table has the slim pings index and the sparse byIdentifiers index', () => {

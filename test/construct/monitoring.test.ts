@@ -12,6 +12,9 @@ describe('custom metrics', () => {
     ['metricFanOutFailures', 'FanOutFailures'],
     ['metricGoneConnections', 'GoneConnections'],
     ['metricHandlerErrors', 'HandlerErrors'],
+    ['metricPings', 'Pings'],
+    ['metricPingFailures', 'PingFailures'],
+    ['metricMaxAgeDisconnects', 'MaxAgeDisconnects'],
   ] as const)('%s: cdk-cable %s, summed, for this API only', (method, metricName) => {
     const { stack, cable, template } = synth();
     const metric = cable[method]();

@@ -88,7 +88,12 @@ describe('broadcast handler', () => {
     const metrics = world.logger.entries.filter((e) => e.event === 'metrics');
     expect(metrics).toHaveLength(1);
     expect(metrics[0].fields).toMatchObject({
-      ApiId: 'abc123', Broadcasts: 1, Delivered: 3, GoneConnections: 0, FanOutFailures: 0, Shards: 0,
+      ApiId: 'abc123',
+      Broadcasts: 1,
+      Delivered: 3,
+      GoneConnections: 0,
+      FanOutFailures: 0,
+      Shards: 0,
       _aws: { CloudWatchMetrics: [{ Namespace: 'cdk-cable', Dimensions: [['ApiId']], Metrics: expect.arrayContaining([{ Name: 'Delivered', Unit: 'Count' }]) }] },
     });
   });
