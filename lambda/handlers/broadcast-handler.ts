@@ -1,4 +1,5 @@
 import { guarded } from './guard';
+import { LambdaContext, withLogContext } from './log-context';
 import { emitMetrics } from '../adapters/emf-metrics';
 import { DirectBroadcastEvent } from '../client/broadcast';
 import { deliverBroadcast } from '../core/broadcast';
@@ -27,10 +28,10 @@ export interface FunctionUrlResult {
  * `grantBroadcast` (authorized by IAM; `cdk-cable/runtime/broadcast` sends it).
  */
 export function makeBroadcastHandler(deps: () => Promise<BroadcastHttpDeps>) {
-  return async (event: FunctionUrlEvent | DirectBroadcastEvent): Promise<FunctionUrlResult | DirectBroadcastTotals> => {
+  return async (event: FunctionUrlEvent | DirectBroadcastEvent, context?: LambdaContext): Promise<FunctionUrlResult | DirectBroadcastTotals> => {
     let resolved: BroadcastHttpDeps | undefined;
     return guarded('broadcast', undefined, () => resolved?.logger, async () => {
-      resolved = await deps();
+      resolved = withLogContext(await deps(), { requestId: context?.awsRequestId });
       if ('kind' in event && event.kind === 'cable.broadcast') return deliverDirect(resolved, event);
       if (!('rawPath' in event)) throw new Error('broadcast: unknown event (expected a Function URL request or a cable.broadcast invocation)');
       const response: BroadcastHttpResponse = await handleBroadcastHttp(resolved, {

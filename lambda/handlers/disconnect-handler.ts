@@ -1,5 +1,6 @@
 import { WebSocketEvent, WebSocketResult } from './events';
 import { guarded } from './guard';
+import { withLogContext } from './log-context';
 import { DisconnectDeps, handleDisconnect } from '../core/disconnect';
 
 /** `$disconnect`: best effort by API Gateway's design; TTL removes what a lost one leaves. */
@@ -8,7 +9,7 @@ export function makeDisconnectHandler(deps: () => Promise<DisconnectDeps>) {
     const { connectionId } = event.requestContext;
     let resolved: DisconnectDeps | undefined;
     return guarded('disconnect', connectionId, () => resolved?.logger, async () => {
-      resolved = await deps();
+      resolved = withLogContext(await deps(), { requestId: event.requestContext.requestId, connectionId });
       await handleDisconnect(resolved, connectionId);
       return { statusCode: 200 };
     });

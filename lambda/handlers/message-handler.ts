@@ -1,5 +1,6 @@
 import { WebSocketEvent, WebSocketResult, toInboundFrame } from './events';
 import { guarded } from './guard';
+import { withLogContext } from './log-context';
 import { ConnectionGoneError } from '../core/errors';
 import { handleMessage, MessageDeps } from '../core/message';
 import { Transport } from '../core/ports';
@@ -13,7 +14,7 @@ export function makeMessageHandler(deps: () => Promise<MessageHandlerDeps>) {
     const frame = toInboundFrame(event);
     let resolved: MessageHandlerDeps | undefined;
     return guarded('message', frame.connectionId, () => resolved?.logger, async () => {
-      resolved = await deps();
+      resolved = withLogContext(await deps(), { requestId: event.requestContext.requestId, connectionId: frame.connectionId });
       const result = await handleMessage(resolved, frame);
       try {
         for (const out of result.frames) await resolved.transport.send(frame.connectionId, encodeFrame(out));

@@ -1,4 +1,5 @@
 import { guarded } from './guard';
+import { LambdaContext, withLogContext } from './log-context';
 import { emitMetrics } from '../adapters/emf-metrics';
 import { PingDeps } from '../core/ping';
 import { DEFAULT_PING_PERIOD_MS, PingPeriodResult, runPingPeriod } from '../core/ping-schedule';
@@ -27,10 +28,10 @@ export interface PingHandlerDeps extends PingDeps {
  * `PingFailures`, `MaxAgeDisconnects`.
  */
 export function makePingHandler(deps: () => Promise<PingHandlerDeps>) {
-  return async (event: ScheduledEvent | undefined): Promise<PingPeriodResult> => {
+  return async (event: ScheduledEvent | undefined, context?: LambdaContext): Promise<PingPeriodResult> => {
     let resolved: PingHandlerDeps | undefined;
     return guarded('ping', undefined, () => resolved?.logger, async () => {
-      resolved = await deps();
+      resolved = withLogContext(await deps(), { requestId: context?.awsRequestId });
       const periodMs = resolved.periodMs ?? DEFAULT_PING_PERIOD_MS;
       const start = periodStart(event, resolved.clock.now(), periodMs);
       const result = await runPingPeriod(resolved, { start, periodMs, stopped: resolved.stopped });

@@ -220,3 +220,13 @@ describe('deliver handler', () => {
     expect(world.transport.framesOf(CONNECTION_ID)).toEqual([{ type: 'welcome' }]);
   });
 });
+
+describe('log context', () => {
+  test('log context: every line of an event carries its request id and connection id', async () => {
+    const { world, deps } = worldWith({ secret: SECRET });
+    const connectEvent = event('CONNECT', { headers: { 'Sec-WebSocket-Protocol': 'other' } });
+    await makeConnectHandler(deps)({ ...connectEvent, requestContext: { ...connectEvent.requestContext, requestId: 'req-42' } });
+    const refused = world.logger.entries.find((e) => e.event === 'connect.refused');
+    expect(refused?.fields).toMatchObject({ requestId: 'req-42', connectionId: CONNECTION_ID, reason: 'unsupported_subprotocol' });
+  });
+});
