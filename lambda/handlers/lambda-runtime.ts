@@ -1,12 +1,11 @@
-import { Agent } from 'node:https';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { CableEnvironment, readEnvironment, required, SecretName } from './environment';
 import { ApiGatewayTransport } from '../adapters/apigw/api-gateway-transport';
+import { executeApiRegion, SignedConnectionsTransport } from '../adapters/apigw/signed-connections-transport';
 import { ConsoleLogger, parseLogLevel } from '../adapters/console-logger';
 import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-store';
 import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscription-store';
@@ -28,7 +27,7 @@ let document: DynamoDBDocumentClient | undefined;
 let connections: DynamoConnectionStore | undefined;
 let subscriptions: DynamoSubscriptionStore | undefined;
 let transport: ApiGatewayTransport | undefined;
-let fanOut: ApiGatewayTransport | undefined;
+let fanOut: SignedConnectionsTransport | undefined;
 let delivery: LambdaDeferredDelivery | undefined;
 let shards: LambdaShardDispatcher | undefined;
 let lambda: LambdaClient | undefined;
@@ -69,15 +68,16 @@ export function subscriptionStore(): DynamoSubscriptionStore {
 }
 
 /**
- * The transport for fan-out: the SDK does not retry (fan-out retries throttled posts with its own
- * policy and counts them), and keeps as many sockets alive as posts may be in flight.
+ * The transport for fan-out (broadcast, fan-out and ping functions): one SigV4-signed request a
+ * post, about a quarter of the SDK client's CPU (bench/transport.ts), which bounds these
+ * functions' rate. No retries of its own (fan-out retries throttled posts with its own policy
+ * and counts them); as many sockets kept alive as posts may be in flight. Signed for the API's
+ * region (in the callback URL's host), else the function's, with the function's credentials.
  */
-export function fanOutTransport(concurrency: number): ApiGatewayTransport {
-  return fanOut ??= new ApiGatewayTransport(new ApiGatewayManagementApiClient({
-    endpoint: required('CABLE_CALLBACK_URL', cableEnvironment().callbackUrl),
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ keepAlive: true, maxSockets: concurrency }) }),
-  }));
+export function fanOutTransport(concurrency: number): SignedConnectionsTransport {
+  if (fanOut) return fanOut;
+  const callbackUrl = required('CABLE_CALLBACK_URL', cableEnvironment().callbackUrl);
+  return fanOut = new SignedConnectionsTransport({ callbackUrl, region: executeApiRegion(callbackUrl) ?? process.env.AWS_REGION, concurrency });
 }
 
 export function apiGatewayTransport(): ApiGatewayTransport {
