@@ -176,6 +176,11 @@ project.addTask('bench:cost', {
   exec: 'ts-node --project bench/tsconfig.json bench/cost-counts.ts',
 });
 
+project.addTask('bench:transport', {
+  description: 'CPU per @connections post: SDK ApiGatewayTransport vs SignedConnectionsTransport (bench/results/transport.json)',
+  exec: 'ts-node --project bench/tsconfig.json bench/transport.ts',
+});
+
 project.addTask('example:synth', {
   description: 'Synthesize examples/basic with the CDK CLI (no AWS credentials needed)',
   cwd: 'examples/basic',

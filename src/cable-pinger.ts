@@ -26,7 +26,16 @@ export interface PingerSettings {
   readonly maxPerSecond: number;
   readonly maxConnectionAgeSeconds: number;
   readonly expectedConnections?: number;
+  /** Memory of the pinger function, MB: posting is CPU-bound and Lambda's CPU grows with memory. */
+  readonly memorySize: number;
 }
+
+/**
+ * Posts per second one pinger invocation sustains per MB of memory: measured 700/s at 256 MB with
+ * the signed transport (bench/results/transport.json, docs/cost.md); CPU stops growing at 1,769 MB.
+ */
+const POSTS_PER_SECOND_PER_MB = 700 / 256;
+const FULL_VCPU_MB = 1769;
 
 /** What every function needs to know about pings (`$connect` clamps `?pi=` with it). */
 export function pingEnvironment(settings: PingerSettings): Record<string, string> {
@@ -96,6 +105,11 @@ export function annotatePingCost(scope: Construct, settings: PingerSettings): vo
       Annotations.of(scope).addWarningV2('cdk-cable:pingRate',
         `${settings.expectedConnections} connections pinged every ${settings.intervalSeconds} s make ${Math.round(rate)} @connections posts/s, more than half the account's default ${ACCOUNT_REQUESTS_PER_SECOND} requests/s that broadcasts share; raise pingInterval or ask AWS for a higher quota`);
     }
+    const capacity = POSTS_PER_SECOND_PER_MB * Math.min(settings.memorySize, FULL_VCPU_MB);
+    if (!Token.isUnresolved(settings.memorySize) && rate > 0.8 * capacity) {
+      Annotations.of(scope).addWarningV2('cdk-cable:pingCapacity',
+        `${settings.expectedConnections} connections pinged every ${settings.intervalSeconds} s need ${Math.round(rate)} posts/s; one pinger at ${settings.memorySize} MB sustains about ${Math.round(capacity)}/s: raise memorySize (up to ${FULL_VCPU_MB} MB) or pingInterval`);
+    }
     if (rate > settings.maxPerSecond) {
       Annotations.of(scope).addWarningV2('cdk-cable:pingCeiling',
         `${settings.expectedConnections} connections pinged every ${settings.intervalSeconds} s need ${Math.round(rate)} posts/s, above maxPingsPerSecond (${settings.maxPerSecond}): pings would fall behind and clients reconnect`);
@@ -140,5 +154,6 @@ export function pingerSettings(props: CableWebSocketApiProps): PingerSettings {
     maxPerSecond: props.maxPingsPerSecond ?? 5000,
     maxConnectionAgeSeconds: wholeSeconds('maxConnectionAge', props.maxConnectionAge ?? Duration.minutes(118)),
     expectedConnections: props.expectedConnections,
+    memorySize: props.memorySize ?? 256,
   };
 }

@@ -90,6 +90,13 @@ describe('keepalive', () => {
     expect(() => synth(props)).toThrow(message);
   });
 
+  test('expectedConnections: the pinger\'s capacity grows with memorySize', () => {
+    const small = Annotations.fromStack(synth({ expectedConnections: 3000 }).stack);
+    small.hasWarning('/TestStack/Cable', Match.stringLikeRegexp('need 1000 posts/s; one pinger at 256 MB'));
+    const large = Annotations.fromStack(synth({ expectedConnections: 3000, memorySize: 1024 }).stack);
+    expect(large.findWarning('*', Match.stringLikeRegexp('one pinger at'))).toEqual([]);
+  });
+
   test('cost: the default 3 s interval warns with the monthly cost per 1,000 connections', () => {
     const { stack } = synth();
     Annotations.fromStack(stack).hasWarning('/TestStack/Cable', Match.stringLikeRegexp('pings every 3 s cost about \\$864\\.00 a month per 1,000 connections'));
@@ -108,6 +115,7 @@ describe('keepalive', () => {
     const annotations = Annotations.fromStack(stack);
     annotations.hasWarning('/TestStack/Cable', Match.stringLikeRegexp('20000 connections pinged every 3 s make 6667 @connections posts/s, more than half'));
     annotations.hasWarning('/TestStack/Cable', Match.stringLikeRegexp('above maxPingsPerSecond \\(5000\\)'));
+    annotations.hasWarning('/TestStack/Cable', Match.stringLikeRegexp('one pinger at 256 MB sustains about 700/s: raise memorySize'));
     const quiet = synth({ expectedConnections: 1000, pingInterval: Duration.seconds(30) });
     expect(Annotations.fromStack(quiet.stack).findWarning('*', Match.stringLikeRegexp('posts/s'))).toEqual([]);
   });
