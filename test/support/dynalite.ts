@@ -1,7 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CONNECTIONS, SUBSCRIPTIONS } from '../../lambda/adapters/dynamodb/schema';
+import { tableDefinitions } from './table-definitions';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite = require('dynalite');
 
@@ -36,49 +36,7 @@ export async function startDynalite(): Promise<TestDynamo> {
     const suffix = `${process.pid}-${++tableCounter}`;
     const connectionsTable = `${prefix}-connections-${suffix}`;
     const subscriptionsTable = `${prefix}-subscriptions-${suffix}`;
-    await client.send(new CreateTableCommand({
-      TableName: connectionsTable,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: CONNECTIONS.partitionKey, AttributeType: 'S' },
-        { AttributeName: CONNECTIONS.byIdentifiersPartitionKey, AttributeType: 'S' },
-      ],
-      KeySchema: [{ AttributeName: CONNECTIONS.partitionKey, KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: CONNECTIONS.pingsIndex,
-          KeySchema: [{ AttributeName: CONNECTIONS.partitionKey, KeyType: 'HASH' }],
-          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...CONNECTIONS.pingsIndexAttributes] },
-        },
-        {
-          IndexName: CONNECTIONS.byIdentifiersIndex,
-          KeySchema: [{ AttributeName: CONNECTIONS.byIdentifiersPartitionKey, KeyType: 'HASH' }],
-          Projection: { ProjectionType: 'KEYS_ONLY' },
-        },
-      ],
-    }));
-    await client.send(new CreateTableCommand({
-      TableName: subscriptionsTable,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: SUBSCRIPTIONS.partitionKey, AttributeType: 'S' },
-        { AttributeName: SUBSCRIPTIONS.sortKey, AttributeType: 'S' },
-        { AttributeName: SUBSCRIPTIONS.byConnectionPartitionKey, AttributeType: 'S' },
-        { AttributeName: SUBSCRIPTIONS.byConnectionSortKey, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: SUBSCRIPTIONS.partitionKey, KeyType: 'HASH' },
-        { AttributeName: SUBSCRIPTIONS.sortKey, KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [{
-        IndexName: SUBSCRIPTIONS.byConnectionIndex,
-        KeySchema: [
-          { AttributeName: SUBSCRIPTIONS.byConnectionPartitionKey, KeyType: 'HASH' },
-          { AttributeName: SUBSCRIPTIONS.byConnectionSortKey, KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'KEYS_ONLY' },
-      }],
-    }));
+    for (const definition of tableDefinitions(connectionsTable, subscriptionsTable)) await client.send(new CreateTableCommand(definition));
     return { connectionsTable, subscriptionsTable };
   };
 
