@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 
 const ROOT = path.join(__dirname, '..');
-const HANDLERS = ['connect', 'message', 'disconnect', 'deliver'];
+const HANDLERS = ['connect', 'message', 'disconnect', 'deliver', 'broadcast', 'fanout', 'ping'];
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const OUT = path.join(ROOT, 'bench', '.build');
 const BANNER = "import{createRequire as __cableRequire}from'node:module';const require=__cableRequire(import.meta.url);";
