@@ -176,6 +176,16 @@ project.addTask('bench:cost', {
   exec: 'ts-node --project bench/tsconfig.json bench/cost-counts.ts',
 });
 
+project.addTask('bench:fanout', {
+  description: 'Fan-out against a fake @connections endpoint and dynalite, next to sequential and unbounded designs (bench/results/fanout.json)',
+  exec: 'ts-node --project bench/tsconfig.json bench/fanout.ts',
+});
+
+project.addTask('bench:local-load', {
+  description: '2,000 clients on one Turbo stream: the local server next to a real Rails ActionCable server (bench/results/local-load.json)',
+  exec: 'ts-node --project bench/tsconfig.json bench/local-load.ts',
+});
+
 project.addTask('bench:transport', {
   description: 'CPU per @connections post: SDK ApiGatewayTransport vs SignedConnectionsTransport (bench/results/transport.json)',
   exec: 'ts-node --project bench/tsconfig.json bench/transport.ts',
