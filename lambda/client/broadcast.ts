@@ -29,6 +29,14 @@ export interface DirectBroadcastEvent {
   readonly broadcasts: ReadonlyArray<{ readonly stream: string; readonly data: string }>;
 }
 
+/** The event the broadcast function accepts for AnyCable's remote disconnect, from direct invocations. */
+export interface DirectDisconnectEvent {
+  readonly kind: 'cable.disconnect';
+  /** The connection's identifiers JSON, as `identified_by` values serialize (matched exactly). */
+  readonly identifier: string;
+  readonly reconnect: boolean;
+}
+
 let sharedClient: LambdaClient | undefined;
 
 /** Broadcasts `message` to every subscriber of `stream`; resolves once delivered (or sharded). */
@@ -38,8 +46,7 @@ export async function broadcast(stream: string, message: unknown, options: Broad
 
 /** Several broadcasts in one invocation, delivered in order. */
 export async function broadcastAll(messages: readonly StreamMessage[], options: BroadcastOptions = {}): Promise<void> {
-  const functionName = options.functionName ?? process.env.CABLE_BROADCAST_FUNCTION;
-  if (!functionName) throw new Error('cdk-cable broadcast: set CABLE_BROADCAST_FUNCTION (cable.broadcastHandler.functionName) or pass functionName');
+  const functionName = resolveFunctionName(options);
   const event: DirectBroadcastEvent = {
     kind: 'cable.broadcast',
     broadcasts: messages.map(({ stream, message }) => {
@@ -49,15 +56,37 @@ export async function broadcastAll(messages: readonly StreamMessage[], options: 
       return { stream, data };
     }),
   };
+  await invoke(functionName, event, options);
+}
+
+/**
+ * Closes every connection identified by `identifier` (AnyCable's remote disconnect, as
+ * `ActionCable.server.remote_connections.where(...).disconnect` does through anycable-rails):
+ * each gets `{"type":"disconnect","reason":"remote","reconnect":<reconnect>}`. Resolves with how
+ * many connections matched (none until connections are identified).
+ */
+export async function disconnectRemote(identifier: string, reconnect = false, options: BroadcastOptions = {}): Promise<number> {
+  if (typeof identifier !== 'string' || identifier.length === 0) throw new Error('cdk-cable disconnect: identifier must be a non-empty identifiers JSON string');
+  const event: DirectDisconnectEvent = { kind: 'cable.disconnect', identifier, reconnect };
+  const answer = await invoke(resolveFunctionName(options), event, options) as { connections?: number };
+  return answer.connections ?? 0;
+}
+
+function resolveFunctionName(options: BroadcastOptions): string {
+  const functionName = options.functionName ?? process.env.CABLE_BROADCAST_FUNCTION;
+  if (!functionName) throw new Error('cdk-cable broadcast: set CABLE_BROADCAST_FUNCTION (cable.broadcastHandler.functionName) or pass functionName');
+  return functionName;
+}
+
+/** RequestResponse: errors surface here, and consecutive calls stay ordered. */
+async function invoke(functionName: string, event: unknown, options: BroadcastOptions): Promise<unknown> {
   const client = options.client ?? (sharedClient ??= new LambdaClient({}));
-  // RequestResponse: errors surface here, and consecutive calls stay ordered.
   const result = await client.send(new InvokeCommand({
     FunctionName: functionName,
     InvocationType: 'RequestResponse',
     Payload: Buffer.from(JSON.stringify(event), 'utf8'),
   }));
-  if (result.FunctionError) {
-    const detail = result.Payload ? Buffer.from(result.Payload).toString('utf8') : '';
-    throw new Error(`cdk-cable broadcast: ${functionName} failed (${result.FunctionError}): ${detail}`);
-  }
+  const text = result.Payload ? Buffer.from(result.Payload).toString('utf8') : '';
+  if (result.FunctionError) throw new Error(`cdk-cable broadcast: ${functionName} failed (${result.FunctionError}): ${text}`);
+  return text ? JSON.parse(text) : undefined;
 }

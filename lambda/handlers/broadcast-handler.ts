@@ -1,10 +1,11 @@
 import { guarded } from './guard';
 import { LambdaContext, withLogContext } from './log-context';
 import { emitMetrics } from '../adapters/emf-metrics';
-import { DirectBroadcastEvent } from '../client/broadcast';
+import { DirectBroadcastEvent, DirectDisconnectEvent } from '../client/broadcast';
 import { deliverBroadcast } from '../core/broadcast';
 import { BroadcastHttpDeps, BroadcastHttpResponse, handleBroadcastHttp } from '../core/broadcast-http';
 import { parseBroadcastRequest } from '../core/broadcast-request';
+import { remoteDisconnect, RemoteDisconnectResult } from '../core/remote-disconnect';
 
 /** A Lambda Function URL request (payload format 2.0), the fields read here. */
 export interface FunctionUrlEvent {
@@ -28,11 +29,18 @@ export interface FunctionUrlResult {
  * `grantBroadcast` (authorized by IAM; `cdk-cable/runtime/broadcast` sends it).
  */
 export function makeBroadcastHandler(deps: () => Promise<BroadcastHttpDeps>) {
-  return async (event: FunctionUrlEvent | DirectBroadcastEvent, context?: LambdaContext): Promise<FunctionUrlResult | DirectBroadcastTotals> => {
+  return async (
+    event: FunctionUrlEvent | DirectBroadcastEvent | DirectDisconnectEvent,
+    context?: LambdaContext,
+  ): Promise<FunctionUrlResult | DirectBroadcastTotals | RemoteDisconnectResult> => {
     let resolved: BroadcastHttpDeps | undefined;
     return guarded('broadcast', undefined, () => resolved?.logger, async () => {
       resolved = withLogContext(await deps(), { requestId: context?.awsRequestId });
       if ('kind' in event && event.kind === 'cable.broadcast') return deliverDirect(resolved, event);
+      if ('kind' in event && event.kind === 'cable.disconnect') {
+        if (typeof event.identifier !== 'string' || event.identifier === '') throw new Error('broadcast: cable.disconnect needs an identifier (identifiers JSON)');
+        return remoteDisconnect(resolved, { command: 'disconnect', identifier: event.identifier, reconnect: event.reconnect === true });
+      }
       if (!('rawPath' in event)) throw new Error('broadcast: unknown event (expected a Function URL request or a cable.broadcast invocation)');
       const response: BroadcastHttpResponse = await handleBroadcastHttp(resolved, {
         method: event.requestContext.http.method,

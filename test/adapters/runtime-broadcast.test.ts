@@ -1,12 +1,13 @@
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { broadcast, broadcastAll } from '../../lambda/client/broadcast';
+import { broadcast, broadcastAll, disconnectRemote } from '../../lambda/client/broadcast';
 
 /** Lambda's Invoke API: records RequestResponse invocations and answers as configured. */
 class FakeLambda {
   readonly invocations: Array<{ functionName: string; headers: IncomingHttpHeaders; payload: unknown }> = [];
   fail = false;
+  answer = '{"delivered":2,"failed":0,"shards":0}';
   private readonly server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -18,7 +19,7 @@ class FakeLambda {
           .end(JSON.stringify({ errorType: 'Error', errorMessage: 'store down' }));
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"delivered":2,"failed":0,"shards":0}');
+      res.writeHead(200, { 'content-type': 'application/json' }).end(this.answer);
     });
   });
 
@@ -48,6 +49,7 @@ describe('cdk-cable/runtime/broadcast', () => {
   beforeEach(() => {
     lambda.invocations.length = 0;
     lambda.fail = false;
+    lambda.answer = '{"delivered":2,"failed":0,"shards":0}';
   });
 
   test('broadcast: JSON-encodes the message like ActionCable.server.broadcast and invokes synchronously', async () => {
@@ -73,6 +75,13 @@ describe('cdk-cable/runtime/broadcast', () => {
   test('broadcast: a failed broadcast function surfaces as an error with its message', async () => {
     lambda.fail = true;
     await expect(broadcast('chat', 'x', { functionName: 'cable-broadcast', client })).rejects.toThrow(/cable-broadcast failed \(Unhandled\).*store down/);
+  });
+
+  test('disconnectRemote: sends AnyCable\'s remote disconnect as a cable.disconnect invocation and returns the matches', async () => {
+    lambda.answer = '{"connections":2,"disconnected":2,"gone":0,"failed":0}';
+    expect(await disconnectRemote('{"current_user":"1"}', true, { functionName: 'cable-broadcast', client })).toBe(2);
+    expect(lambda.invocations[0].payload).toEqual({ kind: 'cable.disconnect', identifier: '{"current_user":"1"}', reconnect: true });
+    await expect(disconnectRemote('', false, { functionName: 'f', client })).rejects.toThrow(/non-empty identifiers JSON/);
   });
 
   test('broadcast: refuses bad input before invoking anything', async () => {

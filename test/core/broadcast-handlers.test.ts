@@ -71,6 +71,20 @@ describe('broadcast handler', () => {
     expect(world.transport.sent.size).toBe(0);
   });
 
+  test('direct invocation: cable.disconnect closes the identified connections with reason remote', async () => {
+    const world = worldWithSubscribers(2);
+    const identifiers = '{"current_user":"gid://app/User/1"}';
+    await world.connections.put({
+      connectionId: 'conn-0000=', connectedAt: 1, expiresAt: 2, subprotocol: 'actioncable-v1-json', headers: {}, query: {}, identifiers,
+    });
+    const result = await makeBroadcastHandler(async () => world)({ kind: 'cable.disconnect', identifier: identifiers, reconnect: true });
+    expect(result).toMatchObject({ connections: 1, disconnected: 1 });
+    expect(world.transport.framesOf('conn-0000=')).toEqual([{ type: 'disconnect', reason: 'remote', reconnect: true }]);
+    expect(world.transport.closed.has('conn-0000=')).toBe(true);
+    expect(world.transport.closed.has('conn-0001=')).toBe(false);
+    await expect(makeBroadcastHandler(async () => world)({ kind: 'cable.disconnect', identifier: '', reconnect: false })).rejects.toThrow(/needs an identifier/);
+  });
+
   test('unknown events fail the invocation and are logged as a handler failure', async () => {
     const world = worldWithSubscribers(0);
     await expect(makeBroadcastHandler(async () => world)({ hello: 'world' } as never)).rejects.toThrow(/unknown event/);
