@@ -2,15 +2,16 @@
  * One broadcast to N subscribers of one stream, three designs side by side in one run:
  *
  * - "cdk-cable": the real `deliverBroadcast` / `fanOut` (lambda/core/broadcast.ts) with the real
- *   DynamoSubscriptionStore, DynamoConnectionStore and ApiGatewayTransport, default settings.
+ *   DynamoSubscriptionStore, DynamoConnectionStore and SignedConnectionsTransport, default settings.
  *   Streams above `shardSize` are split into shards, each run as an asynchronous Lambda
  *   invocation would run it: in-process, at once, in its own environment (own SDK clients).
  * - "sequential": Query page by page, await each post in turn.
  * - "unbounded": Scan the table, then `Promise.all` over every post.
  *
- * cdk-cable posts with the client the stack's broadcast and fan-out functions build
- * (`fanOutTransport`: keep-alive, `concurrency` sockets, no SDK retries); the naive designs with
- * the SDK's default client (keep-alive, 50 sockets), as samples do. The stand-ins each run in a
+ * cdk-cable posts as the stack's broadcast and fan-out functions do (`fanOutTransport`: one
+ * SigV4-signed request a post, `concurrency` keep-alive sockets; a variant posts with the SDK's
+ * client through ApiGatewayTransport); the naive designs with the SDK's default client
+ * (keep-alive, 50 sockets), as samples do. The stand-ins each run in a
  * process of their own: dynalite (the DynamoDB API, in memory) and a fake `@connections` endpoint
  * that answers each post after a fixed delay (a timer), with a configurable share of connections
  * answering 410. Designs that would take minutes are measured on a prefix of the stream and
@@ -115,8 +116,8 @@ const cdkCableDefaults: CdkCableOptions = { fanOut: DEFAULT_FAN_OUT, shardMode: 
 const DESIGNS: Design[] = [
   {
     design: 'cdk-cable',
-    description: 'deliverBroadcast/fanOut, default settings, @connections client as fanOutTransport builds it; '
-      + 'shards run concurrently in-process, each with its own SDK clients (as async Lambda invocations)',
+    description: 'deliverBroadcast/fanOut, default settings, posting with SignedConnectionsTransport as fanOutTransport builds it; '
+      + 'shards run concurrently in-process, each with its own clients (as async Lambda invocations)',
     repeatable: true,
     measured: (n) => n,
     run: ({ endpoints, tables }, _limit) => runCdkCable(endpoints, tables, cdkCableDefaults),
@@ -141,19 +142,19 @@ const VARIANT_DESIGNS: Design[] = [
   {
     design: 'cdk-cable',
     variant: 'local-shard-dispatcher',
-    description: "as the local server runs it: LocalShardDispatcher, every shard sharing the coordinator's clients (one 50-socket agent)",
+    description: "as the local server runs it: LocalShardDispatcher, every shard sharing the coordinator's stores and transport (one agent with fanOut.concurrency sockets)",
     repeatable: true,
     measured: (n) => n,
     run: ({ endpoints, tables }) => runCdkCable(endpoints, tables, { ...cdkCableDefaults, shardMode: 'local' }),
   },
   {
     design: 'cdk-cable',
-    variant: 'sdk-default-client',
-    description: `as "cdk-cable", with the @connections client as the SDK makes it by default (${SDK_DEFAULT_MAX_SOCKETS} sockets, 3 attempts) `
-      + `instead of fanOutTransport's (${DEFAULT_FAN_OUT.concurrency} sockets = fanOut.concurrency, 1 attempt)`,
+    variant: 'api-gateway-transport',
+    description: 'as "cdk-cable", posting with ApiGatewayTransport (the SDK\'s ApiGatewayManagementApiClient, '
+      + `keep-alive agent with ${DEFAULT_FAN_OUT.concurrency} sockets, no SDK retries) instead of SignedConnectionsTransport`,
     repeatable: true,
     measured: (n) => n,
-    run: ({ endpoints, tables }) => runCdkCable(endpoints, tables, { ...cdkCableDefaults, sdkDefaultClient: true }),
+    run: ({ endpoints, tables }) => runCdkCable(endpoints, tables, { ...cdkCableDefaults, transport: 'sdk' }),
   },
   ...(GONE_RATE > 0 ? [{
     design: 'cdk-cable' as const,
@@ -403,8 +404,8 @@ async function main(): Promise<void> {
       settings: {
         fanOut,
         connectionsClients: {
-          'cdk-cable': `as fanOutTransport builds it: keep-alive agent with ${fanOut.concurrency} sockets (fanOut.concurrency), maxAttempts 1`,
-          'naive': `the SDK's default: keep-alive agent with ${SDK_DEFAULT_MAX_SOCKETS} sockets, maxAttempts 3`,
+          'cdk-cable': `as fanOutTransport builds it: SignedConnectionsTransport, keep-alive agent with ${fanOut.concurrency} sockets (fanOut.concurrency)`,
+          'naive': `the SDK's ApiGatewayManagementApiClient with its defaults: keep-alive agent with ${SDK_DEFAULT_MAX_SOCKETS} sockets, maxAttempts 3`,
         },
         sequentialPrefix: SEQUENTIAL_PREFIX,
         ...(UNBOUNDED_PREFIX < Number.MAX_SAFE_INTEGER ? { unboundedPrefix: UNBOUNDED_PREFIX } : {}),

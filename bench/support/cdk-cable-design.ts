@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { sdkClients, SdkClients } from './clients';
+import { BENCH_CREDENTIALS, sdkClients } from './clients';
 import { CountingLogger } from './counting-logger';
 import { BenchTables } from './subscribers';
 import { ApiGatewayTransport } from '../../lambda/adapters/apigw/api-gateway-transport';
+import { SignedConnectionsTransport } from '../../lambda/adapters/apigw/signed-connections-transport';
 import { DynamoConnectionStore } from '../../lambda/adapters/dynamodb/dynamo-connection-store';
 import { DynamoSubscriptionStore } from '../../lambda/adapters/dynamodb/dynamo-subscription-store';
 import { LocalShardDispatcher } from '../../lambda/adapters/local/local-shard-dispatcher';
@@ -27,11 +28,13 @@ export interface CdkCableOptions {
   readonly fanOut: FanOutSettings;
   readonly shardMode: ShardMode;
   /**
-   * The `@connections` client as the SDK makes it by default (50 sockets, 3 attempts) instead of
-   * the stack's fan-out client (`fanOutTransport`: `concurrency` sockets, 1 attempt).
-   * @default false
+   * How posts are made: `signed` is what the broadcast and fan-out functions use
+   * (`fanOutTransport`: SignedConnectionsTransport, one signed request a post, `concurrency`
+   * keep-alive sockets); `sdk` is ApiGatewayTransport over the SDK's ApiGatewayManagementApiClient
+   * (keep-alive agent with `concurrency` sockets, no SDK retries), which they used before it.
+   * @default 'signed'
    */
-  readonly sdkDefaultClient?: boolean;
+  readonly transport?: 'signed' | 'sdk';
   /**
    * Emulates a fan-out that does not hold a posting slot while it removes a gone connection's
    * rows: the stores' `removeAll` and `delete` return at once and finish in the background (all
@@ -46,12 +49,13 @@ export interface CdkCableOutcome {
   readonly logger: CountingLogger;
 }
 
-/** One environment's adapters: the real DynamoDB stores and API Gateway transport, clients as lambda-runtime.ts makes them. */
+/** One environment's adapters: the real DynamoDB stores and `@connections` transport, as lambda-runtime.ts makes them. */
 interface Environment {
   readonly deps: FanOutDeps;
-  readonly clients: SdkClients;
   /** Clean-ups still running in the background (with `deferGoneCleanup`); awaited before the clients go. */
   readonly cleanups: BackgroundCleanups;
+  /** Releases the environment's clients and sockets. */
+  destroy(): void;
 }
 
 /** Background clean-ups of one environment (see `deferGoneCleanup`). */
@@ -73,7 +77,14 @@ class BackgroundCleanups {
 
 function environment(endpoints: Endpoints, tables: BenchTables, options: CdkCableOptions, logger: CountingLogger): Environment {
   const cleanups = new BackgroundCleanups();
-  const clients = sdkClients(endpoints, options.sdkDefaultClient ? {} : { apiMaxSockets: options.fanOut.concurrency, apiMaxAttempts: 1 });
+  const { concurrency } = options.fanOut;
+  const clients = sdkClients(endpoints, { apiMaxSockets: concurrency, apiMaxAttempts: 1 });
+  const signed = options.transport === 'sdk' ? undefined : new SignedConnectionsTransport({
+    callbackUrl: endpoints.connections,
+    region: 'us-east-1',
+    credentials: async () => BENCH_CREDENTIALS,
+    concurrency,
+  });
   const subscriptions = new DynamoSubscriptionStore(clients.doc, tables.subscriptionsTable);
   const connections = new DynamoConnectionStore(clients.doc, tables.connectionsTable);
   if (options.deferGoneCleanup) {
@@ -87,12 +98,15 @@ function environment(endpoints: Endpoints, tables: BenchTables, options: CdkCabl
     connections.delete = async () => undefined;
   }
   return {
-    clients,
     cleanups,
+    destroy: () => {
+      signed?.destroy();
+      clients.destroy();
+    },
     deps: {
       subscriptions,
       connections,
-      transport: new ApiGatewayTransport(clients.api),
+      transport: signed ?? new ApiGatewayTransport(clients.api),
       clock: systemClock,
       logger,
       config: { fanOut: options.fanOut },
@@ -113,12 +127,12 @@ class LambdaLikeShardDispatcher implements ShardDispatcher {
   async dispatch(shard: ShardRequest): Promise<void> {
     const task: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
       .then(async () => {
-        const { deps, clients, cleanups } = this.start();
+        const { deps, cleanups, destroy } = this.start();
         try {
           await fanOut(deps, shard.broadcast, { cursor: shard.cursor, limit: shard.limit });
           await cleanups.drain();
         } finally {
-          clients.destroy();
+          destroy();
         }
       })
       .catch((error: unknown) => this.logger.error('bench.shard_failed', { cursor: shard.cursor, error }))
@@ -152,7 +166,7 @@ export async function cdkCableBroadcast(
     await coordinator.cleanups.drain();
     return { result, logger };
   } finally {
-    coordinator.clients.destroy();
+    coordinator.destroy();
   }
 }
 
@@ -192,7 +206,7 @@ export async function projectOneCpuPerShard(
       shards: { dispatch: async (shard) => void dispatched.push({ shard, atMs: performance.now() - started }) },
     }, broadcast);
   } finally {
-    coordinator.clients.destroy();
+    coordinator.destroy();
   }
   const walkMs = performance.now() - started;
   if (result.mode === 'inline' || dispatched.length === 0) return undefined;
@@ -201,12 +215,12 @@ export async function projectOneCpuPerShard(
   const shardSamples: { subscribers: number; wallMs: number }[] = [];
   for (const index of picks) {
     const { shard } = dispatched[index];
-    const { deps, clients } = environment(endpoints, tables, options, logger);
+    const { deps, destroy } = environment(endpoints, tables, options, logger);
     const shardStarted = performance.now();
     try {
       await fanOut(deps, shard.broadcast, { cursor: shard.cursor, limit: shard.limit });
     } finally {
-      clients.destroy();
+      destroy();
     }
     shardSamples.push({ subscribers: shard.limit, wallMs: Math.round(performance.now() - shardStarted) });
   }

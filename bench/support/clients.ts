@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /** Local endpoints accept any credentials; the SDK insists on signing with some. */
-const CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+export const BENCH_CREDENTIALS = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 const REGION = 'us-east-1';
 
 /**
@@ -33,19 +33,14 @@ export interface ClientOptions {
   readonly apiMaxAttempts?: number;
 }
 
-/**
- * A DynamoDB document client and an `@connections` client pointed at the local stand-ins. With
- * `apiMaxSockets: concurrency, apiMaxAttempts: 1` the `@connections` client is the one the
- * broadcast and fan-out functions post with (`fanOutTransport` in lambda/handlers/lambda-runtime.ts,
- * whose `httpsAgent` becomes an `httpAgent` here, the stand-in being plain HTTP).
- */
+/** A DynamoDB document client and an `@connections` SDK client pointed at the local stand-ins. */
 export function sdkClients(endpoints: { store: string; connections: string }, options: ClientOptions = {}): SdkClients {
-  const dynamo = new DynamoDBClient({ endpoint: endpoints.store, region: REGION, credentials: CREDENTIALS });
+  const dynamo = new DynamoDBClient({ endpoint: endpoints.store, region: REGION, credentials: BENCH_CREDENTIALS });
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
   const api = new ApiGatewayManagementApiClient({
     endpoint: endpoints.connections,
     region: REGION,
-    credentials: CREDENTIALS,
+    credentials: BENCH_CREDENTIALS,
     ...(options.apiMaxAttempts === undefined ? {} : { maxAttempts: options.apiMaxAttempts }),
     ...(options.apiMaxSockets === undefined ? {} : {
       requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: options.apiMaxSockets }) },

@@ -3,6 +3,7 @@ import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CONNECTIONS, SUBSCRIPTIONS, subscriberKey } from '../../lambda/adapters/dynamodb/schema';
 import { signStream } from '../../lambda/core/signed-stream';
+import { tableDefinitions } from '../../test/support/table-definitions';
 
 /** The stream every seeded subscriber follows: `turbo_stream_from @room, :messages` in Rails. */
 export const BENCH_STREAM = 'Z2lkOi8vYXBwL1Jvb20vMQ:messages';
@@ -38,38 +39,13 @@ export interface BenchTables {
 
 let tableCounter = 0;
 
-/** The two tables exactly as the construct defines them (the same schema as test/support/dynalite.ts). */
+/** The two tables with the construct's keys and indexes (test/support/table-definitions.ts). */
 export async function createTables(client: DynamoDBClient): Promise<BenchTables> {
   const suffix = `${process.pid}-${++tableCounter}`;
   const tables = { connectionsTable: `bench-connections-${suffix}`, subscriptionsTable: `bench-subscriptions-${suffix}` };
-  await client.send(new CreateTableCommand({
-    TableName: tables.connectionsTable,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [{ AttributeName: CONNECTIONS.partitionKey, AttributeType: 'S' }],
-    KeySchema: [{ AttributeName: CONNECTIONS.partitionKey, KeyType: 'HASH' }],
-  }));
-  await client.send(new CreateTableCommand({
-    TableName: tables.subscriptionsTable,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [
-      { AttributeName: SUBSCRIPTIONS.partitionKey, AttributeType: 'S' },
-      { AttributeName: SUBSCRIPTIONS.sortKey, AttributeType: 'S' },
-      { AttributeName: SUBSCRIPTIONS.byConnectionPartitionKey, AttributeType: 'S' },
-      { AttributeName: SUBSCRIPTIONS.byConnectionSortKey, AttributeType: 'S' },
-    ],
-    KeySchema: [
-      { AttributeName: SUBSCRIPTIONS.partitionKey, KeyType: 'HASH' },
-      { AttributeName: SUBSCRIPTIONS.sortKey, KeyType: 'RANGE' },
-    ],
-    GlobalSecondaryIndexes: [{
-      IndexName: SUBSCRIPTIONS.byConnectionIndex,
-      KeySchema: [
-        { AttributeName: SUBSCRIPTIONS.byConnectionPartitionKey, KeyType: 'HASH' },
-        { AttributeName: SUBSCRIPTIONS.byConnectionSortKey, KeyType: 'RANGE' },
-      ],
-      Projection: { ProjectionType: 'KEYS_ONLY' },
-    }],
-  }));
+  for (const definition of tableDefinitions(tables.connectionsTable, tables.subscriptionsTable)) {
+    await client.send(new CreateTableCommand(definition));
+  }
   return tables;
 }
 
