@@ -95,7 +95,9 @@ export type DeliverBroadcastResult =
  */
 export async function deliverBroadcast(deps: DeliverBroadcastDeps, broadcast: Broadcast): Promise<DeliverBroadcastResult> {
   const { shardSize } = deps.config.fanOut;
-  const read = (cursor?: string) => deps.subscriptions.listByStream(broadcast.stream, cursor, shardSize);
+  // A store may stop a page short of the limit (DynamoDB at 1 MB, about 2,400 Turbo rows):
+  // read on to a full shard, or the threshold (and the ordering promise below it) would drift.
+  const read = (cursor?: string) => readUpTo(deps.subscriptions, broadcast.stream, shardSize, cursor);
   const first = await read();
   if (first.cursor === undefined) return inline(deps, broadcast, first);
   // DynamoDB returns a cursor whenever it stops at the limit, even with nothing after it.
@@ -267,4 +269,16 @@ function frameTooLarge(identifier: string): Error {
   const error = new Error(`the frame for identifier ${identifier.slice(0, 100)} is over the ${MAX_MESSAGE_BYTES}-byte message quota`);
   error.name = 'FrameTooLargeError';
   return error;
+}
+
+/** Up to `limit` subscribers from `cursor`, over as many store pages as that takes. */
+async function readUpTo(store: SubscriptionStore, stream: string, limit: number, cursor?: string): Promise<SubscriptionPage> {
+  const items: Subscription[] = [];
+  let next = cursor;
+  do {
+    const page = await store.listByStream(stream, next, limit - items.length);
+    items.push(...page.items);
+    next = page.cursor;
+  } while (next !== undefined && items.length < limit);
+  return { items, cursor: next };
 }

@@ -280,7 +280,7 @@ describe('deliverBroadcast', () => {
 
   test.each([
     { name: 'sharded: pages of shardSize, the first included, one ShardRequest each', maxPage: undefined, limits: [5, 5, 5, 5, 3] },
-    { name: 'sharded: short pages (DynamoDB\'s 1 MB cap) make shards of what each page held', maxPage: 3, limits: [3, 3, 3, 3, 3, 3, 3, 2] },
+    { name: 'sharded: short pages (DynamoDB\'s 1 MB cap) are read on to full shards', maxPage: 3, limits: [5, 5, 5, 5, 3] },
   ])('$name', async ({ maxPage, limits }) => {
     const ids = connectionIds(23);
     const world = await fanOutWorld({ ids, fanOut: { shardSize: 5 }, pageSize: 2 });
@@ -301,6 +301,17 @@ describe('deliverBroadcast', () => {
     for (const shard of shards.shards) await fanOut(deps, shard.broadcast, { cursor: shard.cursor, limit: shard.limit });
     expect([...world.scripted.attempts.keys()].sort()).toEqual(ids.filter((id) => id !== 'c007'));
     expect([...world.scripted.attempts.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  test('inline: a stream within shardSize stays inline even when the store pages it short', async () => {
+    const world = await fanOutWorld({ ids: connectionIds(5), fanOut: { shardSize: 5 } });
+    const store = new DynamoLikeStore(world.subscriptions, 3);
+    const shards = new RecordingDispatcher();
+
+    const result = await deliverBroadcast({ ...world.deps, subscriptions: store, shards }, { stream: ROOM, data: DATA });
+
+    expect(result).toMatchObject({ mode: 'inline', delivered: 5 });
+    expect(shards.shards).toEqual([]);
   });
 
   test('sharded: a failed dispatch is counted and logged; the other shards are still dispatched', async () => {
