@@ -1,6 +1,6 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { AddressInfo, createServer } from 'node:net';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { freePort, stopProcess, waitUntilUp } from '../../test/support/puma-process';
 
 /**
  * The Rails ActionCable app of the conformance suite (test/conformance/rails: Rails 6.1's
@@ -52,7 +52,7 @@ export async function startRailsServer(options: RailsServerOptions): Promise<Rai
   try {
     await waitUntilUp(`${httpUrl}/up`, child, options.bootTimeoutMs, () => output);
   } catch (error) {
-    await stop(child);
+    await stopProcess(child);
     throw error;
   }
   return {
@@ -60,44 +60,6 @@ export async function startRailsServer(options: RailsServerOptions): Promise<Rai
     broadcastUrl: `${httpUrl}/broadcast`,
     pid: child.pid ?? 0,
     log: () => output,
-    close: () => stop(child),
+    close: () => stopProcess(child),
   };
-}
-
-async function waitUntilUp(url: string, child: ChildProcess, timeoutMs: number, output: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`puma exited with ${child.exitCode}:\n${output()}`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`puma did not answer ${url} within ${timeoutMs} ms:\n${output()}`);
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }

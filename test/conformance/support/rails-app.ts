@@ -1,6 +1,6 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { AddressInfo, createServer } from 'node:net';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { freePort, stopProcess, waitUntilUp } from '../../support/puma-process';
 
 /** The Rails ActionCable app in test/conformance/rails, booted on puma. */
 export interface RailsApp {
@@ -43,9 +43,9 @@ export async function startRailsApp(options: RailsAppOptions): Promise<RailsApp>
   child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
 
   try {
-    await waitUntilUp(`${httpUrl}/up`, child, () => output);
+    await waitUntilUp(`${httpUrl}/up`, child, BOOT_TIMEOUT_MS, () => output);
   } catch (error) {
-    await stop(child);
+    await stopProcess(child);
     throw error;
   }
 
@@ -62,45 +62,6 @@ export async function startRailsApp(options: RailsAppOptions): Promise<RailsApp>
       if (response.status !== 202) throw new Error(`broadcast answered ${response.status}: ${await response.text()}`);
     },
     log: () => output,
-    close: () => stop(child),
+    close: () => stopProcess(child),
   };
-}
-
-async function waitUntilUp(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + BOOT_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`puma exited with ${child.exitCode}:\n${output()}`);
-    try {
-      const response = await fetch(url);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`puma did not answer ${url} within ${BOOT_TIMEOUT_MS} ms:\n${output()}`);
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-/** A port the OS just handed out; puma binds it right after. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
