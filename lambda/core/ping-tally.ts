@@ -1,4 +1,4 @@
-import { MAX_FAILURE_LOGS } from './fan-out-tally';
+import { FailureLog } from './failure-log';
 import { Logger } from './ports';
 
 /** What one ping round came to. */
@@ -34,26 +34,24 @@ export class PingTally {
   failed = 0;
   retries = 0;
   pages = 0;
-  private cleanupFailures = 0;
-  private logged = 0;
-  private readonly errors: Record<string, number> = {};
+  private readonly failures: FailureLog;
 
   constructor(
     private readonly logger: Logger,
     private readonly window: { readonly previousTick: number; readonly now: number },
     private readonly startedAt: number,
-  ) {}
+  ) {
+    this.failures = new FailureLog(logger);
+  }
 
   fail(connectionId: string, what: 'ping' | 'disconnect' | 'close', error: unknown, attempts: number): void {
     this.failed++;
-    this.countError(error);
-    if (this.logged++ < MAX_FAILURE_LOGS) this.logger.warn('ping.send_failed', { connectionId, what, attempts, error });
+    this.failures.record('ping.send_failed', error, { connectionId, what, attempts });
   }
 
   cleanupFailed(connectionId: string, error: unknown): void {
-    this.cleanupFailures++;
-    this.countError(error);
-    if (this.logged++ < MAX_FAILURE_LOGS) this.logger.warn('ping.cleanup_failed', { connectionId, error });
+    this.failures.cleanupFailures++;
+    this.failures.record('ping.cleanup_failed', error, { connectionId });
   }
 
   /** Logs the summary (warn when anything failed, error when a read failed) and returns the counts. */
@@ -68,7 +66,7 @@ export class PingTally {
       retries: this.retries,
       pages: this.pages,
     };
-    const troubled = this.failed > 0 || this.cleanupFailures > 0;
+    const troubled = this.failed > 0 || this.failures.cleanupFailures > 0;
     // A round that only pinged says nothing: rounds run every few seconds, and the invocation's
     // `ping.period` line carries the totals once a minute.
     const noteworthy = troubled || readError !== undefined || this.expired > 0 || this.gone > 0 || this.notOpen > 0;
@@ -78,17 +76,10 @@ export class PingTally {
       from: this.window.previousTick,
       to: this.window.now,
       ms: now - this.startedAt,
-      ...(this.cleanupFailures > 0 ? { cleanupFailures: this.cleanupFailures } : {}),
-      ...(Object.keys(this.errors).length > 0 ? { errors: { ...this.errors } } : {}),
-      ...(this.logged > MAX_FAILURE_LOGS ? { unloggedFailures: this.logged - MAX_FAILURE_LOGS } : {}),
+      ...this.failures.summary(),
       ...(readError !== undefined ? { readError } : {}),
     });
     return result;
   }
 
-  private countError(error: unknown): void {
-    let name = error instanceof Error ? error.name : typeof error;
-    if (!(name in this.errors) && Object.keys(this.errors).length >= 10) name = 'other';
-    this.errors[name] = (this.errors[name] ?? 0) + 1;
-  }
 }
