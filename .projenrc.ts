@@ -64,6 +64,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-lambda',
     '@aws-sdk/client-secrets-manager',
     '@anycable/core',
+    // The RPC peer of the RPC end-to-end tests (0.1.0: the only version on npm).
+    '@anycable/serverless-js@0.1.0',
     '@rails/actioncable',
     '@aws-sdk/credential-provider-node',
     '@smithy/node-http-handler',
