@@ -40,6 +40,12 @@ export function resolveChannel(config: CableConfig, identifier: string): Channel
   }
 }
 
+/** Whether the identifier names a channel cdk-cable serves itself (rather than the app, over RPC). */
+export function isBuiltInChannel(identifier: string): boolean {
+  const channel = parseIdentifier(identifier)?.channel;
+  return channel === TURBO_STREAMS_CHANNEL || channel === PUBSUB_CHANNEL;
+}
+
 /** The identifier is itself JSON: an object with a string `channel`. */
 export function parseIdentifier(identifier: string): Record<string, unknown> & { channel: string } | undefined {
   let value: unknown;

@@ -31,6 +31,36 @@ export interface CableConfig {
    * Gateway's hard 2-hour cut (which the client sees as an abnormal close).
    */
   readonly maxConnectionAgeSeconds: number;
+  /** AnyCable JWT identification; undefined when no JWT secret resolves (anycable-go: enabled by any secret). */
+  readonly jwt?: JwtConfig;
+  /** What the app sees of a connection in RPC calls, and the key RPC requests carry. */
+  readonly rpc: RpcConfig;
+}
+
+/**
+ * AnyCable JWT identification (`--jwt_secret`, `--jwt_param`, `--enforce_jwt`).
+ * @see https://docs.anycable.io/anycable-go/jwt_identification
+ */
+export interface JwtConfig {
+  /** HMAC key (anycable-go: `--jwt_secret`, else `--secret` itself). */
+  readonly secret: string;
+  /** Query parameter carrying the token; the header is `x-<param>`. */
+  readonly param: string;
+  /** Refuse connections without a token instead of falling back to RPC `connect`. */
+  readonly enforce: boolean;
+}
+
+/**
+ * AnyCable RPC settings that the core applies (the transport settings live with the adapters).
+ * @see https://docs.anycable.io/anycable-go/rpc
+ */
+export interface RpcConfig {
+  /** `Authorization: Bearer <secret>` of RPC requests (`--http_rpc_secret`, else derived from `--secret`). */
+  readonly secret?: string;
+  /** Request headers passed to the app in `env.headers`, lower-cased (anycable-go `--headers`, default `cookie`). */
+  readonly proxyHeaders: readonly string[];
+  /** When set, only these cookies are passed in the `cookie` header (anycable-go `--proxy-cookies`). */
+  readonly proxyCookies?: readonly string[];
 }
 
 /**
@@ -91,6 +121,18 @@ export interface CableSettings {
   /** `intervalSeconds: 0` turns pings off, as anycable-go's `--ping_interval=0` does. */
   readonly ping?: Partial<PingSettings>;
   readonly maxConnectionAgeSeconds?: number;
+  /** anycable-go's `--jwt_secret`; defaults to `secret`. */
+  readonly jwtSecret?: string;
+  /** anycable-go's `--jwt_param`; default `jid`. */
+  readonly jwtParam?: string;
+  /** anycable-go's `--enforce_jwt`; default false. */
+  readonly enforceJwt?: boolean;
+  /** anycable-go's `--http_rpc_secret`; defaults to hex(HMAC-SHA256(secret, "rpc-cable")). */
+  readonly httpRpcSecret?: string;
+  /** anycable-go's `--headers`; default `["cookie"]`. */
+  readonly rpcHeaders?: readonly string[];
+  /** anycable-go's `--proxy-cookies`; default: every cookie. */
+  readonly rpcCookies?: readonly string[];
 }
 
 /** API Gateway closes every connection after 2 hours; rows outlive that by an hour. */
@@ -152,7 +194,36 @@ export function resolveConfig(settings: CableSettings): CableConfig {
     fanOut: validateFanOut({ ...DEFAULT_FAN_OUT, ...definedOnly(settings.fanOut ?? {}) }),
     ping: resolvePing(settings.ping ?? {}),
     maxConnectionAgeSeconds,
+    jwt: resolveJwt(settings),
+    rpc: {
+      secret: nonEmpty(settings.httpRpcSecret) ?? deriveKey(settings.secret, 'rpc-cable'),
+      proxyHeaders: resolveHeaderNames(settings.rpcHeaders),
+      ...(settings.rpcCookies && settings.rpcCookies.length > 0 ? { proxyCookies: [...settings.rpcCookies] } : {}),
+    },
   };
+}
+
+export const DEFAULT_JWT_PARAM = 'jid';
+export const DEFAULT_RPC_HEADERS: readonly string[] = ['cookie'];
+
+function resolveJwt(settings: CableSettings): JwtConfig | undefined {
+  const secret = nonEmpty(settings.jwtSecret) ?? nonEmpty(settings.secret);
+  const param = settings.jwtParam ?? DEFAULT_JWT_PARAM;
+  if (!/^[A-Za-z0-9_-]+$/.test(param)) {
+    throw new CableConfigError(`jwtParam must be a query parameter and header name of letters, digits, "_" or "-", got "${param}"`);
+  }
+  if (!secret) {
+    if (settings.enforceJwt) throw new CableConfigError('enforceJwt needs a JWT secret: set jwtSecret or secret');
+    return undefined;
+  }
+  return { secret, param, enforce: settings.enforceJwt ?? false };
+}
+
+function resolveHeaderNames(names: readonly string[] | undefined): readonly string[] {
+  if (names === undefined) return DEFAULT_RPC_HEADERS;
+  const invalid = names.find((name) => !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name));
+  if (invalid !== undefined) throw new CableConfigError(`rpcHeaders must be HTTP header names, got "${invalid}"`);
+  return names.map((name) => name.toLowerCase());
 }
 
 /**

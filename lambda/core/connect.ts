@@ -1,8 +1,10 @@
 import { CableConfig } from './config';
+import { identify } from './identify';
 import { clientPingInterval } from './ping-interval';
 import { Clock, ConnectionStore, DeferredDelivery, Logger } from './ports';
-import { ACTIONCABLE_SUBPROTOCOL, encodeFrame, welcome } from './protocol';
+import { ACTIONCABLE_SUBPROTOCOL } from './protocol';
 import { ConnectRequest, offeredSubprotocols, storedHeaders, storedQuery } from './request';
+import { RpcClient } from './rpc-client';
 
 export interface ConnectDeps {
   readonly config: CableConfig;
@@ -10,16 +12,23 @@ export interface ConnectDeps {
   readonly delivery: DeferredDelivery;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** The app's RPC endpoints (AnyCable RPC); absent: no RPC `connect`. */
+  readonly rpc?: RpcClient;
 }
 
 export type ConnectResult =
   | { readonly kind: 'accept'; readonly subprotocol: string }
-  | { readonly kind: 'refuse'; readonly status: 400 | 403; readonly reason: 'unsupported_subprotocol' | 'forbidden_origin' };
+  | { readonly kind: 'refuse'; readonly status: 400 | 403; readonly reason: 'unsupported_subprotocol' | 'forbidden_origin' }
+  /** Identification failed (the app's RPC or a JWT without identifiers): refused, the client retries. */
+  | { readonly kind: 'refuse'; readonly status: 500; readonly reason: string };
 
 /**
- * `$connect`: negotiate `actioncable-v1-json`, check `Origin`, record the connection (with the
- * ping interval it asks for with AnyCable's `?pi=<seconds>`, see ping-interval.ts), and
- * schedule the welcome: API Gateway refuses posts to a connection until `$connect` has returned.
+ * `$connect`: negotiate `actioncable-v1-json`, check `Origin`, identify the client (JWT, the
+ * app's RPC `connect`, or anonymous: identify.ts), record the connection (with the ping interval
+ * it asks for with AnyCable's `?pi=<seconds>`, see ping-interval.ts), and schedule the welcome:
+ * API Gateway refuses posts to a connection until `$connect` has returned. A rejected client is
+ * let in to be told why (Rails' `reject_unauthorized_connection` does the same: a refused
+ * handshake would make the client retry forever) and closed; nothing is recorded for it.
  */
 export async function connect(deps: ConnectDeps, request: ConnectRequest): Promise<ConnectResult> {
   const { config, clock } = deps;
@@ -40,6 +49,13 @@ export async function connect(deps: ConnectDeps, request: ConnectRequest): Promi
   }
 
   const now = clock.now();
+  const identity = await identify(deps, request, now);
+  if (identity.kind === 'error') return { kind: 'refuse', status: 500, reason: identity.reason };
+  if (identity.kind === 'rejected') {
+    const deadline = now + config.deliveryDeadlineMs;
+    await deps.delivery.deliverLater({ connectionId: request.connectionId, frames: identity.transmissions, deadline, close: true });
+    return { kind: 'accept', subprotocol: ACTIONCABLE_SUBPROTOCOL };
+  }
   await deps.connections.put({
     connectionId: request.connectionId,
     connectedAt: now,
@@ -49,11 +65,16 @@ export async function connect(deps: ConnectDeps, request: ConnectRequest): Promi
     query: storedQuery(request.query),
     url: request.url,
     ...(pingInterval.kind === 'requested' ? { pingIntervalSeconds: pingInterval.seconds } : {}),
+    ...(request.remoteAddress !== undefined ? { remoteAddress: request.remoteAddress } : {}),
+    ...(identity.identifiers !== undefined ? { identifiers: identity.identifiers } : {}),
+    cstate: identity.cstate,
+    channels: {},
   });
+  if (identity.transmissions.length === 0) return { kind: 'accept', subprotocol: ACTIONCABLE_SUBPROTOCOL };
   try {
     await deps.delivery.deliverLater({
       connectionId: request.connectionId,
-      frames: [encodeFrame(welcome())],
+      frames: identity.transmissions,
       deadline: now + config.deliveryDeadlineMs,
     });
   } catch (error) {

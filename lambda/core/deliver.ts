@@ -17,7 +17,8 @@ const MAX_RETRY_MS = 250;
 /**
  * Sends frames in order to a connection that may not be open yet: while the post answers
  * "gone" (API Gateway's 410 before `$connect` has returned) it retries with capped backoff
- * until the request's deadline, after which the client is taken to have left.
+ * until the request's deadline, after which the client is taken to have left. A refused
+ * identification closes the connection after its frames (the `disconnect` telling the client why).
  */
 export async function deliver(deps: DeliverDeps, request: DeliveryRequest): Promise<DeliverResult> {
   let attempts = 0;
@@ -38,5 +39,6 @@ export async function deliver(deps: DeliverDeps, request: DeliveryRequest): Prom
       wait = Math.min(wait * 2, MAX_RETRY_MS);
     }
   }
+  if (request.close) await deps.transport.close(request.connectionId);
   return { kind: 'delivered', attempts };
 }

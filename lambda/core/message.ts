@@ -1,5 +1,8 @@
-import { Logger } from './ports';
+import { performAppCommand } from './app-channel';
+import { isBuiltInChannel } from './channels';
+import { ConnectionStore, Logger } from './ports';
 import { byteLength, ClientCommand, disconnect, encodeFrame, MAX_MESSAGE_BYTES, ServerFrame } from './protocol';
+import { RpcClient } from './rpc-client';
 import { subscribe, SubscribeDeps, unsubscribe } from './subscribe';
 
 export interface InboundFrame {
@@ -12,11 +15,19 @@ export interface InboundFrame {
 export interface MessageResult {
   /** Frames to send back to this connection, in order. */
   readonly frames: ServerFrame[];
+  /** Frames the app sent (AnyCable RPC `transmissions`), already JSON, sent after `frames`. */
+  readonly transmissions?: readonly string[];
   /** Close the connection after sending the frames. */
   readonly close: boolean;
 }
 
-export type MessageDeps = SubscribeDeps & { readonly logger: Logger };
+export type MessageDeps = SubscribeDeps & {
+  readonly logger: Logger;
+  /** The app's RPC endpoints: channels other than the built-in ones go there. Absent: they are rejected. */
+  readonly rpc?: RpcClient;
+  /** Needed with `rpc`: an app channel's command reads and updates the connection's state. */
+  readonly connections?: ConnectionStore;
+};
 
 /**
  * `$default`: one client frame. Bad input has one defined outcome each (docs/protocol.md):
@@ -24,7 +35,8 @@ export type MessageDeps = SubscribeDeps & { readonly logger: Logger };
  * repeat them); malformed JSON, unknown commands and a missing or non-string identifier are
  * logged and ignored, as Rails does; a string identifier that is not a channel's JSON is
  * rejected (Rails logs it, leaving the client re-sending `subscribe` every 500 ms); `message`
- * to a built-in channel is logged and ignored (they have no actions).
+ * to a built-in channel is logged and ignored (they have no actions). With the app's RPC
+ * configured, every other channel is the app's (app-channel.ts).
  */
 export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Promise<MessageResult> {
   const { connectionId } = frame;
@@ -35,6 +47,10 @@ export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Pro
   if (typeof command === 'string') {
     deps.logger.warn('message.ignored', { connectionId, reason: command });
     return { frames: [], close: false };
+  }
+  if (deps.rpc && deps.connections && !isBuiltInChannel(command.identifier)) {
+    const result = await performAppCommand({ ...deps, rpc: deps.rpc, connections: deps.connections }, connectionId, command);
+    return { frames: [], transmissions: result.transmissions, close: result.close };
   }
   switch (command.command) {
     case 'subscribe':

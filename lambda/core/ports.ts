@@ -20,6 +20,33 @@ export interface ConnectionRecord {
    * remote disconnect matches exactly. Absent until connections are identified.
    */
   readonly identifiers?: string;
+  /** The client's address (API Gateway's `sourceIp`), passed to RPC as `REMOTE_ADDR`. */
+  readonly remoteAddress?: string;
+  /** AnyCable connection state (`cstate`), kept between RPC calls. */
+  readonly cstate?: Readonly<Record<string, string>>;
+  /** The app-defined (RPC) channels this connection is subscribed to, by identifier. */
+  readonly channels?: Readonly<Record<string, ChannelRecord>>;
+}
+
+/** One subscription to an app-defined channel. */
+export interface ChannelRecord {
+  /** AnyCable channel state (`istate`), kept between RPC calls. */
+  readonly state: Readonly<Record<string, string>>;
+  /** The streams the app started for it (`stream_from`), so they can be stopped by key. */
+  readonly streams: readonly string[];
+}
+
+/** A change to a connection's RPC state, written in one conditional update. */
+export interface ConnectionStateUpdate {
+  /** Merged key by key; an empty value deletes the key (as anycable-go merges `cstate`). */
+  readonly cstate?: Readonly<Record<string, string>>;
+  /** Replaces (or, with `record` undefined, removes) one channel's record. */
+  readonly channel?: {
+    readonly identifier: string;
+    readonly record?: ChannelRecord;
+    /** Write only if the channel is still subscribed: a late command must not bring back an unsubscribed channel. */
+    readonly onlyIfSubscribed?: boolean;
+  };
 }
 
 /** What the pinger reads of a connection: nothing else, so a round reads few bytes per connection. */
@@ -48,6 +75,11 @@ export interface ConnectionStore {
   listForPing(segment: number, totalSegments: number, cursor?: string): Promise<PingCandidatePage>;
   /** The ids of the connections whose `identifiers` equal these exactly (an index may lag a moment). */
   findByIdentifiers(identifiers: string): Promise<string[]>;
+  /**
+   * Applies an RPC state change atomically; concurrent updates of other keys and channels are
+   * kept. `connection_gone`: no such connection; `channel_gone`: `onlyIfSubscribed` and it is not.
+   */
+  updateState(connectionId: string, update: ConnectionStateUpdate): Promise<'updated' | 'connection_gone' | 'channel_gone'>;
 }
 
 export interface Subscription {
@@ -73,6 +105,8 @@ export interface SubscriptionStore {
    * `knownStreams` are deleted by key too: an index may not show a row written a moment ago.
    */
   remove(connectionId: string, identifier: string, knownStreams?: string[]): Promise<string[]>;
+  /** Removes these streams of one channel subscription, by key. */
+  removeStreams(connectionId: string, identifier: string, streams: string[]): Promise<void>;
   /** Removes every subscription of a connection; returns how many rows went. */
   removeAll(connectionId: string): Promise<number>;
   /** One page of a stream's subscribers (never a full scan). */
@@ -96,6 +130,8 @@ export interface DeliveryRequest {
   readonly frames: string[];
   /** Epoch milliseconds after which a still-unopened connection is given up. */
   readonly deadline: number;
+  /** Close the connection once the frames are sent (a refused identification). */
+  readonly close?: boolean;
 }
 
 export interface Clock {

@@ -5,6 +5,8 @@ export interface ConnectRequest {
   readonly headers: Readonly<Record<string, string>>;
   readonly query: Readonly<Record<string, string>>;
   readonly url?: string;
+  /** The client's IP address (API Gateway's `requestContext.identity.sourceIp`). */
+  readonly remoteAddress?: string;
 }
 
 /** Caps what is stored of a request: a connection row must stay far below DynamoDB's 400 KB. */

@@ -151,7 +151,7 @@ function encodeEnv(env: RpcEnv): Record<string, unknown> {
 export function decodeConnectResponse(body: string): RpcConnectResponse {
   const value = parseObject(body, 'connect');
   return {
-    status: status(value, 'connect'),
+    status: statusOf(value, 'connect'),
     identifiers: optionalString(value, 'identifiers', 'connect'),
     transmissions: stringList(value, 'transmissions', 'connect'),
     errorMsg: optionalString(value, 'error_msg', 'connect'),
@@ -162,7 +162,7 @@ export function decodeConnectResponse(body: string): RpcConnectResponse {
 export function decodeCommandResponse(body: string): RpcCommandResponse {
   const value = parseObject(body, 'command');
   return {
-    status: status(value, 'command'),
+    status: statusOf(value, 'command'),
     disconnect: optionalBoolean(value, 'disconnect', 'command'),
     stopStreams: optionalBoolean(value, 'stop_streams', 'command'),
     streams: stringList(value, 'streams', 'command'),
@@ -175,7 +175,7 @@ export function decodeCommandResponse(body: string): RpcCommandResponse {
 
 export function decodeDisconnectResponse(body: string): RpcDisconnectResponse {
   const value = parseObject(body, 'disconnect');
-  return { status: status(value, 'disconnect'), errorMsg: optionalString(value, 'error_msg', 'disconnect') };
+  return { status: statusOf(value, 'disconnect'), errorMsg: optionalString(value, 'error_msg', 'disconnect') };
 }
 
 function malformed(method: RpcMethod, detail: string): RpcCallError {
@@ -194,7 +194,7 @@ function parseObject(body: string, method: RpcMethod): Record<string, unknown> {
 }
 
 /** An absent status is 0 (ERROR), as Go's zero value is: a response must say it succeeded. */
-function status(value: Record<string, unknown>, method: RpcMethod): RpcStatusCode {
+function statusOf(value: Record<string, unknown>, method: RpcMethod): RpcStatusCode {
   const raw = value.status ?? RpcStatus.ERROR;
   if (raw !== RpcStatus.ERROR && raw !== RpcStatus.SUCCESS && raw !== RpcStatus.FAILURE) {
     throw malformed(method, `has status ${JSON.stringify(raw)}, expected 0, 1 or 2`);

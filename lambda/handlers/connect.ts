@@ -1,11 +1,15 @@
 import { makeConnectHandler } from './connect-handler';
-import { cableLogger, cableSettings, connectionStore, deferredDelivery } from './lambda-runtime';
+import { cableConfig, cableLogger, connectionStore, deferredDelivery, rpcClient } from './lambda-runtime';
 import { systemClock } from '../core/ports';
 
-export const handler = makeConnectHandler(async () => ({
-  config: cableSettings(),
-  connections: connectionStore(),
-  delivery: deferredDelivery(),
-  clock: systemClock,
-  logger: cableLogger(),
-}));
+export const handler = makeConnectHandler(async () => {
+  const config = await cableConfig();
+  return {
+    config,
+    connections: connectionStore(),
+    delivery: deferredDelivery(),
+    clock: systemClock,
+    logger: cableLogger(),
+    rpc: rpcClient(config),
+  };
+});

@@ -1,8 +1,10 @@
 import { makeDisconnectHandler } from './disconnect-handler';
-import { cableLogger, connectionStore, subscriptionStore } from './lambda-runtime';
+import { cableConfig, cableEnvironment, cableLogger, connectionStore, rpcClient, subscriptionStore } from './lambda-runtime';
 
-export const handler = makeDisconnectHandler(async () => ({
-  connections: connectionStore(),
-  subscriptions: subscriptionStore(),
-  logger: cableLogger(),
-}));
+export const handler = makeDisconnectHandler(async () => {
+  const deps = { connections: connectionStore(), subscriptions: subscriptionStore(), logger: cableLogger() };
+  // Secrets are read only when the app is to be told (its RPC secret).
+  if (!cableEnvironment().rpc) return deps;
+  const config = await cableConfig();
+  return { ...deps, config, rpc: rpcClient(config) };
+});

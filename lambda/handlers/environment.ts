@@ -18,11 +18,17 @@ export interface CableEnvironment {
   readonly logLevel?: string;
   /** The pinger's schedule period in seconds (CABLE_PING_PERIOD): 60, EventBridge's once a minute; shorter locally. */
   readonly pingPeriodSeconds?: number;
+  /** The app's AnyCable RPC: an HTTP(S) URL (CABLE_RPC_HOST, anycable-go's `--rpc_host`) or a Lambda function (CABLE_RPC_FUNCTION). */
+  readonly rpc?: RpcTarget;
   readonly secrets: Readonly<Record<SecretName, { value?: string; arn?: string }>>;
   readonly settings: Omit<CableSettings, SecretName>;
 }
 
-export type SecretName = 'secret' | 'turboStreamsSecret' | 'streamsSecret' | 'broadcastKey';
+export type SecretName = 'secret' | 'turboStreamsSecret' | 'streamsSecret' | 'broadcastKey' | 'httpRpcSecret' | 'jwtSecret';
+
+export type RpcTarget =
+  | { readonly kind: 'http'; readonly url: string; readonly timeoutMs?: number; readonly maxAttempts?: number }
+  | { readonly kind: 'lambda'; readonly functionName: string; readonly path?: string; readonly host?: string; readonly timeoutMs?: number; readonly maxAttempts?: number };
 
 export function readEnvironment(env: NodeJS.ProcessEnv): CableEnvironment {
   return {
@@ -35,11 +41,14 @@ export function readEnvironment(env: NodeJS.ProcessEnv): CableEnvironment {
     lambdaEndpoint: env.CABLE_LAMBDA_ENDPOINT,
     logLevel: env.CABLE_LOG_LEVEL,
     pingPeriodSeconds: parseInteger('CABLE_PING_PERIOD', env.CABLE_PING_PERIOD),
+    rpc: readRpcTarget(env),
     secrets: {
       secret: { value: env.CABLE_SECRET, arn: env.CABLE_SECRET_ARN },
       turboStreamsSecret: { value: env.CABLE_TURBO_STREAMS_SECRET, arn: env.CABLE_TURBO_STREAMS_SECRET_ARN },
       streamsSecret: { value: env.CABLE_STREAMS_SECRET, arn: env.CABLE_STREAMS_SECRET_ARN },
       broadcastKey: { value: env.CABLE_BROADCAST_KEY, arn: env.CABLE_BROADCAST_KEY_ARN },
+      httpRpcSecret: { value: env.CABLE_HTTP_RPC_SECRET, arn: env.CABLE_HTTP_RPC_SECRET_ARN },
+      jwtSecret: { value: env.CABLE_JWT_SECRET, arn: env.CABLE_JWT_SECRET_ARN },
     },
     settings: {
       turboStreams: parseBoolean('CABLE_TURBO_STREAMS', env.CABLE_TURBO_STREAMS),
@@ -62,8 +71,32 @@ export function readEnvironment(env: NodeJS.ProcessEnv): CableEnvironment {
         segments: parseInteger('CABLE_PING_SEGMENTS', env.CABLE_PING_SEGMENTS),
       },
       maxConnectionAgeSeconds: parseInteger('CABLE_MAX_CONNECTION_AGE', env.CABLE_MAX_CONNECTION_AGE),
+      jwtParam: env.CABLE_JWT_PARAM || undefined,
+      enforceJwt: parseBoolean('CABLE_ENFORCE_JWT', env.CABLE_ENFORCE_JWT),
+      rpcHeaders: parseList(env.CABLE_RPC_HEADERS),
+      rpcCookies: parseList(env.CABLE_RPC_COOKIES),
     },
   };
+}
+
+function readRpcTarget(env: NodeJS.ProcessEnv): RpcTarget | undefined {
+  const timeoutMs = parseInteger('CABLE_RPC_TIMEOUT', env.CABLE_RPC_TIMEOUT);
+  const maxAttempts = parseInteger('CABLE_RPC_MAX_ATTEMPTS', env.CABLE_RPC_MAX_ATTEMPTS);
+  if (timeoutMs !== undefined && timeoutMs < 1) throw new CableConfigError(`CABLE_RPC_TIMEOUT must be at least 1 (milliseconds), got ${timeoutMs}`);
+  if (maxAttempts !== undefined && maxAttempts < 1) throw new CableConfigError(`CABLE_RPC_MAX_ATTEMPTS must be at least 1, got ${maxAttempts}`);
+  const tuning = { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(maxAttempts !== undefined ? { maxAttempts } : {}) };
+  if (env.CABLE_RPC_HOST && env.CABLE_RPC_FUNCTION) throw new CableConfigError('CABLE_RPC_HOST and CABLE_RPC_FUNCTION are exclusive: the app is reached one way');
+  if (env.CABLE_RPC_HOST) return { kind: 'http', url: env.CABLE_RPC_HOST, ...tuning };
+  if (env.CABLE_RPC_FUNCTION) {
+    return {
+      kind: 'lambda',
+      functionName: env.CABLE_RPC_FUNCTION,
+      ...(env.CABLE_RPC_PATH ? { path: env.CABLE_RPC_PATH } : {}),
+      ...(env.CABLE_RPC_HTTP_HOST ? { host: env.CABLE_RPC_HTTP_HOST } : {}),
+      ...tuning,
+    };
+  }
+  return undefined;
 }
 
 export function required(name: string, value: string | undefined): string {

@@ -13,6 +13,7 @@ export interface WebSocketEvent {
     readonly requestId?: string;
     readonly disconnectStatusCode?: number;
     readonly disconnectReason?: string;
+    readonly identity?: { readonly sourceIp?: string };
   };
   readonly headers?: Record<string, string | undefined> | null;
   readonly multiValueHeaders?: Record<string, (string | undefined)[] | undefined> | null;
@@ -44,7 +45,8 @@ export function toConnectRequest(event: WebSocketEvent): ConnectRequest {
   }
   const search = new URLSearchParams(query).toString();
   const host = headers['x-forwarded-host'] ?? headers.host ?? domainName;
-  return { connectionId, headers, query, url: `wss://${host}/${stage}${search ? `?${search}` : ''}` };
+  const remoteAddress = event.requestContext.identity?.sourceIp;
+  return { connectionId, headers, query, url: `wss://${host}/${stage}${search ? `?${search}` : ''}`, ...(remoteAddress ? { remoteAddress } : {}) };
 }
 
 export function toInboundFrame(event: WebSocketEvent): InboundFrame {

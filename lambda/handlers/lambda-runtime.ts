@@ -11,9 +11,12 @@ import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-st
 import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscription-store';
 import { LambdaDeferredDelivery } from '../adapters/lambda/lambda-deferred-delivery';
 import { LambdaShardDispatcher } from '../adapters/lambda/lambda-shard-dispatcher';
+import { HttpRpcTransport } from '../adapters/rpc/http-rpc-transport';
+import { LambdaRpcTransport } from '../adapters/rpc/lambda-rpc-transport';
 import { readSecretValue } from '../adapters/secrets/read-secret-value';
 import { CableConfig, resolveConfig } from '../core/config';
 import { CableConfigError } from '../core/errors';
+import { RpcClient } from '../core/rpc-client';
 
 /*
  * The pieces a Lambda handler is built from, each created once per execution environment
@@ -32,6 +35,7 @@ let delivery: LambdaDeferredDelivery | undefined;
 let shards: LambdaShardDispatcher | undefined;
 let lambda: LambdaClient | undefined;
 let settingsOnly: CableConfig | undefined;
+let rpc: RpcClient | undefined;
 let withSecrets: Promise<CableConfig> | undefined;
 
 export function cableEnvironment(): CableEnvironment {
@@ -94,6 +98,31 @@ export function pingPeriodMs(): number | undefined {
   return seconds * 1000;
 }
 
+/**
+ * The app's AnyCable RPC (CABLE_RPC_HOST or CABLE_RPC_FUNCTION), with the RPC secret of `config`;
+ * undefined when neither is set.
+ */
+export function rpcClient(config: CableConfig): RpcClient | undefined {
+  const target = cableEnvironment().rpc;
+  if (!target) return undefined;
+  if (rpc) return rpc;
+  const { secret } = config.rpc;
+  const { timeoutMs, maxAttempts } = target;
+  const carrier = target.kind === 'http'
+    ? new HttpRpcTransport({ url: target.url, secret, timeoutMs, maxAttempts })
+    : new LambdaRpcTransport({
+      // Its own client without the SDK's retries: the transport retries within the RPC timeout.
+      client: new LambdaClient({ ...lambdaEndpoint(), maxAttempts: 1 }),
+      functionName: target.functionName,
+      path: target.path,
+      host: target.host,
+      secret,
+      timeoutMs,
+      maxAttempts,
+    });
+  return rpc = new RpcClient(carrier);
+}
+
 export function deferredDelivery(): LambdaDeferredDelivery {
   return delivery ??= new LambdaDeferredDelivery(lambdaClient(), required('CABLE_DELIVER_FUNCTION', cableEnvironment().deliverFunction));
 }
@@ -103,8 +132,12 @@ export function shardDispatcher(): LambdaShardDispatcher {
 }
 
 function lambdaClient(): LambdaClient {
+  return lambda ??= new LambdaClient(lambdaEndpoint());
+}
+
+function lambdaEndpoint(): { endpoint?: string } {
   const endpoint = cableEnvironment().lambdaEndpoint;
-  return lambda ??= new LambdaClient(endpoint ? { endpoint } : {});
+  return endpoint ? { endpoint } : {};
 }
 
 function dynamoDocument(): DynamoDBDocumentClient {

@@ -4,11 +4,11 @@ import { withLogContext } from './log-context';
 import { ConnectionGoneError } from '../core/errors';
 import { handleMessage, MessageDeps } from '../core/message';
 import { Transport } from '../core/ports';
-import { encodeFrame } from '../core/protocol';
+import { byteLength, encodeFrame, MAX_MESSAGE_BYTES } from '../core/protocol';
 
 export type MessageHandlerDeps = MessageDeps & { readonly transport: Transport };
 
-/** `$default`: run the command, post its frames back, close when the core says so. */
+/** `$default`: run the command, post its frames (and the app's transmissions) back, close when the core says so. */
 export function makeMessageHandler(deps: () => Promise<MessageHandlerDeps>) {
   return async (event: WebSocketEvent): Promise<WebSocketResult> => {
     const frame = toInboundFrame(event);
@@ -18,6 +18,11 @@ export function makeMessageHandler(deps: () => Promise<MessageHandlerDeps>) {
       const result = await handleMessage(resolved, frame);
       try {
         for (const out of result.frames) await resolved.transport.send(frame.connectionId, encodeFrame(out));
+        for (const text of result.transmissions ?? []) {
+          // API Gateway refuses it and the rest would not be sent.
+          if (byteLength(text) > MAX_MESSAGE_BYTES) resolved.logger.warn('message.transmission_too_large', { connectionId: frame.connectionId, bytes: byteLength(text) });
+          else await resolved.transport.send(frame.connectionId, text);
+        }
         if (result.close) await resolved.transport.close(frame.connectionId);
       } catch (error) {
         if (!(error instanceof ConnectionGoneError)) throw error;

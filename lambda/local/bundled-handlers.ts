@@ -102,6 +102,7 @@ export function bundledEnvironment(props: {
   readonly callbackUrl: string;
   readonly httpUrl: string;
   readonly logLevel: string;
+  readonly rpc?: { readonly url: string; readonly timeoutMs?: number; readonly maxAttempts?: number };
 }): Record<string, string> {
   const { settings, store } = props;
   // Always set (a previous server in this process may have left other values in process.env).
@@ -113,6 +114,18 @@ export function bundledEnvironment(props: {
     CABLE_BROADCAST_KEY: settings.broadcastKey,
     CABLE_ALLOWED_ORIGINS: settings.allowedOrigins?.join(','),
     CABLE_TTL_SECONDS: settings.ttlSeconds === undefined ? undefined : String(settings.ttlSeconds),
+  };
+  // Empty means unset to the handlers; set always, as above.
+  const identification: Record<string, string> = {
+    CABLE_HTTP_RPC_SECRET: settings.httpRpcSecret ?? '',
+    CABLE_JWT_SECRET: settings.jwtSecret ?? '',
+    CABLE_JWT_PARAM: settings.jwtParam ?? '',
+    CABLE_ENFORCE_JWT: settings.enforceJwt === undefined ? '' : String(settings.enforceJwt),
+    CABLE_RPC_HEADERS: settings.rpcHeaders?.join(',') ?? '',
+    CABLE_RPC_COOKIES: settings.rpcCookies?.join(',') ?? '',
+    CABLE_RPC_HOST: props.rpc?.url ?? '',
+    CABLE_RPC_TIMEOUT: props.rpc?.timeoutMs === undefined ? '' : String(props.rpc.timeoutMs),
+    CABLE_RPC_MAX_ATTEMPTS: props.rpc?.maxAttempts === undefined ? '' : String(props.rpc.maxAttempts),
   };
   return {
     CABLE_CONNECTIONS_TABLE: store.connectionsTable,
@@ -132,6 +145,7 @@ export function bundledEnvironment(props: {
     CABLE_PING_SEGMENTS: String(ping.segments),
     CABLE_PING_PERIOD: String(localPingPeriodSeconds(ping)),
     CABLE_MAX_CONNECTION_AGE: String(maxConnectionAgeSeconds),
+    ...identification,
     ...Object.fromEntries(Object.entries(optional).filter((entry): entry is [string, string] => entry[1] !== undefined)),
   };
 }

@@ -36,6 +36,19 @@ export const CLI_OPTIONS: readonly OptionSpec[] = [
     default: 'false',
     description: 'Public mode: implies --public_streams and lets POST /_broadcast in without a key (Turbo signed streams are still verified)',
   },
+  {
+    name: 'rpc_host',
+    kind: 'string',
+    default: '- (no RPC)',
+    description: 'The app\'s AnyCable HTTP RPC, e.g. http://localhost:3000/_anycable (anycable-rails): identifies connections and serves app-defined channels',
+  },
+  { name: 'http_rpc_secret', kind: 'string', default: 'derived from --secret', description: 'Bearer key of RPC requests; by default hex(HMAC-SHA256(secret, "rpc-cable")), which anycable-rails derives too' },
+  { name: 'rpc_request_timeout', kind: 'string', default: '3000', description: 'Milliseconds an RPC call may take, retries included' },
+  { name: 'headers', kind: 'string', default: 'cookie', description: 'Comma-separated request headers passed to RPC calls (anycable-go\'s name)' },
+  { name: 'proxy-cookies', kind: 'string', default: 'every cookie', description: 'Comma-separated cookie names passed in the cookie header to RPC calls' },
+  { name: 'jwt_secret', kind: 'string', default: '--secret', description: 'Key of AnyCable JWT identification tokens (HS256/384/512, identifiers in the "ext" claim)' },
+  { name: 'jwt_param', kind: 'string', default: 'jid', description: 'Query parameter carrying the token; the header is X-<param>' },
+  { name: 'enforce_jwt', kind: 'boolean', default: 'false', description: 'Refuse connections without a token instead of calling the app\'s RPC connect' },
   { name: 'allowed_origins', kind: 'origins', default: 'any origin', description: 'Comma-separated Origin values allowed to connect, e.g. http://localhost:3000 (exact match)' },
   { name: 'idle_timeout', kind: 'seconds', default: String(DEFAULT_IDLE_TIMEOUT_MS / 1000), description: 'Seconds without a frame either way before a connection is closed (1001)' },
   { name: 'max_connection', kind: 'seconds', default: String(DEFAULT_MAX_CONNECTION_MS / 1000), description: 'Seconds after which every connection is closed (1001)' },
@@ -78,7 +91,7 @@ export type CliCommand =
   };
 
 export function envName(option: string): string {
-  return `CABLE_${option.toUpperCase()}`;
+  return `CABLE_${option.toUpperCase().replace(/-/g, '_')}`;
 }
 
 /** Flags win over CABLE_* variables, which win over defaults. Throws `CliUsageError`. */
@@ -126,6 +139,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
       logLevel: level(read('log_level')) ?? 'info',
       lambdaAssets: string('lambda_assets'),
       demo: flag('demo') ?? true,
+      ...(string('rpc_host') ? { rpc: { url: rpcUrl(read('rpc_host')!), timeoutMs: integer(read('rpc_request_timeout'), 1, 60_000) } } : {}),
       store: endpoint && connectionsTable && subscriptionsTable
         ? { kind: 'dynamodb', endpoint, connectionsTable, subscriptionsTable }
         : { kind: 'memory' },
@@ -144,6 +158,12 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
           maxPerSecond: integer(read('ping_max_per_second'), 1, 1_000_000),
         },
         maxConnectionAgeSeconds: integer(read('max_connection_age'), 1, API_GATEWAY_MAX_CONNECTION_SECONDS),
+        httpRpcSecret: string('http_rpc_secret'),
+        rpcHeaders: list(read('headers')),
+        rpcCookies: list(read('proxy-cookies')),
+        jwtSecret: string('jwt_secret'),
+        jwtParam: string('jwt_param'),
+        enforceJwt: flag('enforce_jwt'),
       },
     },
   };
@@ -239,14 +259,28 @@ function level(raw: Raw): LogLevel | undefined {
 }
 
 /** Full origins as browsers send them: anycable-go's bare host names and wildcards would never match here. */
+function list(raw: Raw): string[] | undefined {
+  if (!raw) return undefined;
+  const values = raw.value.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
+  return values.length > 0 ? values : undefined;
+}
+
+/** anycable-go takes HTTP RPC when the host has an http(s) scheme; anything else would be gRPC, which cdk-cable does not speak. */
+function rpcUrl(raw: NonNullable<Raw>): string {
+  if (!/^https?:\/\/[^/]+/i.test(raw.value)) {
+    throw new CliUsageError(`${raw.source} must be an http:// or https:// URL such as http://localhost:3000/_anycable (cdk-cable speaks AnyCable's HTTP RPC, not gRPC), got "${raw.value}"`);
+  }
+  return raw.value;
+}
+
 function origins(raw: Raw): string[] | undefined {
   if (!raw) return undefined;
-  const list = raw.value.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
-  for (const origin of list) {
+  const values = raw.value.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
+  for (const origin of values) {
     if (!/^[a-z][a-z0-9+.-]*:\/\/[^/]+$/i.test(origin)) {
       throw new CliUsageError(`${raw.source} takes full origins such as http://localhost:3000 (scheme and host, no path, no wildcard), got "${origin}"`);
     }
   }
-  if (list.length === 0) throw new CliUsageError(`${raw.source} is empty: omit it to allow any origin`);
-  return list;
+  if (values.length === 0) throw new CliUsageError(`${raw.source} is empty: omit it to allow any origin`);
+  return values;
 }

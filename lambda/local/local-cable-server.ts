@@ -57,6 +57,24 @@ export interface LocalCableServerOptions {
    * @default false (the CLI's `--demo` defaults to true)
    */
   readonly demo?: boolean;
+  /**
+   * The app's AnyCable RPC over HTTP (anycable-go's `--rpc_host`), e.g. anycable-rails'
+   * `http://localhost:3000/_anycable`: connections are identified by its `connect`, and channels
+   * other than the built-in ones run there. The key is `settings.httpRpcSecret`, or derived from
+   * `settings.secret`.
+   * @default - no RPC: only Turbo Streams and `$pubsub`
+   */
+  readonly rpc?: LocalRpcOptions;
+}
+
+/** How the local server reaches the app's RPC endpoints (anycable-go's `--rpc_host`, `--rpc_request_timeout`). */
+export interface LocalRpcOptions {
+  /** `http(s)://host[:port]/path`, the path where the app mounts RPC (anycable-rails: `/_anycable`). */
+  readonly url: string;
+  /** Per call, retries included. @default 3000 */
+  readonly timeoutMs?: number;
+  /** Attempts when nothing reached the app (refused, reset). @default 3 */
+  readonly maxAttempts?: number;
 }
 
 export interface LocalCableServer {
@@ -122,6 +140,7 @@ export async function startInspectableServer(
   const registry = new ConnectionRegistry({ idleTimeoutMs, maxConnectionMs });
   const runtime = buildLocalRuntime({
     ...overrides,
+    rpc: options.rpc,
     settings: options.settings ?? {},
     store,
     sockets: registry,
@@ -213,6 +232,7 @@ async function startBundled(
       callbackUrl: `http://${authority}${path}`,
       httpUrl: `http://${authority}`,
       logLevel: options.logLevel ?? 'info',
+      rpc: options.rpc,
     }),
   });
   if (options.publicBroadcasts) throw new CableConfigError('lambdaAssets runs the broadcast function as in AWS, which has no public mode: drop publicBroadcasts (--public)');

@@ -7,8 +7,10 @@ import { LocalShardDispatcher } from '../adapters/local/local-shard-dispatcher';
 import { LocalConnections, LocalTransport } from '../adapters/local/local-transport';
 import { MemoryConnectionStore } from '../adapters/memory/memory-connection-store';
 import { MemorySubscriptionStore } from '../adapters/memory/memory-subscription-store';
+import { HttpRpcTransport } from '../adapters/rpc/http-rpc-transport';
 import { CableConfig, CableSettings, resolveConfig } from '../core/config';
 import { Clock, ConnectionStore, Logger, SubscriptionStore, systemClock } from '../core/ports';
+import { RpcClient } from '../core/rpc-client';
 import { makeDeliverHandler } from '../handlers/deliver-handler';
 
 export type LocalStoreOptions =
@@ -26,6 +28,8 @@ export interface LocalRuntime {
   readonly shards: LocalShardDispatcher;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** The app's RPC, when configured. */
+  readonly rpc?: RpcClient;
   /** Releases the DynamoDB client, if any. */
   dispose(): void;
 }
@@ -37,6 +41,7 @@ export interface LocalRuntimeProps {
   /** True once the server is going away: pending deliveries then give up instead of retrying. */
   readonly stopped: () => boolean;
   readonly logger: Logger;
+  readonly rpc?: { readonly url: string; readonly timeoutMs?: number; readonly maxAttempts?: number };
   /** Replace a store (tests). */
   readonly connections?: ConnectionStore;
   readonly subscriptions?: SubscriptionStore;
@@ -61,6 +66,7 @@ export function buildLocalRuntime(props: LocalRuntimeProps): LocalRuntime {
     shards: new LocalShardDispatcher({ config, connections, subscriptions, transport, clock: systemClock, logger: props.logger }),
     clock: systemClock,
     logger: props.logger,
+    ...(props.rpc ? { rpc: new RpcClient(new HttpRpcTransport({ ...props.rpc, secret: config.rpc.secret })) } : {}),
     dispose: stores.dispose,
   };
 }

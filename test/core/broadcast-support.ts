@@ -74,6 +74,7 @@ export class DynamoLikeStore implements SubscriptionStore {
 
   add: SubscriptionStore['add'] = (s) => this.inner.add(s);
   remove: SubscriptionStore['remove'] = (...args) => this.inner.remove(...args);
+  removeStreams: SubscriptionStore['removeStreams'] = (...args) => this.inner.removeStreams(...args);
   removeAll: SubscriptionStore['removeAll'] = (id) => this.inner.removeAll(id);
 
   async listByStream(stream: string, cursor?: string, limit = 1000): Promise<SubscriptionPage> {

@@ -18,6 +18,8 @@ describe('resolveConfig', () => {
       fanOut: DEFAULT_FAN_OUT,
       ping: DEFAULT_PING,
       maxConnectionAgeSeconds: DEFAULT_MAX_CONNECTION_AGE_SECONDS,
+      jwt: undefined,
+      rpc: { secret: undefined, proxyHeaders: ['cookie'] },
     });
   });
 

@@ -129,6 +129,8 @@ describe('connect', () => {
       },
       query: { token: 'abc', room: 'lobby' },
       url: 'wss://cable.example.com/prod',
+      cstate: {},
+      channels: {},
     });
   });
 

@@ -177,6 +177,10 @@ export class HeldConnectionStore implements ConnectionStore {
     return this.inner.findByIdentifiers(identifiers);
   }
 
+  updateState(...args: Parameters<ConnectionStore['updateState']>): ReturnType<ConnectionStore['updateState']> {
+    return this.inner.updateState(...args);
+  }
+
   /** Lets every held `$connect` go on. */
   open(): void {
     this.release();

@@ -1,10 +1,13 @@
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CONNECTIONS } from './schema';
-import { ConnectionRecord, ConnectionStore, PingCandidate, PingCandidatePage } from '../../core/ports';
+import { ChannelRecord, ConnectionRecord, ConnectionStateUpdate, ConnectionStore, PingCandidate, PingCandidatePage } from '../../core/ports';
 
 const [CONNECTED_AT, PING_INTERVAL] = CONNECTIONS.pingsIndexAttributes;
 /** DynamoDB's limit on a partition key value (of the `byIdentifiers` index here). */
 const MAX_KEY_BYTES = 2048;
+/** Where identifiers too long for the index key are kept: usable by RPC calls, not by a remote disconnect. */
+const UNINDEXED_IDENTIFIERS = 'identifiersUnindexed';
 
 export interface DynamoConnectionStoreOptions {
   /**
@@ -34,16 +37,19 @@ export class DynamoConnectionStore implements ConnectionStore {
       subprotocol: record.subprotocol,
       headers: { ...record.headers },
       query: { ...record.query },
+      // Always present: updateState writes into these maps key by key, which needs them to exist.
+      cstate: { ...record.cstate },
+      channels: Object.fromEntries(Object.entries(record.channels ?? {}).map(([id, channel]) => [id, plainChannel(channel)])),
     };
     // Omitted rather than relying on the client's removeUndefinedValues, which callers may not set.
     if (record.url !== undefined) item.url = record.url;
     if (record.pingIntervalSeconds !== undefined) item[PING_INTERVAL] = record.pingIntervalSeconds;
+    if (record.remoteAddress !== undefined) item.remoteAddress = record.remoteAddress;
     if (record.identifiers !== undefined) {
-      // DynamoDB would refuse the whole item with an opaque ValidationException.
-      if (Buffer.byteLength(record.identifiers) > MAX_KEY_BYTES) {
-        throw new Error(`identifiers of ${record.connectionId} are over ${MAX_KEY_BYTES} bytes, the limit of the ${CONNECTIONS.byIdentifiersIndex} index key`);
-      }
-      item[CONNECTIONS.byIdentifiersPartitionKey] = record.identifiers;
+      // As an index key DynamoDB would refuse the whole item; such a connection still works, but
+      // a remote disconnect cannot find it.
+      const indexable = record.identifiers !== '' && Buffer.byteLength(record.identifiers) <= MAX_KEY_BYTES;
+      item[indexable ? CONNECTIONS.byIdentifiersPartitionKey : UNINDEXED_IDENTIFIERS] = record.identifiers;
     }
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
   }
@@ -66,7 +72,60 @@ export class DynamoConnectionStore implements ConnectionStore {
       ...(item.url !== undefined ? { url: item.url } : {}),
       ...(item[PING_INTERVAL] !== undefined ? { pingIntervalSeconds: item[PING_INTERVAL] } : {}),
       ...(item[CONNECTIONS.byIdentifiersPartitionKey] !== undefined ? { identifiers: item[CONNECTIONS.byIdentifiersPartitionKey] } : {}),
+      ...(item[UNINDEXED_IDENTIFIERS] !== undefined ? { identifiers: item[UNINDEXED_IDENTIFIERS] } : {}),
+      ...(item.remoteAddress !== undefined ? { remoteAddress: item.remoteAddress } : {}),
+      ...(item.cstate !== undefined ? { cstate: item.cstate } : {}),
+      ...(item.channels !== undefined ? { channels: item.channels } : {}),
     };
+  }
+
+  /**
+   * One UpdateItem: `cstate` key by key (so two commands changing different keys both land), a
+   * channel's record as a whole under its identifier, on the condition that the row (and, when
+   * asked, the channel) still exists.
+   */
+  async updateState(connectionId: string, update: ConnectionStateUpdate): Promise<'updated' | 'connection_gone' | 'channel_gone'> {
+    const names: Record<string, string> = { '#pk': CONNECTIONS.partitionKey, '#cstate': 'cstate', '#channels': 'channels' };
+    const values: Record<string, unknown> = {};
+    const set: string[] = [];
+    const remove: string[] = [];
+    Object.entries(update.cstate ?? {}).forEach(([key, value], index) => {
+      names[`#k${index}`] = key;
+      if (value === '') {
+        remove.push(`#cstate.#k${index}`);
+      } else {
+        values[`:v${index}`] = value;
+        set.push(`#cstate.#k${index} = :v${index}`);
+      }
+    });
+    const { channel } = update;
+    if (channel) {
+      names['#id'] = channel.identifier;
+      if (channel.record) {
+        values[':channel'] = plainChannel(channel.record);
+        set.push('#channels.#id = :channel');
+      } else {
+        remove.push('#channels.#id');
+      }
+    }
+    const condition = channel?.onlyIfSubscribed ? 'attribute_exists(#pk) AND attribute_exists(#channels.#id)' : 'attribute_exists(#pk)';
+    const expression = [set.length > 0 ? `SET ${set.join(', ')}` : '', remove.length > 0 ? `REMOVE ${remove.join(', ')}` : ''].filter(Boolean).join(' ');
+    if (expression === '') return (await this.get(connectionId)) ? 'updated' : 'connection_gone';
+    for (const name of ['#cstate', '#channels']) if (!expression.includes(name) && !condition.includes(name)) delete names[name];
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [CONNECTIONS.partitionKey]: connectionId },
+        UpdateExpression: expression,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+      }));
+      return 'updated';
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException')) throw error;
+      return (await this.get(connectionId)) ? 'channel_gone' : 'connection_gone';
+    }
   }
 
   async delete(connectionId: string): Promise<void> {
@@ -118,6 +177,10 @@ export class DynamoConnectionStore implements ConnectionStore {
     } while (start);
     return ids;
   }
+}
+
+function plainChannel(channel: ChannelRecord): Record<string, unknown> {
+  return { state: { ...channel.state }, streams: [...channel.streams] };
 }
 
 function encodeCursor(key: Record<string, unknown>): string {

@@ -68,6 +68,13 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     return [...streams];
   }
 
+  async removeStreams(connectionId: string, identifier: string, streams: string[]): Promise<void> {
+    await this.deleteKeys([...new Set(streams)].map((stream) => ({
+      [SUBSCRIPTIONS.partitionKey]: stream,
+      [SUBSCRIPTIONS.sortKey]: subscriberKey(connectionId, identifier),
+    })));
+  }
+
   async removeAll(connectionId: string): Promise<number> {
     const keys = await this.keysOf(connectionId);
     await this.deleteKeys(keys);

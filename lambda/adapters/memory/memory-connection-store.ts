@@ -1,4 +1,4 @@
-import { ConnectionRecord, ConnectionStore, PingCandidatePage } from '../../core/ports';
+import { ChannelRecord, ConnectionRecord, ConnectionStateUpdate, ConnectionStore, PingCandidatePage } from '../../core/ports';
 
 const DEFAULT_PAGE_SIZE = 1000;
 
@@ -45,6 +45,25 @@ export class MemoryConnectionStore implements ConnectionStore {
 
   async findByIdentifiers(identifiers: string): Promise<string[]> {
     return [...this.records.values()].filter((record) => record.identifiers === identifiers).map((record) => record.connectionId);
+  }
+
+  async updateState(connectionId: string, update: ConnectionStateUpdate): Promise<'updated' | 'connection_gone' | 'channel_gone'> {
+    const record = this.records.get(connectionId);
+    if (!record) return 'connection_gone';
+    const channels: Record<string, ChannelRecord> = { ...record.channels };
+    const { channel } = update;
+    if (channel?.onlyIfSubscribed && !(channel.identifier in channels)) return 'channel_gone';
+    if (channel) {
+      if (channel.record) channels[channel.identifier] = channel.record;
+      else delete channels[channel.identifier];
+    }
+    const cstate: Record<string, string> = { ...record.cstate };
+    for (const [key, value] of Object.entries(update.cstate ?? {})) {
+      if (value === '') delete cstate[key];
+      else cstate[key] = value;
+    }
+    this.records.set(connectionId, { ...record, cstate, channels });
+    return 'updated';
   }
 }
 

@@ -36,6 +36,11 @@ export class MemorySubscriptionStore implements SubscriptionStore {
     return this.removeWhere((s) => s.connectionId === connectionId && s.identifier === identifier);
   }
 
+  async removeStreams(connectionId: string, identifier: string, streams: string[]): Promise<void> {
+    const stopped = new Set(streams);
+    await this.removeWhere((s) => s.connectionId === connectionId && s.identifier === identifier && stopped.has(s.stream));
+  }
+
   async removeAll(connectionId: string): Promise<number> {
     return (await this.removeWhere((s) => s.connectionId === connectionId)).length;
   }

@@ -1,0 +1,197 @@
+import { MAX_IDENTIFIER_BYTES, MAX_STREAM_BYTES } from './channels';
+import { CableConfig } from './config';
+import { ChannelRecord, Clock, ConnectionRecord, ConnectionStore, Logger, SubscriptionStore } from './ports';
+import { ClientCommand, confirmSubscription, encodeFrame, rejectSubscription } from './protocol';
+import { commandEnv, mergeState, RpcClient } from './rpc-client';
+import { RpcCallError, RpcCommandResponse, RpcStatus } from './rpc-protocol';
+
+export interface AppChannelDeps {
+  readonly config: CableConfig;
+  readonly connections: ConnectionStore;
+  readonly subscriptions: SubscriptionStore;
+  readonly rpc: RpcClient;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export interface AppCommandResult {
+  /** Frames for the client, each already JSON, in order. */
+  readonly transmissions: string[];
+  /** Close the connection after them (the app said `disconnect`). */
+  readonly close: boolean;
+}
+
+const NOTHING: AppCommandResult = { transmissions: [], close: false };
+
+/**
+ * `subscribe`, `unsubscribe` and `message` for a channel the app defines, through its RPC
+ * `command` (https://docs.anycable.io/anycable-go/rpc). The result is applied as anycable-go's
+ * node/node.go `handleCommandReply` applies it: `stop_streams` (or `stopped_streams`), then
+ * `streams`, then channel and connection state, then the transmissions, then `disconnect`.
+ *
+ * Defined outcomes where anycable-go's are a session in memory:
+ * - Unknown connection (its `$connect` refused it): ignored.
+ * - `subscribe` to a channel already subscribed: confirmed again without a call (the client
+ *   re-sends `subscribe` every 500 ms until it sees the confirmation).
+ * - A rejected subscribe (FAILURE) starts no streams and keeps no state; if the app sent no
+ *   `reject_subscription`, one is added, or the client would re-send `subscribe` forever.
+ * - ERROR, a timeout, a 5xx or a malformed answer change nothing and send nothing (as Rails does
+ *   when a channel raises): a `subscribe` is then retried by the client itself. `unsubscribe`
+ *   is the exception: the client has already dropped the subscription, so its streams go anyway.
+ * - `message` or `unsubscribe` to a channel not subscribed: ignored, as anycable-go does.
+ */
+export async function performAppCommand(
+  deps: AppChannelDeps,
+  connectionId: string,
+  command: ClientCommand,
+): Promise<AppCommandResult> {
+  const { logger } = deps;
+  const { identifier } = command;
+  const record = await deps.connections.get(connectionId);
+  if (!record) {
+    logger.warn('command.unknown_connection', { connectionId, command: command.command, identifier });
+    return NOTHING;
+  }
+  const channel = record.channels?.[identifier];
+  if (command.command === 'subscribe') {
+    if (channel) return { transmissions: [encodeFrame(confirmSubscription(identifier))], close: false };
+    if (Buffer.byteLength(identifier) > MAX_IDENTIFIER_BYTES) {
+      logger.info('subscribe.rejected', { connectionId, identifier: identifier.slice(0, 100), reason: 'identifier_too_long' });
+      return { transmissions: [encodeFrame(rejectSubscription(identifier))], close: false };
+    }
+  } else if (!channel) {
+    logger.info('command.not_subscribed', { connectionId, command: command.command, identifier });
+    return NOTHING;
+  }
+
+  let response: RpcCommandResponse;
+  try {
+    response = await deps.rpc.command(connectionId, {
+      command: command.command,
+      identifier,
+      connectionIdentifiers: record.identifiers ?? '',
+      ...(command.data !== undefined ? { data: command.data } : {}),
+      env: commandEnv(deps.config.rpc, record, channel),
+    });
+  } catch (error) {
+    if (!(error instanceof RpcCallError)) throw error;
+    const { reason, status, message } = error;
+    logger.error('command.rpc_failed', { connectionId, command: command.command, identifier, reason, status, message });
+    return failed(deps, record, command, channel);
+  }
+  if (response.status === RpcStatus.ERROR) {
+    logger.error('command.rpc_error', { connectionId, command: command.command, identifier, errorMsg: response.errorMsg });
+    return failed(deps, record, command, channel);
+  }
+  return apply(deps, record, command, channel, response);
+}
+
+async function apply(
+  deps: AppChannelDeps,
+  record: ConnectionRecord,
+  command: ClientCommand,
+  channel: ChannelRecord | undefined,
+  response: RpcCommandResponse,
+): Promise<AppCommandResult> {
+  const { connectionId } = record;
+  const { identifier } = command;
+  const rejected = command.command === 'subscribe' && response.status === RpcStatus.FAILURE;
+  const transmissions = [...response.transmissions];
+  if (rejected) {
+    deps.logger.info('subscribe.rejected', { connectionId, identifier, reason: 'app', errorMsg: response.errorMsg || undefined });
+    if (!transmissions.some((text) => isRejection(text, identifier))) transmissions.push(encodeFrame(rejectSubscription(identifier)));
+  }
+
+  if (command.command === 'unsubscribe') {
+    // node.go `Unsubscribe`: whatever the app answers, every stream of the channel stops.
+    await stopStreams(deps, connectionId, identifier, channel?.streams ?? [], true);
+    await updateState(deps, record, response.env.cstate, { identifier });
+  } else if (!rejected) {
+    const streams = await changeStreams(deps, connectionId, identifier, channel?.streams ?? [], response);
+    const state = mergeState(channel?.state ?? {}, response.env.istate);
+    await updateState(deps, record, response.env.cstate, {
+      identifier,
+      record: { state, streams },
+      onlyIfSubscribed: command.command !== 'subscribe',
+    });
+  } else {
+    await updateState(deps, record, response.env.cstate);
+  }
+  return { transmissions, close: response.disconnect };
+}
+
+/** What a failed call leaves: nothing, except that an `unsubscribe` still stops the channel. */
+async function failed(
+  deps: AppChannelDeps,
+  record: ConnectionRecord,
+  command: ClientCommand,
+  channel: ChannelRecord | undefined,
+): Promise<AppCommandResult> {
+  if (command.command === 'unsubscribe') {
+    await stopStreams(deps, record.connectionId, command.identifier, channel?.streams ?? [], true);
+    await updateState(deps, record, undefined, { identifier: command.identifier });
+  }
+  return NOTHING;
+}
+
+/** Stops, then starts, streams as the response says; returns the channel's streams afterwards. */
+async function changeStreams(
+  deps: AppChannelDeps,
+  connectionId: string,
+  identifier: string,
+  current: readonly string[],
+  response: RpcCommandResponse,
+): Promise<string[]> {
+  let streams = [...current];
+  if (response.stopStreams) {
+    await stopStreams(deps, connectionId, identifier, streams, true);
+    streams = [];
+  } else if (response.stoppedStreams.length > 0) {
+    await stopStreams(deps, connectionId, identifier, response.stoppedStreams, false);
+    const stopped = new Set(response.stoppedStreams);
+    streams = streams.filter((stream) => !stopped.has(stream));
+  }
+  const expiresAt = Math.floor(deps.clock.now() / 1000) + deps.config.ttlSeconds;
+  for (const stream of response.streams) {
+    if (stream === '' || Buffer.byteLength(stream) > MAX_STREAM_BYTES) {
+      deps.logger.warn('command.stream_skipped', { connectionId, identifier, reason: stream === '' ? 'empty_stream_name' : 'stream_name_too_long' });
+      continue;
+    }
+    await deps.subscriptions.add({ stream, connectionId, identifier, expiresAt });
+    if (!streams.includes(stream)) streams.push(stream);
+  }
+  return streams;
+}
+
+/**
+ * `all`: every stream of the channel (found through the store's index too, which may lag a
+ * subscribe made a moment ago; `known` are deleted by key). Otherwise only `known`.
+ */
+async function stopStreams(deps: AppChannelDeps, connectionId: string, identifier: string, known: readonly string[], all: boolean): Promise<void> {
+  if (all) {
+    await deps.subscriptions.remove(connectionId, identifier, [...known]);
+    return;
+  }
+  await deps.subscriptions.removeStreams(connectionId, identifier, [...known]);
+}
+
+async function updateState(
+  deps: AppChannelDeps,
+  record: ConnectionRecord,
+  cstate: Readonly<Record<string, string>> | undefined,
+  channel?: { identifier: string; record?: ChannelRecord; onlyIfSubscribed?: boolean },
+): Promise<void> {
+  const hasCstate = cstate !== undefined && Object.keys(cstate).length > 0;
+  if (!hasCstate && !channel) return;
+  const outcome = await deps.connections.updateState(record.connectionId, { ...(hasCstate ? { cstate } : {}), ...(channel ? { channel } : {}) });
+  if (outcome !== 'updated') deps.logger.info('command.state_not_kept', { connectionId: record.connectionId, identifier: channel?.identifier, outcome });
+}
+
+function isRejection(text: string, identifier: string): boolean {
+  try {
+    const frame = JSON.parse(text) as { type?: unknown; identifier?: unknown };
+    return frame.type === 'reject_subscription' && frame.identifier === identifier;
+  } catch {
+    return false;
+  }
+}

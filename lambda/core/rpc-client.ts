@@ -1,0 +1,102 @@
+import { RpcConfig } from './config';
+import { ChannelRecord, ConnectionRecord } from './ports';
+import {
+  decodeCommandResponse,
+  decodeConnectResponse,
+  decodeDisconnectResponse,
+  encodeCommandRequest,
+  encodeConnectRequest,
+  encodeDisconnectRequest,
+  RpcCommandRequest,
+  RpcCommandResponse,
+  RpcConnectResponse,
+  RpcDisconnectResponse,
+  RpcEnv,
+  RpcTransport,
+} from './rpc-protocol';
+
+/** The header anycable-go adds for the client's address (server/request_info.go `remoteAddrHeader`). */
+export const REMOTE_ADDR_HEADER = 'REMOTE_ADDR';
+
+/**
+ * The app's RPC endpoints, typed: encodes a request, lets the transport carry it, decodes the
+ * answer. Every failure (transport or a body that is not a response) is an `RpcCallError`.
+ */
+export class RpcClient {
+  constructor(private readonly transport: RpcTransport) {}
+
+  async connect(sid: string, env: RpcEnv): Promise<RpcConnectResponse> {
+    return decodeConnectResponse(await this.transport.call('connect', encodeConnectRequest({ env }), sid));
+  }
+
+  async command(sid: string, request: RpcCommandRequest): Promise<RpcCommandResponse> {
+    return decodeCommandResponse(await this.transport.call('command', encodeCommandRequest(request), sid));
+  }
+
+  async disconnect(sid: string, identifiers: string, subscriptions: readonly string[], env: RpcEnv): Promise<RpcDisconnectResponse> {
+    return decodeDisconnectResponse(await this.transport.call('disconnect', encodeDisconnectRequest({ identifiers, subscriptions, env }), sid));
+  }
+}
+
+/**
+ * `env.headers` as anycable-go builds them (server/headers_extractor.go): the proxied headers
+ * that are present (the cookie header filtered to `proxyCookies` when set), and the client's
+ * address as `REMOTE_ADDR`.
+ */
+export function proxiedHeaders(
+  config: RpcConfig,
+  headers: Readonly<Record<string, string>>,
+  remoteAddress: string | undefined,
+): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const name of config.proxyHeaders) {
+    let value = headers[name];
+    if (name === 'cookie' && value !== undefined && config.proxyCookies) value = filterCookies(value, config.proxyCookies);
+    if (value) result[name] = value;
+  }
+  if (remoteAddress) result[REMOTE_ADDR_HEADER] = remoteAddress;
+  return result;
+}
+
+/** server/request_info.go `parseCookies`: keeps `name=value` pairs whose name is listed, each followed by `;`. */
+function filterCookies(value: string, names: readonly string[]): string {
+  const wanted = new Set(names);
+  return value.split(';')
+    .filter((cookie) => {
+      const parts = cookie.split('=');
+      return parts.length === 2 && wanted.has(parts[0]);
+    })
+    .map((cookie) => `${cookie};`)
+    .join('');
+}
+
+/** The env of a command: the connection's, with one channel's state (protocol.go `buildChannelEnv`). */
+export function commandEnv(config: RpcConfig, record: ConnectionRecord, channel: ChannelRecord | undefined): RpcEnv {
+  return {
+    url: record.url ?? '',
+    headers: proxiedHeaders(config, record.headers, record.remoteAddress),
+    cstate: record.cstate ?? {},
+    istate: channel?.state ?? {},
+  };
+}
+
+/** The env of a disconnect: every channel's state JSON-encoded under its identifier (protocol.go `buildDisconnectEnv`). */
+export function disconnectEnv(config: RpcConfig, record: ConnectionRecord): RpcEnv {
+  const channels = Object.entries(record.channels ?? {});
+  return {
+    url: record.url ?? '',
+    headers: proxiedHeaders(config, record.headers, record.remoteAddress),
+    cstate: record.cstate ?? {},
+    istate: Object.fromEntries(channels.map(([identifier, channel]) => [identifier, JSON.stringify(channel.state)])),
+  };
+}
+
+/** Applies a response's state changes: an empty value deletes the key (common.go `MergeConnectionState`). */
+export function mergeState(current: Readonly<Record<string, string>>, changes: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const merged: Record<string, string> = { ...current };
+  for (const [key, value] of Object.entries(changes ?? {})) {
+    if (value === '') delete merged[key];
+    else merged[key] = value;
+  }
+  return merged;
+}
