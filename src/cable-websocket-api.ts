@@ -18,8 +18,10 @@ import { createCableHandler, HandlerName } from './cable-handlers';
 import { CABLE_METRICS, cableMetric, lambdaSum, WEBSOCKET_METRICS, webSocketMetric } from './cable-metrics';
 import { annotatePingCost, createPinger, pingEnvironment, pingerSettings, validatePinger } from './cable-pinger';
 import { CableRetryPolicy } from './cable-retry-policy';
+import { CableRpc } from './cable-rpc';
 import { createCableTables, TABLE_SCHEMA } from './cable-tables';
 import * as cdn from './private/distribution';
+import { identificationEnvironment, IdentificationSecrets } from './private/identification';
 import { acknowledge, acknowledgeConnectionsWildcard } from './private/nag';
 import * as validate from './private/validation';
 
@@ -173,6 +175,36 @@ export interface CableWebSocketApiProps {
    * @default - derived from `secret` as anycable-go and anycable-rails derive it: hex(HMAC-SHA256(secret, "broadcast-cable"))
    */
   readonly broadcastKey?: secretsmanager.ISecret;
+
+  /**
+   * The app's AnyCable RPC (anycable-rails' HTTP RPC at `/_anycable`, `@anycable/serverless-js`,
+   * or an app on Lambda): connections are identified by the app's `connect`
+   * (`ApplicationCable::Connection`, `current_user`), and every channel other than Turbo Streams
+   * and `$pubsub` runs in the app (`subscribed`, `stream_from`, actions).
+   * @default - no RPC: Turbo Streams and `$pubsub` only; connections are anonymous unless a JWT identifies them
+   */
+  readonly rpc?: CableRpc;
+
+  /**
+   * Key of AnyCable JWT identification tokens (anycable-go's `--jwt_secret`): a client whose
+   * token (`?jid=`, `X-JID` header or `anycable-token.<token>` subprotocol) verifies is identified by
+   * the token's `ext` claim without an RPC call; an expired one gets `token_expired`.
+   * @default - `secret` (anycable-go's default: JWT identification is always on)
+   */
+  readonly jwtSecret?: secretsmanager.ISecret;
+
+  /**
+   * Query parameter carrying the JWT; the header is `X-<jwtParam>` (anycable-go's `--jwt_param`).
+   * @default 'jid'
+   */
+  readonly jwtParam?: string;
+
+  /**
+   * Refuse (with `unauthorized`) connections without a JWT instead of asking the app's RPC
+   * `connect` (anycable-go's `--enforce_jwt`).
+   * @default false
+   */
+  readonly enforceJwt?: boolean;
 
   /**
    * Posts in flight at once per broadcast (and per shard of a large stream).
@@ -388,12 +420,14 @@ export class CableWebSocketApi extends Construct {
       ...(props.allowedOrigins ? { CABLE_ALLOWED_ORIGINS: props.allowedOrigins.join(',') } : {}),
       ...(this.defaultOrigins.length > 0 ? { CABLE_ALLOWED_ORIGINS: this.defaultOriginsValue() } : {}),
     };
-    // Secrets are read (once per cold start) only by the handler that verifies stream names.
+    // Secrets are read (once per cold start) only by the handlers that verify stream names or tokens.
     const secretEnvironment: Record<string, string> = {
       CABLE_SECRET_ARN: this.secret.secretArn,
       ...(props.turboStreamsSecret ? { CABLE_TURBO_STREAMS_SECRET_ARN: props.turboStreamsSecret.secretArn } : {}),
       ...(props.streamsSecret ? { CABLE_STREAMS_SECRET_ARN: props.streamsSecret.secretArn } : {}),
     };
+    const rpc = props.rpc?._bind();
+    const identification = identificationEnvironment({ rpc, jwtSecret: props.jwtSecret, jwtParam: props.jwtParam, enforceJwt: props.enforceJwt });
     const handler = (name: HandlerName, extra: Record<string, string> = {}) => createCableHandler(this, name, {
       runtime,
       architecture: props.architecture ?? lambda.Architecture.ARM_64,
@@ -404,13 +438,15 @@ export class CableWebSocketApi extends Construct {
       defaultRuntime: props.runtime === undefined,
     });
     this.deliverHandler = handler('deliver');
-    this.connectHandler = handler('connect', { CABLE_DELIVER_FUNCTION: this.deliverHandler.functionName });
-    this.messageHandler = handler('message', secretEnvironment);
-    this.disconnectHandler = handler('disconnect');
+    const withIdentification = { ...secretEnvironment, ...identification.environment };
+    this.connectHandler = handler('connect', { CABLE_DELIVER_FUNCTION: this.deliverHandler.functionName, ...withIdentification });
+    this.messageHandler = handler('message', rpc ? withIdentification : secretEnvironment);
+    // Without RPC, `$disconnect` tells no one and reads no secret.
+    this.disconnectHandler = handler('disconnect', rpc ? withIdentification : {});
     // A failed welcome delivery is not retried late: the client reconnects after 6 s of silence.
     this.deliverHandler.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
 
-    this.grantLeastPrivilege([this.secret, props.turboStreamsSecret, props.streamsSecret]);
+    this.grantLeastPrivilege([this.secret, props.turboStreamsSecret, props.streamsSecret], identification);
 
     const broadcastSettings = {
       concurrency: props.broadcastConcurrency ?? 64,
@@ -665,7 +701,7 @@ export class CableWebSocketApi extends Construct {
   }
 
   /** Each function gets only the table actions and connection operations it uses. */
-  private grantLeastPrivilege(secrets: (secretsmanager.ISecret | undefined)[]): void {
+  private grantLeastPrivilege(secrets: (secretsmanager.ISecret | undefined)[], identification: IdentificationSecrets): void {
     const { connectHandler: connect, messageHandler: message, disconnectHandler: disconnect, deliverHandler: deliver } = this;
     const connectionsArn = this.connectionsTable.tableArn;
     const subscriptionsArn = this.subscriptionsTable.tableArn;
@@ -688,8 +724,20 @@ export class CableWebSocketApi extends Construct {
     acknowledgeConnectionsWildcard(message);
     acknowledgeConnectionsWildcard(deliver);
 
-    // Only the message handler verifies signed stream names.
+    // The message handler verifies signed stream names; `$connect` verifies tokens (JWT, keyed by
+    // `secret` by default) and, like the others with RPC, signs its requests.
     for (const secret of secrets) secret?.grantRead(message);
+    for (const secret of [this.secret, ...identification.secrets]) secret.grantRead(connect);
+    const { rpc } = identification;
+    if (!rpc) return;
+    for (const secret of [this.secret, ...identification.secrets]) {
+      secret.grantRead(message);
+      secret.grantRead(disconnect);
+    }
+    // App channels keep their streams and state on the connection row.
+    allow(message, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [connectionsArn]);
+    allow(disconnect, ['dynamodb:GetItem'], [connectionsArn]);
+    for (const fn of [connect, message, disconnect]) rpc.grant(fn);
   }
 
   /** Adds default origins after construction; only `$connect` checks `Origin`. */

@@ -1,3 +1,4 @@
 export * from './cable-websocket-api';
 export * from './cable-distribution';
 export * from './cable-retry-policy';
+export * from './cable-rpc';

@@ -258,13 +258,13 @@ describe('functions', () => {
     }
   });
 
-  test('environment: only the message and broadcast handlers learn the secret, only connect the deliver function', () => {
+  test('environment: only the connect (JWT), message and broadcast handlers learn the secret, only connect the deliver function', () => {
     const { template } = synth();
     const env = (name: string) => template.toJSON().Resources[logicalId(template, 'AWS::Lambda::Function', `${name}Handler`)].Properties.Environment.Variables;
-    for (const name of ['Message', 'Broadcast']) expect(env(name).CABLE_SECRET_ARN).toEqual({ Ref: logicalId(template, 'AWS::SecretsManager::Secret', 'Secret') });
+    for (const name of ['Connect', 'Message', 'Broadcast']) expect(env(name).CABLE_SECRET_ARN).toEqual({ Ref: logicalId(template, 'AWS::SecretsManager::Secret', 'Secret') });
     expect(env('Connect').CABLE_DELIVER_FUNCTION).toEqual({ Ref: logicalId(template, 'AWS::Lambda::Function', 'DeliverHandler') });
     expect(env('Broadcast').CABLE_FANOUT_FUNCTION).toEqual({ Ref: logicalId(template, 'AWS::Lambda::Function', 'FanOutHandler') });
-    for (const name of ['Connect', 'Disconnect', 'Deliver', 'FanOut']) expect(env(name).CABLE_SECRET_ARN).toBeUndefined();
+    for (const name of ['Disconnect', 'Deliver', 'FanOut']) expect(env(name).CABLE_SECRET_ARN).toBeUndefined();
     for (const name of ['Message', 'Disconnect', 'Deliver', 'Broadcast', 'FanOut']) expect(env(name).CABLE_DELIVER_FUNCTION).toBeUndefined();
     expect(env('Deliver').CABLE_CALLBACK_URL).toEqual({ 'Fn::Join': ['', ['https://', { Ref: expect.stringMatching(/^CableApi/) }, '.execute-api.eu-west-1.', { Ref: 'AWS::URLSuffix' }, '/cable']] });
   });
@@ -343,8 +343,8 @@ describe('least privilege', () => {
     'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':execute-api:eu-west-1:123456789012:', { Ref: api }, `/cable/${method}/@connections/*`]],
   });
 
-  test('connect: writes connections and invokes the deliver function, nothing else', () => {
-    expect(actionsOf(template, 'ConnectHandler')).toEqual(['dynamodb:PutItem', 'lambda:InvokeFunction']);
+  test('connect: writes connections, invokes the deliver function and reads the secret (JWT key), nothing else', () => {
+    expect(actionsOf(template, 'ConnectHandler')).toEqual(['dynamodb:PutItem', 'lambda:InvokeFunction', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
     expect(statementsOf(template, 'ConnectHandler')).toEqual(expect.arrayContaining([
       expect.objectContaining({ Action: 'dynamodb:PutItem', Resource: { 'Fn::GetAtt': [logicalId(template, 'AWS::DynamoDB::Table', 'ConnectionsTable'), 'Arn'] } }),
       expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [logicalId(template, 'AWS::Lambda::Function', 'DeliverHandler'), 'Arn'] } }),
