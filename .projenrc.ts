@@ -66,6 +66,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@anycable/core',
     // The RPC peer of the RPC end-to-end tests (0.1.0: the only version on npm).
     '@anycable/serverless-js@0.1.0',
+    // Signs JWTs in the identification tests (also what @anycable/serverless-js uses).
+    'jose@^4.15.9',
     '@rails/actioncable',
     '@aws-sdk/credential-provider-node',
     '@smithy/node-http-handler',

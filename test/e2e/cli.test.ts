@@ -168,6 +168,9 @@ describe('cdk-cable dev (in-process)', () => {
     [['dev', '--path=cable'], {}, /--path must be/],
     [['dev', '--idle_timeout=0'], {}, /--idle_timeout must be an integer/],
     [['dev', '--dynamodb_endpoint=http://localhost:8000'], {}, /--dynamodb_endpoint needs --connections_table/],
+    [['dev', '--rpc_host=localhost:50051'], {}, /--rpc_host must be an http:\/\/ or https:\/\/ URL .*not gRPC/],
+    [['dev', '--rpc_host=http://localhost:3000/_anycable', '--rpc_request_timeout=0'], {}, /--rpc_request_timeout must be an integer from 1/],
+    [['dev'], { CABLE_ENFORCE_JWT: 'sure' }, /CABLE_ENFORCE_JWT must be true or false/],
     [['dev'], { CABLE_PORT: '99999' }, /CABLE_PORT must be an integer/],
     [['dev'], { CABLE_PUBLIC: 'yes' }, /CABLE_PUBLIC must be true or false/],
     [[], {}, /missing command/],
@@ -189,6 +192,25 @@ describe('cdk-cable dev (in-process)', () => {
 });
 
 describe('parseCli', () => {
+  test('rpc_host: anycable-go\'s RPC and JWT options reach the server options and settings', () => {
+    const command = parseCli([
+      'dev', '--rpc_host=http://localhost:3000/_anycable', '--rpc_request_timeout=1500', '--http_rpc_secret=k',
+      '--headers=cookie,x-api-token', '--proxy-cookies=_session', '--jwt_param=token', '--enforce_jwt',
+    ], { CABLE_JWT_SECRET: 'jwt-key' });
+    if (command.kind !== 'dev') throw new Error('expected dev');
+    expect(command.options.rpc).toEqual({ url: 'http://localhost:3000/_anycable', timeoutMs: 1500 });
+    expect(command.options.settings).toMatchObject({
+      httpRpcSecret: 'k', rpcHeaders: ['cookie', 'x-api-token'], rpcCookies: ['_session'], jwtSecret: 'jwt-key', jwtParam: 'token', enforceJwt: true,
+    });
+    expect(envName('proxy-cookies')).toBe('CABLE_PROXY_COOKIES');
+  });
+
+  test('rpc_host: without it there is no RPC', () => {
+    const command = parseCli(['dev'], {});
+    if (command.kind !== 'dev') throw new Error('expected dev');
+    expect(command.options.rpc).toBeUndefined();
+  });
+
   test('turbo_streams: on by default; --turbo_streams=false and --no-turbo_streams turn it off', () => {
     const turbo = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
       const command = parseCli(['dev', ...argv], env);
