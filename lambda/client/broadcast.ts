@@ -63,7 +63,7 @@ export async function broadcastAll(messages: readonly StreamMessage[], options: 
  * Closes every connection identified by `identifier` (AnyCable's remote disconnect, as
  * `ActionCable.server.remote_connections.where(...).disconnect` does through anycable-rails):
  * each gets `{"type":"disconnect","reason":"remote","reconnect":<reconnect>}`. Resolves with how
- * many connections matched (none until connections are identified).
+ * many connections matched (only connections identified by a JWT or the app's RPC `connect` can).
  */
 export async function disconnectRemote(identifier: string, reconnect = false, options: BroadcastOptions = {}): Promise<number> {
   if (typeof identifier !== 'string' || identifier.length === 0) throw new Error('cdk-cable disconnect: identifier must be a non-empty identifiers JSON string');

@@ -17,7 +17,7 @@ export interface ConnectionRecord {
   readonly pingIntervalSeconds?: number;
   /**
    * The connection's identifiers JSON (what `identified_by` values serialize to in Rails), which a
-   * remote disconnect matches exactly. Absent until connections are identified.
+   * remote disconnect matches exactly. Absent for anonymous connections (no JWT, no RPC).
    */
   readonly identifiers?: string;
   /** The client's address (API Gateway's `sourceIp`), passed to RPC as `REMOTE_ADDR`. */

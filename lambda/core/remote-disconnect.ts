@@ -25,8 +25,8 @@ export interface RemoteDisconnectResult {
  * through anycable-rails): every connection whose stored identifiers JSON equals the command's
  * gets `{"type":"disconnect","reason":"remote","reconnect":<reconnect>}` and is closed. anycable-go
  * stops after the first matching session (hub/hub.go `disconnectSessions`); a user signed in on
- * two tabs has two connections here, and both are closed. Connections carry no identifiers until
- * app-defined identification exists, so until then nothing matches and the count is 0.
+ * two tabs has two connections here, and both are closed. Only identified connections (JWT or the
+ * app's RPC `connect`, identify.ts) carry identifiers; anonymous ones never match.
  * A failed lookup is thrown; a connection that could not be reached is counted.
  */
 export async function remoteDisconnect(deps: RemoteDisconnectDeps, command: RemoteCommand): Promise<RemoteDisconnectResult> {
