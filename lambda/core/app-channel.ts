@@ -1,4 +1,4 @@
-import { MAX_IDENTIFIER_BYTES, MAX_STREAM_BYTES } from './channels';
+import { MAX_IDENTIFIER_BYTES, MAX_STREAM_BYTES, parseIdentifier } from './channels';
 import { CableConfig } from './config';
 import { ChannelRecord, Clock, ConnectionRecord, ConnectionStore, Logger, SubscriptionStore } from './ports';
 import { ClientCommand, confirmSubscription, encodeFrame, rejectSubscription } from './protocol';
@@ -52,11 +52,14 @@ export async function performAppCommand(
     logger.warn('command.unknown_connection', { connectionId, command: command.command, identifier });
     return NOTHING;
   }
-  const channel = record.channels?.[identifier];
+  // Own keys only: an identifier such as "constructor" must not find Object.prototype's.
+  const channel = record.channels && Object.prototype.hasOwnProperty.call(record.channels, identifier) ? record.channels[identifier] : undefined;
   if (command.command === 'subscribe') {
     if (channel) return { transmissions: [encodeFrame(confirmSubscription(identifier))], close: false };
-    if (Buffer.byteLength(identifier) > MAX_IDENTIFIER_BYTES) {
-      logger.info('subscribe.rejected', { connectionId, identifier: identifier.slice(0, 100), reason: 'identifier_too_long' });
+    const invalid = Buffer.byteLength(identifier) > MAX_IDENTIFIER_BYTES ? 'identifier_too_long' : !parseIdentifier(identifier) ? 'invalid_identifier' : undefined;
+    if (invalid) {
+      // As for built-in channels (channels.ts), and as Rails, which cannot parse such an identifier either.
+      logger.info('subscribe.rejected', { connectionId, identifier: identifier.slice(0, 100), reason: invalid });
       return { transmissions: [encodeFrame(rejectSubscription(identifier))], close: false };
     }
   } else if (!channel) {

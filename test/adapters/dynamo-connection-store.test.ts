@@ -32,16 +32,16 @@ const record: ConnectionRecord = {
 };
 
 describe('DynamoConnectionStore', () => {
-  test('put/get: round-trips every field', async () => {
+  test('put/get: round-trips every field, cstate and channels coming back empty when put without', async () => {
     await store.put(record);
-    expect(await store.get(record.connectionId)).toEqual(record);
+    expect(await store.get(record.connectionId)).toEqual({ ...record, cstate: {}, channels: {} });
   });
 
   test('put/get: a record without url comes back without url', async () => {
     const { url: _url, ...withoutUrl } = record;
     await store.put(withoutUrl);
     const stored = await store.get(record.connectionId);
-    expect(stored).toEqual(withoutUrl);
+    expect(stored).toEqual({ ...withoutUrl, cstate: {}, channels: {} });
     expect(stored).not.toHaveProperty('url');
   });
 
@@ -77,10 +77,10 @@ describe('DynamoConnectionStore', () => {
     await store.delete(record.connectionId);
     await store.delete(record.connectionId);
     expect(await store.get(record.connectionId)).toBeUndefined();
-    expect(await store.get('kept')).toEqual({ ...record, connectionId: 'kept' });
+    expect(await store.get('kept')).toEqual({ ...record, connectionId: 'kept', cstate: {}, channels: {} });
   });
 
-  test('schema: the row is keyed by connectionId with a numeric expiresAt (TTL) and map headers/query', async () => {
+  test('schema: the row is keyed by connectionId with a numeric expiresAt (TTL), map headers/query and always-present cstate/channels maps', async () => {
     await store.put(record);
     const { Item: item } = await dynamo.client.send(new GetItemCommand({ TableName: table, Key: { connectionId: { S: record.connectionId } } }));
     expect(item).toEqual({
@@ -91,6 +91,19 @@ describe('DynamoConnectionStore', () => {
       headers: { M: { 'origin': { S: 'https://app.example' }, 'cookie': { S: 'session=x; other=y' }, 'x-empty': { S: '' } } },
       query: { M: { token: { S: 'a b&c' } } },
       url: { S: record.url },
+      cstate: { M: {} },
+      channels: { M: {} },
+    });
+  });
+
+  test('schema: cstate and channels are maps keyed by the literal key and identifier, a channel\'s streams a list', async () => {
+    const identifier = '{"channel":"ChatChannel","room":"1"}';
+    await store.put({ ...record, remoteAddress: '203.0.113.7', cstate: { 'a.b': '1' }, channels: { [identifier]: { state: { x: 'y' }, streams: ['chat:1', 'chat:2'] } } });
+    const { Item: item } = await dynamo.client.send(new GetItemCommand({ TableName: table, Key: { connectionId: { S: record.connectionId } } }));
+    expect(item).toMatchObject({
+      remoteAddress: { S: '203.0.113.7' },
+      cstate: { M: { 'a.b': { S: '1' } } },
+      channels: { M: { [identifier]: { M: { state: { M: { x: { S: 'y' } } }, streams: { L: [{ S: 'chat:1' }, { S: 'chat:2' }] } } } } },
     });
   });
 });

@@ -4,12 +4,14 @@ import { DynamoSubscriptionStore } from '../../lambda/adapters/dynamodb/dynamo-s
 import { MemoryTransport } from '../../lambda/adapters/memory/memory-transport';
 import { CableConfig, resolveConfig } from '../../lambda/core/config';
 import { Clock, DeferredDelivery, DeliveryRequest, Logger } from '../../lambda/core/ports';
+import { RpcClient } from '../../lambda/core/rpc-client';
 import { signStream } from '../../lambda/core/signed-stream';
 import { makeConnectHandler } from '../../lambda/handlers/connect-handler';
 import { makeDeliverHandler } from '../../lambda/handlers/deliver-handler';
 import { makeDisconnectHandler } from '../../lambda/handlers/disconnect-handler';
 import { WebSocketEvent } from '../../lambda/handlers/events';
 import { makeMessageHandler } from '../../lambda/handlers/message-handler';
+import { ScriptedRpcTransport } from '../core/rpc-support';
 import { startDynalite, TestDynamo } from '../support/dynalite';
 
 const SECRET = 'turbo-test-secret';
@@ -159,6 +161,8 @@ describe('connect', () => {
       },
       query: { token: 'user-1' },
       url: `wss://${DOMAIN}/prod?token=user-1`,
+      cstate: {},
+      channels: {},
     }]);
     expect(await subscriptionRows()).toEqual([]);
     expect(delivery.requests).toEqual([{ connectionId: 'conn-a', frames: ['{"type":"welcome"}'], deadline: NOW + config.deliveryDeadlineMs }]);
@@ -265,5 +269,35 @@ describe('disconnect', () => {
     expect(await handlers.disconnect(disconnectEvent('conn-a'))).toEqual({ statusCode: 200 });
     expect(await handlers.disconnect(disconnectEvent('conn-a'))).toEqual({ statusCode: 200 });
     expect(await connectionRows()).toEqual([]);
+  });
+});
+
+describe('app channels (RPC) on DynamoDB', () => {
+  /** The `$default` handler with the app behind a scripted RPC peer; `$connect` stays the plain one. */
+  function messageWithApp(peer: ScriptedRpcTransport) {
+    return makeMessageHandler(async () => ({
+      config,
+      connections: new DynamoConnectionStore(dynamo.doc, tables.connectionsTable),
+      subscriptions: new DynamoSubscriptionStore(dynamo.doc, tables.subscriptionsTable),
+      transport,
+      clock,
+      logger,
+      rpc: new RpcClient(peer),
+    }));
+  }
+
+  // The stored channels map is a plain object: a lookup by identifier must not find its prototype's members.
+  test.each(['constructor', 'toString', '__proto__'])('subscribe: identifier %p is not confirmed without the app', async (identifier) => {
+    await open('conn-a');
+    const peer = new ScriptedRpcTransport().answer({ status: 2, transmissions: [] });
+    await messageWithApp(peer)(messageEvent('conn-a', { command: 'subscribe', identifier }));
+    expect(transport.framesOf('conn-a')).not.toContainEqual(expect.objectContaining({ type: 'confirm_subscription' }));
+  });
+
+  test.each(['constructor', 'toString', '__proto__'])('message: identifier %p, never subscribed, is not sent to the app', async (identifier) => {
+    await open('conn-a');
+    const peer = new ScriptedRpcTransport();
+    await messageWithApp(peer)(messageEvent('conn-a', { command: 'message', identifier, data: '{"action":"speak"}' }));
+    expect(peer.calls).toEqual([]);
   });
 });

@@ -104,9 +104,19 @@ describe('DynamoConnectionStore.findByIdentifiers (the sparse byIdentifiers inde
     expect(await store.findByIdentifiers('')).toEqual([]);
   });
 
-  test('put: identifiers over the 2,048-byte key limit are refused with a message, not DynamoDB\'s', async () => {
+  test('put: identifiers over the 2,048-byte key limit, or empty, are stored and read back but not indexed', async () => {
     const store = new DynamoConnectionStore(dynamo.doc, tables.connectionsTable);
-    await expect(store.put(row('A=', { identifiers: JSON.stringify({ big: 'x'.repeat(2_100) }) }))).rejects.toThrow(/over 2048 bytes/);
+    const long = JSON.stringify({ big: 'x'.repeat(2_100) });
+    await store.put(row('Long=', { identifiers: long }));
+    await store.put(row('Empty=', { identifiers: '' }));
+    await store.put(row('Indexed=', { identifiers: '{"user":"1"}' }));
+    expect(await store.get('Long=')).toMatchObject({ identifiers: long });
+    expect(await store.get('Empty=')).toMatchObject({ identifiers: '' });
+    expect(await store.findByIdentifiers(long)).toEqual([]);
+    expect(await store.findByIdentifiers('')).toEqual([]);
+    expect(await store.findByIdentifiers('{"user":"1"}')).toEqual(['Indexed=']);
+    const { Items } = await dynamo.doc.send(new ScanCommand({ TableName: tables.connectionsTable, IndexName: CONNECTIONS.byIdentifiersIndex }));
+    expect(Items?.map((item) => item[CONNECTIONS.partitionKey])).toEqual(['Indexed=']);
   });
 });
 

@@ -52,7 +52,7 @@ export class MemoryConnectionStore implements ConnectionStore {
     if (!record) return 'connection_gone';
     const channels: Record<string, ChannelRecord> = { ...record.channels };
     const { channel } = update;
-    if (channel?.onlyIfSubscribed && !(channel.identifier in channels)) return 'channel_gone';
+    if (channel?.onlyIfSubscribed && !Object.prototype.hasOwnProperty.call(channels, channel.identifier)) return 'channel_gone';
     if (channel) {
       if (channel.record) channels[channel.identifier] = channel.record;
       else delete channels[channel.identifier];
