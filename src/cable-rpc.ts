@@ -1,4 +1,5 @@
 import { Duration, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { CableRpcBinding } from './private/rpc-binding';
@@ -162,7 +163,8 @@ class FunctionRpc extends CableRpc {
         ...this.commonEnvironment(),
       },
       secret: this.options.secret,
-      grant: (grantee) => this.fn.grantInvoke(grantee),
+      // The unqualified ARN the handlers invoke, not grantInvoke's `:*` (every version and alias).
+      grant: (grantee) => iam.Grant.addToPrincipal({ grantee, actions: ['lambda:InvokeFunction'], resourceArns: [this.fn.functionArn] }),
     };
   }
 }

@@ -21,7 +21,7 @@ import { CableRetryPolicy } from './cable-retry-policy';
 import { CableRpc } from './cable-rpc';
 import { createCableTables, TABLE_SCHEMA } from './cable-tables';
 import * as cdn from './private/distribution';
-import { identificationEnvironment, IdentificationSecrets } from './private/identification';
+import { Identification, identification as identificationOf } from './private/identification';
 import { acknowledge, acknowledgeConnectionsWildcard } from './private/nag';
 import * as validate from './private/validation';
 
@@ -427,7 +427,7 @@ export class CableWebSocketApi extends Construct {
       ...(props.streamsSecret ? { CABLE_STREAMS_SECRET_ARN: props.streamsSecret.secretArn } : {}),
     };
     const rpc = props.rpc?._bind();
-    const identification = identificationEnvironment({ rpc, jwtSecret: props.jwtSecret, jwtParam: props.jwtParam, enforceJwt: props.enforceJwt });
+    const identification = identificationOf({ rpc, jwtSecret: props.jwtSecret, jwtParam: props.jwtParam, enforceJwt: props.enforceJwt });
     const handler = (name: HandlerName, extra: Record<string, string> = {}) => createCableHandler(this, name, {
       runtime,
       architecture: props.architecture ?? lambda.Architecture.ARM_64,
@@ -438,11 +438,14 @@ export class CableWebSocketApi extends Construct {
       defaultRuntime: props.runtime === undefined,
     });
     this.deliverHandler = handler('deliver');
-    const withIdentification = { ...secretEnvironment, ...identification.environment };
-    this.connectHandler = handler('connect', { CABLE_DELIVER_FUNCTION: this.deliverHandler.functionName, ...withIdentification });
-    this.messageHandler = handler('message', rpc ? withIdentification : secretEnvironment);
+    // The RPC key and the JWT key derive from (or default to) the common secret.
+    const common = { CABLE_SECRET_ARN: this.secret.secretArn };
+    this.connectHandler = handler('connect', {
+      CABLE_DELIVER_FUNCTION: this.deliverHandler.functionName, ...common, ...identification.jwtEnvironment, ...identification.rpcEnvironment,
+    });
+    this.messageHandler = handler('message', { ...secretEnvironment, ...identification.rpcEnvironment });
     // Without RPC, `$disconnect` tells no one and reads no secret.
-    this.disconnectHandler = handler('disconnect', rpc ? withIdentification : {});
+    this.disconnectHandler = handler('disconnect', rpc ? { ...common, ...identification.rpcEnvironment } : {});
     // A failed welcome delivery is not retried late: the client reconnects after 6 s of silence.
     this.deliverHandler.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
 
@@ -701,7 +704,7 @@ export class CableWebSocketApi extends Construct {
   }
 
   /** Each function gets only the table actions and connection operations it uses. */
-  private grantLeastPrivilege(secrets: (secretsmanager.ISecret | undefined)[], identification: IdentificationSecrets): void {
+  private grantLeastPrivilege(secrets: (secretsmanager.ISecret | undefined)[], identification: Identification): void {
     const { connectHandler: connect, messageHandler: message, disconnectHandler: disconnect, deliverHandler: deliver } = this;
     const connectionsArn = this.connectionsTable.tableArn;
     const subscriptionsArn = this.subscriptionsTable.tableArn;
@@ -727,13 +730,11 @@ export class CableWebSocketApi extends Construct {
     // The message handler verifies signed stream names; `$connect` verifies tokens (JWT, keyed by
     // `secret` by default) and, like the others with RPC, signs its requests.
     for (const secret of secrets) secret?.grantRead(message);
-    for (const secret of [this.secret, ...identification.secrets]) secret.grantRead(connect);
+    for (const secret of [this.secret, ...identification.jwtSecrets, ...identification.rpcSecrets]) secret.grantRead(connect);
     const { rpc } = identification;
     if (!rpc) return;
-    for (const secret of [this.secret, ...identification.secrets]) {
-      secret.grantRead(message);
-      secret.grantRead(disconnect);
-    }
+    for (const secret of identification.rpcSecrets) secret.grantRead(message);
+    for (const secret of [this.secret, ...identification.rpcSecrets]) secret.grantRead(disconnect);
     // App channels keep their streams and state on the connection row.
     allow(message, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [connectionsArn]);
     allow(disconnect, ['dynamodb:GetItem'], [connectionsArn]);

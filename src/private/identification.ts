@@ -2,19 +2,24 @@ import { Token } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { CableRpcBinding } from './rpc-binding';
 
-export interface IdentificationSecrets {
-  /** Secrets beyond the common one that identification reads (JWT key, RPC key). */
-  readonly secrets: secretsmanager.ISecret[];
+/** What each handler needs for identification; each gets only its own part (least privilege). */
+export interface Identification {
   readonly rpc?: CableRpcBinding;
+  /** RPC settings and key: connect, message and disconnect, when there is RPC. */
+  readonly rpcEnvironment: Record<string, string>;
+  readonly rpcSecrets: secretsmanager.ISecret[];
+  /** JWT settings and key: connect only. */
+  readonly jwtEnvironment: Record<string, string>;
+  readonly jwtSecrets: secretsmanager.ISecret[];
 }
 
 /** The environment of JWT identification and RPC (names: lambda/handlers/environment.ts). */
-export function identificationEnvironment(props: {
+export function identification(props: {
   readonly rpc?: CableRpcBinding;
   readonly jwtSecret?: secretsmanager.ISecret;
   readonly jwtParam?: string;
   readonly enforceJwt?: boolean;
-}): IdentificationSecrets & { readonly environment: Record<string, string> } {
+}): Identification {
   const { rpc, jwtSecret, jwtParam, enforceJwt } = props;
   if (jwtParam !== undefined && !Token.isUnresolved(jwtParam) && !/^[A-Za-z0-9_-]+$/.test(jwtParam)) {
     throw new Error(`\`jwtParam\` must be a query parameter and header name of letters, digits, "_" or "-", got "${jwtParam}"`);
@@ -22,13 +27,13 @@ export function identificationEnvironment(props: {
   const rpcSecret = rpc?.secret;
   return {
     rpc,
-    secrets: [jwtSecret, rpcSecret].filter((secret): secret is secretsmanager.ISecret => secret !== undefined),
-    environment: {
-      ...rpc?.environment,
-      ...(rpcSecret ? { CABLE_HTTP_RPC_SECRET_ARN: rpcSecret.secretArn } : {}),
+    rpcEnvironment: rpc ? { ...rpc.environment, ...(rpcSecret ? { CABLE_HTTP_RPC_SECRET_ARN: rpcSecret.secretArn } : {}) } : {},
+    rpcSecrets: rpcSecret ? [rpcSecret] : [],
+    jwtEnvironment: {
       ...(jwtSecret ? { CABLE_JWT_SECRET_ARN: jwtSecret.secretArn } : {}),
       ...(jwtParam !== undefined ? { CABLE_JWT_PARAM: jwtParam } : {}),
       ...(enforceJwt !== undefined ? { CABLE_ENFORCE_JWT: String(enforceJwt) } : {}),
     },
+    jwtSecrets: jwtSecret ? [jwtSecret] : [],
   };
 }

@@ -1,8 +1,10 @@
 import { App, Aspects, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CableWebSocketApi, CableWebSocketApiProps } from '../../src';
+import { CableRpc, CableWebSocketApi, CableWebSocketApiProps } from '../../src';
 
 /** Unacknowledged AwsSolutions findings (errors and warnings) of a stack holding the construct. */
 function findings(props?: CableWebSocketApiProps, extra?: (stack: Stack) => CableWebSocketApiProps): string[] {
@@ -38,5 +40,18 @@ describe('cdk-nag AwsSolutions', () => {
     Aspects.of(stack).add(new AwsSolutionsChecks());
     const errors = Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-KMS5'));
     expect(errors.map((e) => e.id)).toEqual(['/NagStack/UnrotatedKey/Resource']);
+  });
+
+  test('cdk-nag: rpc on a Lambda app with a jwtSecret leaves no unacknowledged finding', () => {
+    // Imported, so that only the construct's own resources are checked, not the app's.
+    expect(findings({}, (stack) => ({
+      rpc: CableRpc.fromFunction(lambda.Function.fromFunctionAttributes(stack, 'RailsApp', {
+        functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:rails',
+        sameEnvironment: true,
+      }), {
+        secret: secretsmanager.Secret.fromSecretNameV2(stack, 'RpcKey', 'cable/rpc'),
+      }),
+      jwtSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'JwtKey', 'cable/jwt'),
+    }))).toEqual([]);
   });
 });
