@@ -112,11 +112,15 @@ async function apply(
   } else if (!rejected) {
     const streams = await changeStreams(deps, connectionId, identifier, channel?.streams ?? [], response);
     const state = mergeState(channel?.state ?? {}, response.env.istate);
-    await updateState(deps, record, response.env.cstate, {
+    const outcome = await updateState(deps, record, response.env.cstate, {
       identifier,
       record: { state, streams },
       onlyIfSubscribed: command.command !== 'subscribe',
     });
+    // The channel was unsubscribed (or the connection closed) while the app answered: what this
+    // call started would outlive both, receiving broadcasts until TTL.
+    const started = streams.filter((stream) => !(channel?.streams ?? []).includes(stream));
+    if (outcome !== 'updated' && started.length > 0) await deps.subscriptions.removeStreams(connectionId, identifier, started);
   } else {
     await updateState(deps, record, response.env.cstate);
   }
@@ -183,11 +187,12 @@ async function updateState(
   record: ConnectionRecord,
   cstate: Readonly<Record<string, string>> | undefined,
   channel?: { identifier: string; record?: ChannelRecord; onlyIfSubscribed?: boolean },
-): Promise<void> {
+): Promise<'updated' | 'connection_gone' | 'channel_gone'> {
   const hasCstate = cstate !== undefined && Object.keys(cstate).length > 0;
-  if (!hasCstate && !channel) return;
+  if (!hasCstate && !channel) return 'updated';
   const outcome = await deps.connections.updateState(record.connectionId, { ...(hasCstate ? { cstate } : {}), ...(channel ? { channel } : {}) });
   if (outcome !== 'updated') deps.logger.info('command.state_not_kept', { connectionId: record.connectionId, identifier: channel?.identifier, outcome });
+  return outcome;
 }
 
 function isRejection(text: string, identifier: string): boolean {

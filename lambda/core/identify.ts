@@ -3,7 +3,7 @@ import { identifyByJwt } from './jwt-identification';
 import { Logger } from './ports';
 import { disconnect, encodeFrame, welcome } from './protocol';
 import { ConnectRequest } from './request';
-import { proxiedHeaders, RpcClient } from './rpc-client';
+import { proxiedHeaders, requestUrl, RpcClient } from './rpc-client';
 import { RpcCallError, RpcStatus } from './rpc-protocol';
 
 export interface IdentifyDeps {
@@ -51,7 +51,7 @@ export async function identify(deps: IdentifyDeps, request: ConnectRequest, nowM
   }
   if (!deps.rpc) return { kind: 'identified', cstate: {}, transmissions: [encodeFrame(welcome())] };
 
-  const env = { url: request.url ?? '', headers: proxiedHeaders(config.rpc, request.headers, request.remoteAddress) };
+  const env = { url: requestUrl(request.url), headers: proxiedHeaders(config.rpc, request.headers, request.remoteAddress) };
   let response;
   try {
     response = await deps.rpc.connect(sid, env);

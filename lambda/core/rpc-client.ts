@@ -70,10 +70,20 @@ function filterCookies(value: string, names: readonly string[]): string {
     .join('');
 }
 
+/**
+ * `env.url` as anycable-go sends it (server/request_info.go `NewRequestInfo`): the upgrade
+ * request's URL with an `http(s)` scheme, which Rack and Rails understand; API Gateway's `wss:`
+ * becomes `https:`.
+ */
+export function requestUrl(url: string | undefined): string {
+  if (!url) return '';
+  return url.replace(/^wss:/i, 'https:').replace(/^ws:/i, 'http:');
+}
+
 /** The env of a command: the connection's, with one channel's state (protocol.go `buildChannelEnv`). */
 export function commandEnv(config: RpcConfig, record: ConnectionRecord, channel: ChannelRecord | undefined): RpcEnv {
   return {
-    url: record.url ?? '',
+    url: requestUrl(record.url),
     headers: proxiedHeaders(config, record.headers, record.remoteAddress),
     cstate: record.cstate ?? {},
     istate: channel?.state ?? {},
@@ -84,7 +94,7 @@ export function commandEnv(config: RpcConfig, record: ConnectionRecord, channel:
 export function disconnectEnv(config: RpcConfig, record: ConnectionRecord): RpcEnv {
   const channels = Object.entries(record.channels ?? {});
   return {
-    url: record.url ?? '',
+    url: requestUrl(record.url),
     headers: proxiedHeaders(config, record.headers, record.remoteAddress),
     cstate: record.cstate ?? {},
     istate: Object.fromEntries(channels.map(([identifier, channel]) => [identifier, JSON.stringify(channel.state)])),
