@@ -90,9 +90,12 @@ export function commandEnv(config: RpcConfig, record: ConnectionRecord, channel:
   };
 }
 
-/** The env of a disconnect: every channel's state JSON-encoded under its identifier (protocol.go `buildDisconnectEnv`). */
+/**
+ * The env of a disconnect: each channel's state JSON-encoded under its identifier (protocol.go
+ * `buildDisconnectEnv`); anycable-go keeps entries only for channels that were given state.
+ */
 export function disconnectEnv(config: RpcConfig, record: ConnectionRecord): RpcEnv {
-  const channels = Object.entries(record.channels ?? {});
+  const channels = Object.entries(record.channels ?? {}).filter(([, channel]) => Object.keys(channel.state).length > 0);
   return {
     url: requestUrl(record.url),
     headers: proxiedHeaders(config, record.headers, record.remoteAddress),
