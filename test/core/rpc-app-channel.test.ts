@@ -1,5 +1,6 @@
 import {
-  appDeps, connectionRow, jsonFrame, makeRpcWorld, putConnection, rowsOf, RPC_FAILURE_REASONS, rpcError, RpcAnswer, RpcWorld, sortedStreams,
+  appDeps, connectionRow, IDENTIFIED_HEADERS, jsonFrame, makeRpcWorld, putConnection, rowsOf,
+  RPC_FAILURE_REASONS, rpcError, RpcAnswer, RpcWorld, sortedStreams,
 } from './rpc-support';
 import {
   CONNECTION_ID, expectValidFrames, messageCommand, OTHER_CONNECTION_ID, pubsubIdentifier, rows, SECRET, snapshot, subscribeCommand,
@@ -51,7 +52,7 @@ async function seeded(channels: Record<string, ChannelRecord>): Promise<RpcWorld
     cstate: CSTATE,
     url: URL,
     remoteAddress: REMOTE_ADDRESS,
-    headers: { 'sec-websocket-protocol': 'actioncable-v1-json', 'cookie': 'user_id=42', 'origin': 'https://app.example.com' },
+    headers: IDENTIFIED_HEADERS,
     channels,
   }));
   await putConnection(world, connectionRow({ connectionId: OTHER_CONNECTION_ID, identifiers: '{}', channels: channels }));

@@ -1,4 +1,4 @@
-import { connectionRow, makeRpcWorld, putConnection, RPC_FAILURE_REASONS, rpcError, RpcAnswer, RpcCall, RpcWorld } from './rpc-support';
+import { connectionRow, IDENTIFIED_HEADERS, makeRpcWorld, putConnection, RPC_FAILURE_REASONS, rpcError, RpcAnswer, RpcCall, RpcWorld } from './rpc-support';
 import { CONNECTION_ID, OTHER_CONNECTION_ID, rows, SECRET, send, subscribeCommand, turboIdentifier } from './support';
 import { connect } from '../../lambda/core/connect';
 import { DisconnectDeps, handleDisconnect } from '../../lambda/core/disconnect';
@@ -27,7 +27,7 @@ async function seeded(): Promise<RpcWorld> {
     cstate: CSTATE,
     url: URL,
     remoteAddress: REMOTE_ADDRESS,
-    headers: { 'sec-websocket-protocol': 'actioncable-v1-json', 'cookie': 'user_id=42', 'origin': 'https://app.example.com' },
+    headers: IDENTIFIED_HEADERS,
     channels: CHANNELS,
   }));
   await send(world, subscribeCommand(TURBO));

@@ -95,6 +95,9 @@ export function connectionRow(overrides: Partial<ConnectionRecord> = {}): Connec
   };
 }
 
+/** The handshake headers of the identified connection the app-channel and disconnect cases start from. */
+export const IDENTIFIED_HEADERS = { 'sec-websocket-protocol': 'actioncable-v1-json', 'cookie': 'user_id=42', 'origin': 'https://app.example.com' };
+
 /** Puts the row, and a subscription row for every stream of its channels (as app-channel.ts keeps them). */
 export async function putConnection(world: World, row: ConnectionRecord): Promise<void> {
   await world.connections.put(row);

@@ -6,6 +6,7 @@ import {
   closeServers, eventually, managementClient, memoryStores, refusedStatus, SECRET, startTestServer,
 } from '../support/local-server';
 import { installBrowserGlobals } from './support/browser-globals';
+import { subscribe } from './support/subscription';
 
 /** `ws` as the consumer's WebSocket, keeping every frame the consumer receives. */
 class RecordingWebSocket extends WebSocket {
@@ -53,19 +54,6 @@ async function connectedConsumer(url: string): Promise<ActionCable.Consumer & Co
   return consumer;
 }
 
-type Outcome = 'connected' | 'rejected';
-
-function subscribe(consumer: ActionCable.Consumer, params: ActionCable.ChannelNameWithParams, received: unknown[] = []) {
-  let subscription!: ActionCable.Subscription;
-  const outcome = new Promise<Outcome>((resolve) => {
-    subscription = consumer.subscriptions.create(params, {
-      connected: () => resolve('connected'),
-      rejected: () => resolve('rejected'),
-      received: (data: unknown) => received.push(data),
-    });
-  });
-  return { subscription, outcome };
-}
 
 const turbo = (stream: string, key = SECRET) => ({ channel: 'Turbo::StreamsChannel', signed_stream_name: signStream(stream, key) });
 

@@ -87,23 +87,8 @@ export async function welcomedConsumer(url: string): Promise<{ consumer: Recordi
   return { consumer, welcome: welcome! };
 }
 
-export type Outcome = 'connected' | 'rejected';
-
-/** A subscription whose callbacks record what reaches it. */
-export function subscribe(consumer: ActionCable.Consumer, params: ActionCable.ChannelNameWithParams) {
-  const received: unknown[] = [];
-  const disconnected: unknown[] = [];
-  let subscription!: ActionCable.Subscription;
-  const outcome = new Promise<Outcome>((resolve) => {
-    subscription = consumer.subscriptions.create(params, {
-      connected: () => resolve('connected'),
-      rejected: () => resolve('rejected'),
-      received: (data: unknown) => received.push(data),
-      disconnected: (details: unknown) => disconnected.push(details),
-    });
-  });
-  return { subscription, outcome, received, disconnected };
-}
+export { subscribe } from './subscription';
+export type { Outcome } from './subscription';
 
 /** The calls of one RPC method, oldest first. */
 export function callsTo(app: RunningServerlessApp, method: 'connect' | 'command' | 'disconnect'): RecordedRpcCall[] {
