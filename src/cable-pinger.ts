@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { HandlerName } from './cable-handlers';
 import { TABLE_SCHEMA } from './cable-tables';
-import type { CableWebSocketApiProps } from './cable-websocket-api';
+import type { CableWebSocketApiProps } from './cable-websocket-api-props';
 import { acknowledgeConnectionsWildcard } from './private/nag';
 
 /** API Gateway WebSocket messages, us-east-1 list price for the first billion a month (see docs/cost.md). */
