@@ -16,6 +16,8 @@ export interface CableWatchedMetrics {
   readonly goneConnections: cloudwatch.IMetric;
   readonly integrationLatency: cloudwatch.IMetric;
   readonly lambdaErrors: cloudwatch.IMetric;
+  /** Only with RPC. */
+  readonly rpcErrors?: cloudwatch.IMetric;
 }
 
 interface AlarmSpec {
@@ -35,13 +37,21 @@ const ALARMS: AlarmSpec[] = [
   { id: 'FanOutFailuresAlarm', metric: 'fanOutFailures', threshold: 10, description: 'Broadcast posts failed after their retries' },
   { id: 'IntegrationErrorsAlarm', metric: 'integrationErrors', threshold: 5, description: 'API Gateway could not get an answer from a cdk-cable handler' },
   { id: 'ExecutionErrorsAlarm', metric: 'executionErrors', threshold: 5, description: 'API Gateway failed calling a cdk-cable handler' },
+  {
+    id: 'RpcErrorsAlarm',
+    metric: 'rpcErrors',
+    threshold: 5,
+    description: 'Calls to the app\'s AnyCable RPC failed (timeout, HTTP error, malformed answer or status 0); see "rpc_failed" and "rpc_error" in the handlers\' logs',
+  },
 ];
 
 /** One alarm per spec, over 5-minute sums; missing data (no traffic) is not a breach. */
 export function createCableAlarms(scope: Construct, metrics: CableWatchedMetrics, action?: cloudwatch.IAlarmAction): cloudwatch.Alarm[] {
-  return ALARMS.map((spec) => {
+  return ALARMS.flatMap((spec) => {
+    const metric = metrics[spec.metric];
+    if (!metric) return [];
     const alarm = new cloudwatch.Alarm(scope, spec.id, {
-      metric: metrics[spec.metric],
+      metric,
       threshold: spec.threshold,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -63,7 +73,7 @@ export function createCableDashboard(scope: Construct, metrics: CableWatchedMetr
     graph('Gone connections cleaned up', [metrics.goneConnections]),
   );
   dashboard.addWidgets(
-    graph('Errors', [metrics.handlerErrors, metrics.lambdaErrors, metrics.fanOutFailures]),
+    graph('Errors', [metrics.handlerErrors, metrics.lambdaErrors, metrics.fanOutFailures, ...(metrics.rpcErrors ? [metrics.rpcErrors] : [])]),
     graph('API Gateway errors', [metrics.integrationErrors, metrics.executionErrors]),
     graph('Handler latency (API Gateway)', [metrics.integrationLatency]),
   );

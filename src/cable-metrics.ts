@@ -38,6 +38,7 @@ export const CABLE_METRICS = {
   pings: 'Pings',
   pingFailures: 'PingFailures',
   maxAgeDisconnects: 'MaxAgeDisconnects',
+  rpcErrors: 'RpcErrors',
 } as const;
 
 export function cableMetric(metricName: string, apiId: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {

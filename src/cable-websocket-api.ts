@@ -80,6 +80,8 @@ export class CableWebSocketApi extends Construct {
   private readonly defaultOrigins: string[] = [];
   /** `wss://<domain>/<stageName>` through the construct's distribution. */
   private readonly publicUrl?: string;
+  /** Whether the app's RPC is configured (its alarm and graph exist only then). */
+  private readonly hasRpc: boolean;
 
   constructor(scope: Construct, id: string, props: CableWebSocketApiProps = {}) {
     super(scope, id);
@@ -157,6 +159,7 @@ export class CableWebSocketApi extends Construct {
       ...(props.streamsSecret ? { CABLE_STREAMS_SECRET_ARN: props.streamsSecret.secretArn } : {}),
     };
     const rpc = props.rpc?._bind();
+    this.hasRpc = rpc !== undefined;
     const identification = identificationOf({ rpc, jwtSecret: props.jwtSecret, jwtParam: props.jwtParam, enforceJwt: props.enforceJwt });
     const handler = (name: HandlerName, extra: Record<string, string> = {}) => createCableHandler(this, name, {
       runtime,
@@ -364,6 +367,14 @@ export class CableWebSocketApi extends Construct {
     return cableMetric(CABLE_METRICS.maxAgeDisconnects, this.webSocketApi.apiId, props);
   }
 
+  /**
+   * Calls to the app's AnyCable RPC that gave no usable answer (timeout, HTTP error, malformed
+   * answer) or answered ERROR (cdk-cable `RpcErrors`, sum; also per `RpcMethod`). Zero without `rpc`.
+   */
+  public metricRpcErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return cableMetric(CABLE_METRICS.rpcErrors, this.webSocketApi.apiId, props);
+  }
+
   /** Handler invocations that failed, all handlers (cdk-cable `HandlerErrors`, sum). */
   public metricHandlerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return cableMetric(CABLE_METRICS.handlerErrors, this.webSocketApi.apiId, props);
@@ -401,6 +412,7 @@ export class CableWebSocketApi extends Construct {
       deliveries: this.metricDeliveries(),
       goneConnections: this.metricGoneConnections(),
       integrationLatency: this.metricIntegrationLatency(),
+      ...(this.hasRpc ? { rpcErrors: this.metricRpcErrors() } : {}),
     };
   }
 

@@ -3,6 +3,9 @@ import { Logger } from '../core/ports';
 /** The CloudWatch namespace of cdk-cable's own metrics. */
 export const METRICS_NAMESPACE = 'cdk-cable';
 
+/** RPC calls to the app that gave no usable answer or an ERROR, per `ApiId` and per `ApiId` and `RpcMethod`. */
+export const RPC_ERRORS_METRIC = { name: 'RpcErrors', dimension: 'RpcMethod' } as const;
+
 /**
  * Writes metrics as a CloudWatch Embedded Metric Format log line: CloudWatch extracts them from
  * the function's logs, so counting costs no API call and no latency. Metrics are published per

@@ -11,30 +11,49 @@ import {
   RpcCommandResponse,
   RpcConnectResponse,
   RpcDisconnectResponse,
+  RpcCallError,
   RpcEnv,
+  RpcFailureReason,
+  RpcMethod,
+  RpcStatus,
   RpcTransport,
 } from './rpc-protocol';
 
 /** The header anycable-go adds for the client's address (server/request_info.go `remoteAddrHeader`). */
 export const REMOTE_ADDR_HEADER = 'REMOTE_ADDR';
 
+/** Told of every call that gave no usable answer, or an ERROR (status 0): for metrics. */
+export type RpcFailureObserver = (method: RpcMethod, reason: RpcFailureReason | 'app_error') => void;
+
 /**
  * The app's RPC endpoints, typed: encodes a request, lets the transport carry it, decodes the
  * answer. Every failure (transport or a body that is not a response) is an `RpcCallError`.
  */
 export class RpcClient {
-  constructor(private readonly transport: RpcTransport) {}
+  constructor(private readonly transport: RpcTransport, private readonly onFailure: RpcFailureObserver = () => undefined) {}
 
   async connect(sid: string, env: RpcEnv): Promise<RpcConnectResponse> {
-    return decodeConnectResponse(await this.transport.call('connect', encodeConnectRequest({ env }), sid));
+    return this.call('connect', encodeConnectRequest({ env }), sid, decodeConnectResponse);
   }
 
   async command(sid: string, request: RpcCommandRequest): Promise<RpcCommandResponse> {
-    return decodeCommandResponse(await this.transport.call('command', encodeCommandRequest(request), sid));
+    return this.call('command', encodeCommandRequest(request), sid, decodeCommandResponse);
   }
 
   async disconnect(sid: string, identifiers: string, subscriptions: readonly string[], env: RpcEnv): Promise<RpcDisconnectResponse> {
-    return decodeDisconnectResponse(await this.transport.call('disconnect', encodeDisconnectRequest({ identifiers, subscriptions, env }), sid));
+    return this.call('disconnect', encodeDisconnectRequest({ identifiers, subscriptions, env }), sid, decodeDisconnectResponse);
+  }
+
+  private async call<T extends { readonly status: number }>(method: RpcMethod, body: string, sid: string, decode: (text: string) => T): Promise<T> {
+    let response: T;
+    try {
+      response = decode(await this.transport.call(method, body, sid));
+    } catch (error) {
+      if (error instanceof RpcCallError) this.onFailure(method, error.reason);
+      throw error;
+    }
+    if (response.status === RpcStatus.ERROR) this.onFailure(method, 'app_error');
+    return response;
   }
 }
 

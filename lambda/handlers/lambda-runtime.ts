@@ -7,6 +7,7 @@ import { CableEnvironment, readEnvironment, required, SecretName } from './envir
 import { ApiGatewayTransport } from '../adapters/apigw/api-gateway-transport';
 import { executeApiRegion, SignedConnectionsTransport } from '../adapters/apigw/signed-connections-transport';
 import { ConsoleLogger, parseLogLevel } from '../adapters/console-logger';
+import { emitMetrics, RPC_ERRORS_METRIC } from '../adapters/emf-metrics';
 import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-store';
 import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscription-store';
 import { LambdaDeferredDelivery } from '../adapters/lambda/lambda-deferred-delivery';
@@ -120,7 +121,12 @@ export function rpcClient(config: CableConfig): RpcClient | undefined {
       timeoutMs,
       maxAttempts,
     });
-  return rpc = new RpcClient(carrier);
+  // The reason is in the flow's own log line (`connect.rpc_failed`, `command.rpc_error`, ...).
+  const countFailure = (method: string) => emitMetrics(cableLogger(), process.env.CABLE_API_ID, { [RPC_ERRORS_METRIC.name]: 1 }, {
+    name: RPC_ERRORS_METRIC.dimension,
+    value: method,
+  });
+  return rpc = new RpcClient(carrier, countFailure);
 }
 
 export function deferredDelivery(): LambdaDeferredDelivery {

@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { logicalId, makeStack, synth } from './support';
-import { CableWebSocketApi } from '../../src';
+import { CableRpc, CableWebSocketApi } from '../../src';
 
 describe('custom metrics', () => {
   test.each([
@@ -15,6 +15,7 @@ describe('custom metrics', () => {
     ['metricPings', 'Pings'],
     ['metricPingFailures', 'PingFailures'],
     ['metricMaxAgeDisconnects', 'MaxAgeDisconnects'],
+    ['metricRpcErrors', 'RpcErrors'],
   ] as const)('%s: cdk-cable %s, summed, for this API only', (method, metricName) => {
     const { stack, cable, template } = synth();
     const metric = cable[method]();
@@ -76,6 +77,20 @@ describe('alarms', () => {
       Threshold: 1,
       Metrics: Match.arrayWith([Match.objectLike({ Expression: 'm0 + m1 + m2 + m3 + m4 + m5 + m6' })]),
     });
+  });
+
+  test('rpc: with the app\'s RPC, a sixth alarm watches RpcErrors and the errors graph shows it', () => {
+    const { cable, template } = synth({ alarms: true, dashboard: true, rpc: CableRpc.fromUrl('https://app.example.com/_anycable') });
+    expect(cable.alarms).toHaveLength(6);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RpcErrors', Namespace: 'cdk-cable', Threshold: 5, Statistic: 'Sum' });
+    const body = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(body).toContain('RpcErrors');
+  });
+
+  test('rpc: without it there is no RpcErrors alarm or graph', () => {
+    const { template } = synth({ alarms: true, dashboard: true });
+    expect(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'RpcErrors' } })).toEqual({});
+    expect(JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'))).not.toContain('RpcErrors');
   });
 
   test('alarmAction: every alarm notifies it (and implies alarms)', () => {
