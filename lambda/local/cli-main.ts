@@ -115,6 +115,8 @@ function banner(server: LocalCableServer, options: LocalCableServerOptions, conf
     ['Turbo Streams', turbo],
     ['$pubsub', pubsub],
     ['Broadcast', `POST ${server.broadcastUrl}, ${broadcastAuth(config, publicMode, keySource)}`],
+    ['App channels', options.rpc ? `AnyCable RPC at ${options.rpc.url}${config.rpc.secret ? ', Authorization: Bearer <key>' : ', no key'}` : 'off (no --rpc_host): channels other than Turbo and $pubsub are rejected'],
+    ['JWT', config.jwt ? `on (?${config.jwt.param}=, X-${config.jwt.param.toUpperCase()}, anycable-token.<token>)${config.jwt.enforce ? ', required' : ''}` : 'off (no --jwt_secret or --secret)'],
     ['Origins', config.allowedOrigins ? config.allowedOrigins.join(', ') : 'any'],
     ['Store', store],
     ['Pings', pings(config, options)],

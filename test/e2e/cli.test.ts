@@ -149,6 +149,22 @@ describe('cdk-cable dev (in-process)', () => {
     expect(await run.exitCode).toBe(0);
   });
 
+  test('banner: says whether app channels (RPC) and JWT identification are on', async () => {
+    const off = runInProcess(['dev', '--port=0', '--log_level=silent', '--secret=s3Krit']);
+    await off.server;
+    expect(off.text()).toMatch(/App channels: +off \(no --rpc_host\)/);
+    expect(off.text()).toMatch(/JWT: +on \(\?jid=, X-JID, anycable-token\.<token>\)/);
+    off.stop('SIGTERM');
+    expect(await off.exitCode).toBe(0);
+
+    const on = runInProcess(['dev', '--port=0', '--log_level=silent', '--secret=s3Krit', '--rpc_host=http://127.0.0.1:9/_anycable', '--enforce_jwt']);
+    await on.server;
+    expect(on.text()).toMatch(/App channels: +AnyCable RPC at http:\/\/127\.0\.0\.1:9\/_anycable, Authorization: Bearer <key>/);
+    expect(on.text()).toMatch(/JWT: +on .*, required/);
+    on.stop('SIGTERM');
+    expect(await on.exitCode).toBe(0);
+  });
+
   test('--help: prints every option with its environment variable and exits 0', async () => {
     const run = runInProcess(['dev', '--help']);
     expect(await run.exitCode).toBe(0);
