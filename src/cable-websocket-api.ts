@@ -20,7 +20,7 @@ import { createCableTables } from './cable-tables';
 import { CableWebSocketApiProps } from './cable-websocket-api-props';
 import * as cdn from './private/distribution';
 import { identification as identificationOf } from './private/identification';
-import { grantLeastPrivilege } from './private/least-privilege';
+import { allowTellingTheApp, grantLeastPrivilege } from './private/least-privilege';
 import { acknowledge } from './private/nag';
 import * as validate from './private/validation';
 
@@ -220,6 +220,7 @@ export class CableWebSocketApi extends Construct {
     this.broadcastHandler = broadcast.broadcastHandler;
     this.fanOutHandler = broadcast.fanOutHandler;
     this.broadcastFunctionUrl = broadcast.functionUrl;
+    allowTellingTheApp([this.broadcastHandler, this.fanOutHandler, this.pingHandler], this.secret, identification);
 
     this.webSocketApi.addRoute('$connect', { integration: new WebSocketLambdaIntegration('ConnectIntegration', this.connectHandler) });
     this.webSocketApi.addRoute('$default', { integration: new WebSocketLambdaIntegration('MessageIntegration', this.messageHandler) });

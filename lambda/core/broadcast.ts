@@ -2,8 +2,10 @@ import { broadcastFrame, fitsMessageQuota } from './broadcast-frame';
 import { CableConfig } from './config';
 import { ConnectionGoneError, TransientSendError } from './errors';
 import { FanOutTally } from './fan-out-tally';
+import { forgetConnection } from './forget-connection';
 import { Broadcast, Clock, ConnectionStore, Logger, ShardDispatcher, ShardRequest, Subscription, SubscriptionPage, SubscriptionStore, Transport } from './ports';
 import { MAX_MESSAGE_BYTES } from './protocol';
+import { RpcClient } from './rpc-client';
 import { WorkQueue } from './work-queue';
 
 export interface FanOutDeps {
@@ -12,7 +14,9 @@ export interface FanOutDeps {
   readonly transport: Transport;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly config: Pick<CableConfig, 'fanOut'>;
+  readonly config: Pick<CableConfig, 'fanOut'> & Partial<Pick<CableConfig, 'rpc'>>;
+  /** The app's RPC, told of connections found gone (forget-connection.ts). */
+  readonly rpc?: RpcClient;
   /**
    * Subscribers asked for per `listByStream` call. Small enough that posting starts soon; DynamoDB
    * bills a Query by bytes read, not by call, so smaller pages cost no more.
@@ -256,8 +260,7 @@ class Poster {
     if (this.goneConnections.has(connectionId)) return;
     this.goneConnections.add(connectionId);
     try {
-      await this.deps.subscriptions.removeAll(connectionId);
-      await this.deps.connections.delete(connectionId);
+      await forgetConnection(this.deps, connectionId);
     } catch (error) {
       this.tally.cleanupFailed(connectionId, error);
     }

@@ -1,10 +1,12 @@
 import { CableConfig } from './config';
 import { ConnectionGoneError, TransientSendError } from './errors';
+import { forgetConnection } from './forget-connection';
 import { isPingDue, pingIntervalOf } from './ping-interval';
 import { PingRoundResult, PingTally } from './ping-tally';
 import { Clock, ConnectionStore, Logger, PingCandidate, SubscriptionStore, Transport } from './ports';
 import { disconnect, encodeFrame, ping } from './protocol';
 import { RateLimiter } from './rate-limiter';
+import { RpcClient } from './rpc-client';
 import { WorkQueue } from './work-queue';
 
 export interface PingDeps {
@@ -13,7 +15,9 @@ export interface PingDeps {
   readonly transport: Transport;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly config: Pick<CableConfig, 'ping' | 'maxConnectionAgeSeconds' | 'fanOut' | 'deliveryDeadlineMs'>;
+  readonly config: Pick<CableConfig, 'ping' | 'maxConnectionAgeSeconds' | 'fanOut' | 'deliveryDeadlineMs'> & Partial<Pick<CableConfig, 'rpc'>>;
+  /** The app's RPC, told of connections found gone (forget-connection.ts). */
+  readonly rpc?: RpcClient;
   /**
    * The ceiling on `@connections` calls; share one between rounds so that it holds across them.
    * @default - a new one per round, at `ping.maxPerSecond`
@@ -159,8 +163,7 @@ class PingSender {
     }
     this.tally.gone++;
     try {
-      await this.deps.subscriptions.removeAll(connection.connectionId);
-      await this.deps.connections.delete(connection.connectionId);
+      await forgetConnection(this.deps, connection.connectionId);
     } catch (error) {
       this.tally.cleanupFailed(connection.connectionId, error);
     }

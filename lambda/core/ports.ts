@@ -66,7 +66,8 @@ export interface PingCandidatePage {
 export interface ConnectionStore {
   put(record: ConnectionRecord): Promise<void>;
   get(connectionId: string): Promise<ConnectionRecord | undefined>;
-  delete(connectionId: string): Promise<void>;
+  /** Removes the row; returns it as it was, or undefined when there was none (so one caller of several wins). */
+  delete(connectionId: string): Promise<ConnectionRecord | undefined>;
   /**
    * One page of one segment of every connection (`segment` from 0 to `totalSegments - 1`): the
    * segments split the connections between them, each one exactly once, so they can be read in

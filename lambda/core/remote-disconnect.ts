@@ -1,13 +1,19 @@
 import { RemoteCommand } from './broadcast-request';
+import { RpcConfig } from './config';
 import { ConnectionGoneError } from './errors';
+import { forgetConnection } from './forget-connection';
 import { ConnectionStore, Logger, SubscriptionStore, Transport } from './ports';
 import { disconnect, encodeFrame } from './protocol';
+import { RpcClient } from './rpc-client';
 
 export interface RemoteDisconnectDeps {
   readonly connections: ConnectionStore;
   readonly subscriptions: SubscriptionStore;
   readonly transport: Transport;
   readonly logger: Logger;
+  /** The app's RPC, told of connections found gone (forget-connection.ts). */
+  readonly rpc?: RpcClient;
+  readonly config?: { readonly rpc?: RpcConfig };
 }
 
 export interface RemoteDisconnectResult {
@@ -46,8 +52,7 @@ export async function remoteDisconnect(deps: RemoteDisconnectDeps, command: Remo
       }
       result.gone++;
       try {
-        await deps.subscriptions.removeAll(connectionId);
-        await deps.connections.delete(connectionId);
+        await forgetConnection(deps, connectionId);
       } catch (cleanupError) {
         deps.logger.warn('remote_disconnect.cleanup_failed', { connectionId, error: cleanupError });
       }

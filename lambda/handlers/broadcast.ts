@@ -1,5 +1,5 @@
 import { makeBroadcastHandler } from './broadcast-handler';
-import { cableConfig, cableLogger, connectionStore, fanOutTransport, shardDispatcher, subscriptionStore } from './lambda-runtime';
+import { cableConfig, cableLogger, connectionStore, fanOutTransport, rpcClient, shardDispatcher, subscriptionStore } from './lambda-runtime';
 import { systemClock } from '../core/ports';
 
 export const handler = makeBroadcastHandler(async () => {
@@ -12,5 +12,7 @@ export const handler = makeBroadcastHandler(async () => {
     shards: shardDispatcher(),
     clock: systemClock,
     logger: cableLogger(),
+    // Told of connections a broadcast finds gone before their `$disconnect` (forget-connection.ts).
+    rpc: rpcClient(config),
   };
 });

@@ -1,9 +1,9 @@
 import { makeFanOutHandler } from './fanout-handler';
-import { cableLogger, cableSettings, connectionStore, fanOutTransport, subscriptionStore } from './lambda-runtime';
+import { cableConfigForRpc, cableLogger, connectionStore, fanOutTransport, rpcClient, subscriptionStore } from './lambda-runtime';
 import { systemClock } from '../core/ports';
 
 export const handler = makeFanOutHandler(async () => {
-  const config = cableSettings();
+  const config = await cableConfigForRpc();
   return {
     config,
     subscriptions: subscriptionStore(),
@@ -11,5 +11,7 @@ export const handler = makeFanOutHandler(async () => {
     transport: fanOutTransport(config.fanOut.concurrency),
     clock: systemClock,
     logger: cableLogger(),
+    // Told of connections a shard finds gone before their `$disconnect` (forget-connection.ts).
+    rpc: rpcClient(config),
   };
 });

@@ -52,6 +52,14 @@ export function cableSettings(): CableConfig {
   return settingsOnly ??= resolveConfig(cableEnvironment().settings);
 }
 
+/**
+ * For handlers that need secrets only to tell the app of gone connections (fan-out, ping): the
+ * settings alone without RPC, settings and secrets (the RPC key) with it.
+ */
+export async function cableConfigForRpc(): Promise<CableConfig> {
+  return cableEnvironment().rpc ? cableConfig() : cableSettings();
+}
+
 /** Settings and secrets; secrets given as ARNs are read from Secrets Manager once. */
 export function cableConfig(): Promise<CableConfig> {
   withSecrets ??= resolveSecrets(cableEnvironment()).then(

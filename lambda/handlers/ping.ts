@@ -1,9 +1,9 @@
-import { cableLogger, cableSettings, connectionStore, fanOutTransport, pingPeriodMs, subscriptionStore } from './lambda-runtime';
+import { cableConfigForRpc, cableLogger, connectionStore, fanOutTransport, pingPeriodMs, rpcClient, subscriptionStore } from './lambda-runtime';
 import { makePingHandler } from './ping-handler';
 import { systemClock } from '../core/ports';
 
 export const handler = makePingHandler(async () => {
-  const config = cableSettings();
+  const config = await cableConfigForRpc();
   return {
     config,
     connections: connectionStore(),
@@ -12,5 +12,7 @@ export const handler = makePingHandler(async () => {
     clock: systemClock,
     logger: cableLogger(),
     periodMs: pingPeriodMs(),
+    // Told of connections the pinger finds gone before their `$disconnect` (forget-connection.ts).
+    rpc: rpcClient(config),
   };
 });

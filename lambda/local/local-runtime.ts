@@ -56,6 +56,7 @@ export function buildLocalRuntime(props: LocalRuntimeProps): LocalRuntime {
   const deliverClock: Clock = { now: () => (props.stopped() ? Number.MAX_SAFE_INTEGER : Date.now()), sleep: systemClock.sleep };
   const deliver = makeDeliverHandler(async () => ({ transport, clock: deliverClock, logger: props.logger }));
   const connections = props.connections ?? stores.connections;
+  const rpc = props.rpc ? new RpcClient(new HttpRpcTransport({ ...props.rpc, secret: config.rpc.secret })) : undefined;
   const subscriptions = props.subscriptions ?? stores.subscriptions;
   return {
     config,
@@ -63,10 +64,12 @@ export function buildLocalRuntime(props: LocalRuntimeProps): LocalRuntime {
     subscriptions,
     transport,
     delivery: new LocalDeferredDelivery(deliver, props.logger),
-    shards: new LocalShardDispatcher({ config, connections, subscriptions, transport, clock: systemClock, logger: props.logger }),
+    shards: new LocalShardDispatcher({
+      config, connections, subscriptions, transport, clock: systemClock, logger: props.logger, ...(rpc ? { rpc } : {}),
+    }),
     clock: systemClock,
     logger: props.logger,
-    ...(props.rpc ? { rpc: new RpcClient(new HttpRpcTransport({ ...props.rpc, secret: config.rpc.secret })) } : {}),
+    ...(rpc ? { rpc } : {}),
     dispose: stores.dispose,
   };
 }

@@ -59,3 +59,19 @@ export function grantLeastPrivilege(props: LeastPrivilegeProps): void {
   allow(disconnect, ['dynamodb:GetItem'], [connectionsArn]);
   for (const fn of [connect, message, disconnect]) rpc.grant(fn);
 }
+
+/**
+ * With RPC, the functions that may find a connection gone before its `$disconnect` (broadcast,
+ * fan-out, ping) tell the app themselves (lambda/core/forget-connection.ts): they learn where it
+ * is and may read the key its requests carry.
+ */
+export function allowTellingTheApp(fns: lambda.Function[], secret: secretsmanager.ISecret, identification: Identification): void {
+  const { rpc } = identification;
+  if (!rpc) return;
+  for (const fn of fns) {
+    const environment = { CABLE_SECRET_ARN: secret.secretArn, ...identification.rpcEnvironment };
+    for (const [name, value] of Object.entries(environment)) fn.addEnvironment(name, value);
+    for (const key of [secret, ...identification.rpcSecrets]) key.grantRead(fn);
+    rpc.grant(fn);
+  }
+}

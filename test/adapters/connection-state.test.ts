@@ -70,6 +70,16 @@ describe.each(connectionStores)('%s: connection state', (_name, create) => {
     expect(await store.get('A=')).toEqual(record);
   });
 
+  test('delete: returns the row it removed to the one caller that removed it; a second delete returns undefined', async () => {
+    await store.put(connection('conn-d', { identifiers: '{"user":"ann"}', channels: { [CHAT]: channel({ typing: 'true' }, ['room:1']) } }));
+    const [first, second] = await Promise.all([store.delete('conn-d'), store.delete('conn-d')]);
+    const removed = [first, second].filter((record) => record !== undefined);
+    expect(removed).toHaveLength(1);
+    expect(removed[0]).toMatchObject({ connectionId: 'conn-d', identifiers: '{"user":"ann"}', channels: { [CHAT]: { state: { typing: 'true' }, streams: ['room:1'] } } });
+    expect(await store.get('conn-d')).toBeUndefined();
+    expect(await store.delete('conn-d')).toBeUndefined();
+  });
+
   test('put/get: a record put without remoteAddress comes back without it', async () => {
     await store.put(connection('A='));
     expect(await store.get('A=')).not.toHaveProperty('remoteAddress');

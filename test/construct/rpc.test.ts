@@ -9,9 +9,11 @@ import { CableRpc, CableWebSocketApi, CableWebSocketApiProps } from '../../src';
 const APP_URL = 'https://app.example.com/_anycable';
 /** The handlers that talk to the app's RPC. */
 const RPC_HANDLERS = ['Connect', 'Message', 'Disconnect'] as const;
-/** The handlers that never do. */
-const OTHER_HANDLERS = ['Deliver', 'Broadcast', 'FanOut', 'Ping'] as const;
-const ALL_HANDLERS = [...RPC_HANDLERS, ...OTHER_HANDLERS];
+/** The handlers that may find a connection gone before its `$disconnect`, and then tell the app (forget-connection.ts). */
+const CLEANUP_HANDLERS = ['Broadcast', 'FanOut', 'Ping'] as const;
+/** The handler that never talks to the app. */
+const OTHER_HANDLERS = ['Deliver'] as const;
+const ALL_HANDLERS = [...RPC_HANDLERS, ...CLEANUP_HANDLERS, ...OTHER_HANDLERS];
 const READ_SECRET = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'];
 
 /** A stack holding one CableWebSocketApi whose props may refer to other resources of the stack. */
@@ -56,6 +58,11 @@ describe('rpc: fromUrl', () => {
       Environment: { Variables: Match.objectLike({ CABLE_RPC_HOST: APP_URL }) },
     });
     expect(environmentOf(template, name).CABLE_RPC_HOST).toBe(APP_URL);
+  });
+
+  test.each(CLEANUP_HANDLERS)('fromUrl: the %s handler, which may find connections gone, learns where the app is and may read the common secret', (name) => {
+    expect(environmentOf(template, name)).toMatchObject({ CABLE_RPC_HOST: APP_URL, CABLE_SECRET_ARN: expect.anything() });
+    expect(resourcesAllowing(template, name, 'secretsmanager:GetSecretValue')).toContain('CableSecret');
   });
 
   test.each(OTHER_HANDLERS)('fromUrl: the %s handler learns nothing of RPC', (name) => {
@@ -134,6 +141,11 @@ describe('rpc: secret', () => {
     template.hasResourceProperties('AWS::IAM::Policy', policyOf(template, name, { Action: READ_SECRET, Resource: rpcKey }));
   });
 
+  test.each(CLEANUP_HANDLERS)('secret: the %s handler learns and may read the RPC key (to tell the app of gone connections)', (name) => {
+    expect(environmentOf(template, name).CABLE_HTTP_RPC_SECRET_ARN).toEqual(rpcKey);
+    template.hasResourceProperties('AWS::IAM::Policy', policyOf(template, name, { Action: READ_SECRET, Resource: rpcKey }));
+  });
+
   test.each(OTHER_HANDLERS)('secret: the %s handler neither learns nor reads the RPC key', (name) => {
     expect(environmentOf(template, name).CABLE_HTTP_RPC_SECRET_ARN).toBeUndefined();
     expect(JSON.stringify(template.toJSON().Resources[logicalId(template, 'AWS::IAM::Policy', `${name}HandlerServiceRoleDefaultPolicy`)] ?? {}))
@@ -159,6 +171,11 @@ describe('rpc: fromFunction', () => {
     expect(env).toMatchObject({ CABLE_RPC_FUNCTION: appArn, CABLE_RPC_PATH: '/_anycable' });
     expect(env.CABLE_RPC_HOST).toBeUndefined();
     expect(env.CABLE_RPC_HTTP_HOST).toBeUndefined();
+  });
+
+  test.each(CLEANUP_HANDLERS)('fromFunction: the %s handler learns of and may invoke the app (to tell it of gone connections)', (name) => {
+    expect(environmentOf(template, name)).toMatchObject({ CABLE_RPC_FUNCTION: appArn, CABLE_RPC_PATH: '/_anycable' });
+    expect(resourcesAllowing(template, name, 'lambda:InvokeFunction')).toContain('RailsApp');
   });
 
   test.each(OTHER_HANDLERS)('fromFunction: the %s handler neither learns of nor may invoke the app', (name) => {

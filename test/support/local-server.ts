@@ -165,7 +165,7 @@ export class HeldConnectionStore implements ConnectionStore {
     return this.inner.get(connectionId);
   }
 
-  delete(connectionId: string): Promise<void> {
+  delete(connectionId: string): Promise<ConnectionRecord | undefined> {
     return this.inner.delete(connectionId);
   }
 

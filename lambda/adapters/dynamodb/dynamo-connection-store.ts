@@ -61,22 +61,7 @@ export class DynamoConnectionStore implements ConnectionStore {
       Key: { [CONNECTIONS.partitionKey]: connectionId },
       ConsistentRead: true,
     }));
-    if (!item) return undefined;
-    return {
-      connectionId: item[CONNECTIONS.partitionKey],
-      connectedAt: item[CONNECTED_AT],
-      expiresAt: item[CONNECTIONS.ttl],
-      subprotocol: item.subprotocol,
-      headers: item.headers ?? {},
-      query: item.query ?? {},
-      ...(item.url !== undefined ? { url: item.url } : {}),
-      ...(item[PING_INTERVAL] !== undefined ? { pingIntervalSeconds: item[PING_INTERVAL] } : {}),
-      ...(item[CONNECTIONS.byIdentifiersPartitionKey] !== undefined ? { identifiers: item[CONNECTIONS.byIdentifiersPartitionKey] } : {}),
-      ...(item[UNINDEXED_IDENTIFIERS] !== undefined ? { identifiers: item[UNINDEXED_IDENTIFIERS] } : {}),
-      ...(item.remoteAddress !== undefined ? { remoteAddress: item.remoteAddress } : {}),
-      ...(item.cstate !== undefined ? { cstate: item.cstate } : {}),
-      ...(item.channels !== undefined ? { channels: item.channels } : {}),
-    };
+    return item ? toRecord(item) : undefined;
   }
 
   /**
@@ -128,8 +113,14 @@ export class DynamoConnectionStore implements ConnectionStore {
     }
   }
 
-  async delete(connectionId: string): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { [CONNECTIONS.partitionKey]: connectionId } }));
+  /** ALL_OLD: the deleted row comes back, and only to the one caller that deleted it. */
+  async delete(connectionId: string): Promise<ConnectionRecord | undefined> {
+    const { Attributes: item } = await this.doc.send(new DeleteCommand({
+      TableName: this.tableName,
+      Key: { [CONNECTIONS.partitionKey]: connectionId },
+      ReturnValues: 'ALL_OLD',
+    }));
+    return item ? toRecord(item) : undefined;
   }
 
   /**
@@ -177,6 +168,24 @@ export class DynamoConnectionStore implements ConnectionStore {
     } while (start);
     return ids;
   }
+}
+
+function toRecord(item: Record<string, any>): ConnectionRecord {
+  return {
+    connectionId: item[CONNECTIONS.partitionKey],
+    connectedAt: item[CONNECTED_AT],
+    expiresAt: item[CONNECTIONS.ttl],
+    subprotocol: item.subprotocol,
+    headers: item.headers ?? {},
+    query: item.query ?? {},
+    ...(item.url !== undefined ? { url: item.url } : {}),
+    ...(item[PING_INTERVAL] !== undefined ? { pingIntervalSeconds: item[PING_INTERVAL] } : {}),
+    ...(item[CONNECTIONS.byIdentifiersPartitionKey] !== undefined ? { identifiers: item[CONNECTIONS.byIdentifiersPartitionKey] } : {}),
+    ...(item[UNINDEXED_IDENTIFIERS] !== undefined ? { identifiers: item[UNINDEXED_IDENTIFIERS] } : {}),
+    ...(item.remoteAddress !== undefined ? { remoteAddress: item.remoteAddress } : {}),
+    ...(item.cstate !== undefined ? { cstate: item.cstate } : {}),
+    ...(item.channels !== undefined ? { channels: item.channels } : {}),
+  };
 }
 
 function plainChannel(channel: ChannelRecord): Record<string, unknown> {

@@ -17,8 +17,10 @@ export class MemoryConnectionStore implements ConnectionStore {
     return this.records.get(connectionId);
   }
 
-  async delete(connectionId: string): Promise<void> {
+  async delete(connectionId: string): Promise<ConnectionRecord | undefined> {
+    const record = this.records.get(connectionId);
     this.records.delete(connectionId);
+    return record;
   }
 
   /**

@@ -1,0 +1,36 @@
+import { RpcConfig } from './config';
+import { ConnectionStore, Logger, SubscriptionStore } from './ports';
+import { disconnectEnv, RpcClient } from './rpc-client';
+import { RpcCallError, RpcStatus } from './rpc-protocol';
+
+export interface ForgetConnectionDeps {
+  readonly connections: ConnectionStore;
+  readonly subscriptions: SubscriptionStore;
+  readonly logger: Logger;
+  /** The app's RPC endpoints, told that the connection is gone; with them, the RPC settings. */
+  readonly rpc?: RpcClient;
+  readonly config?: { readonly rpc?: RpcConfig };
+}
+
+/**
+ * Removes a connection's subscriptions, then its row; whoever removes the row (`$disconnect`, or
+ * a fan-out, ping or remote disconnect that found it gone first) tells the app, so its RPC
+ * `disconnect` runs once, whichever comes first. The call is best effort, as in anycable-go
+ * (node/node.go `DisconnectNow` logs a failure): made after the clean-up, logged when it fails,
+ * never retried. Returns how many subscription rows went.
+ */
+export async function forgetConnection(deps: ForgetConnectionDeps, connectionId: string): Promise<number> {
+  const removedSubscriptions = await deps.subscriptions.removeAll(connectionId);
+  const record = await deps.connections.delete(connectionId);
+  const rpcConfig = deps.config?.rpc;
+  // No row: refused at `$connect`, or already forgotten by someone who told the app.
+  if (!deps.rpc || !rpcConfig || !record) return removedSubscriptions;
+  try {
+    const response = await deps.rpc.disconnect(connectionId, record.identifiers ?? '', Object.keys(record.channels ?? {}), disconnectEnv(rpcConfig, record));
+    if (response.status === RpcStatus.ERROR) deps.logger.warn('disconnect.rpc_error', { connectionId, errorMsg: response.errorMsg });
+  } catch (error) {
+    if (!(error instanceof RpcCallError)) throw error;
+    deps.logger.warn('disconnect.rpc_failed', { connectionId, reason: error.reason, status: error.status, message: error.message });
+  }
+  return removedSubscriptions;
+}
