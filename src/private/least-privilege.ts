@@ -55,8 +55,8 @@ export function grantLeastPrivilege(props: LeastPrivilegeProps): void {
   for (const secret of identification.rpcSecrets) secret.grantRead(message);
   for (const secret of [props.secret, ...identification.rpcSecrets]) secret.grantRead(disconnect);
   // App channels keep their streams and state on the connection row.
+  // The disconnect handler's row comes back from its DeleteItem (ALL_OLD): no GetItem.
   allow(message, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [connectionsArn]);
-  allow(disconnect, ['dynamodb:GetItem'], [connectionsArn]);
   for (const fn of [connect, message, disconnect]) rpc.grant(fn);
 }
 
