@@ -1,3 +1,4 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoConnectionStore } from '../../lambda/adapters/dynamodb/dynamo-connection-store';
 import { DynamoSubscriptionStore } from '../../lambda/adapters/dynamodb/dynamo-subscription-store';
 import { MemoryConnectionStore } from '../../lambda/adapters/memory/memory-connection-store';
@@ -295,5 +296,22 @@ describe.each(subscriptionStores)('%s: removeStreams', (_name, create) => {
     const left: string[] = [];
     for (const stream of streams) if ((await subscribers(stream)).length > 0) left.push(stream);
     expect(left).toEqual(streams.slice(27));
+  });
+});
+
+describe('DynamoConnectionStore: rows written before rows carried cstate and channels', () => {
+  test('updateState: a row without the maps (a connection opened before an upgrade) gets them, and the update lands', async () => {
+    const table = (await dynamo.createTables('legacy')).connectionsTable;
+    const store = new DynamoConnectionStore(dynamo.doc, table);
+    // The row as the previous version's put wrote it: no cstate, no channels.
+    await dynamo.doc.send(new PutCommand({
+      TableName: table,
+      Item: { connectionId: 'old-1', connectedAt: 1, expiresAt: 2, subprotocol: 'actioncable-v1-json', headers: {}, query: {}, identifiers: '{"user":"ann"}' },
+    }));
+
+    expect(await store.updateState('old-1', { cstate: { locale: 'en' }, channel: { identifier: CHAT, record: channel({ typing: 'true' }, ['room:1']) } })).toBe('updated');
+    expect(await store.get('old-1')).toMatchObject({ cstate: { locale: 'en' }, channels: { [CHAT]: { state: { typing: 'true' }, streams: ['room:1'] } } });
+    expect(await store.updateState('old-1', { channel: { identifier: PRESENCE, record: channel({}, []), onlyIfSubscribed: true } })).toBe('channel_gone');
+    expect(await store.updateState('missing', { cstate: { a: 'b' } })).toBe('connection_gone');
   });
 });

@@ -60,7 +60,7 @@ describe('the app hears of a gone connection once, whoever finds it gone first',
     const world = await goneConnection();
     world.peer.answer(OK);
 
-    expect(await remoteDisconnect(world, { identifier: IDENTIFIERS, reconnect: false })).toMatchObject({ connections: 1, gone: 1 });
+    expect(await remoteDisconnect(world, { command: 'disconnect', identifier: IDENTIFIERS, reconnect: false })).toMatchObject({ connections: 1, gone: 1 });
     await handleDisconnect(world, CONNECTION_ID);
     expect(disconnectCalls(world)).toHaveLength(1);
   });

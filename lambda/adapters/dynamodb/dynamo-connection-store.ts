@@ -97,20 +97,39 @@ export class DynamoConnectionStore implements ConnectionStore {
     const expression = [set.length > 0 ? `SET ${set.join(', ')}` : '', remove.length > 0 ? `REMOVE ${remove.join(', ')}` : ''].filter(Boolean).join(' ');
     if (expression === '') return (await this.get(connectionId)) ? 'updated' : 'connection_gone';
     for (const name of ['#cstate', '#channels']) if (!expression.includes(name) && !condition.includes(name)) delete names[name];
+    const command = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { [CONNECTIONS.partitionKey]: connectionId },
+      UpdateExpression: expression,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: names,
+      ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+    });
     try {
-      await this.doc.send(new UpdateCommand({
-        TableName: this.tableName,
-        Key: { [CONNECTIONS.partitionKey]: connectionId },
-        UpdateExpression: expression,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
-      }));
+      try {
+        await this.doc.send(command);
+      } catch (error) {
+        if (!isMissingMap(error)) throw error;
+        // A row written before rows carried these maps (a connection opened before an upgrade).
+        await this.addStateMaps(connectionId);
+        await this.doc.send(command);
+      }
       return 'updated';
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException')) throw error;
       return (await this.get(connectionId)) ? 'channel_gone' : 'connection_gone';
     }
+  }
+
+  private async addStateMaps(connectionId: string): Promise<void> {
+    await this.doc.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: { [CONNECTIONS.partitionKey]: connectionId },
+      UpdateExpression: 'SET #cstate = if_not_exists(#cstate, :empty), #channels = if_not_exists(#channels, :empty)',
+      ConditionExpression: 'attribute_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': CONNECTIONS.partitionKey, '#cstate': 'cstate', '#channels': 'channels' },
+      ExpressionAttributeValues: { ':empty': {} },
+    }));
   }
 
   /** ALL_OLD: the deleted row comes back, and only to the one caller that deleted it. */
@@ -186,6 +205,11 @@ function toRecord(item: Record<string, any>): ConnectionRecord {
     ...(item.cstate !== undefined ? { cstate: item.cstate } : {}),
     ...(item.channels !== undefined ? { channels: item.channels } : {}),
   };
+}
+
+/** DynamoDB's answer to a path into a map the row does not have. */
+function isMissingMap(error: unknown): boolean {
+  return (error as Error).name === 'ValidationException' && /document path provided in the update expression is invalid/i.test((error as Error).message);
 }
 
 function plainChannel(channel: ChannelRecord): Record<string, unknown> {
