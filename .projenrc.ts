@@ -152,6 +152,13 @@ project.addPackageIgnore('!/runtime/');
 // package test packs lib/: `projen test` builds all three first, from a clean clone too.
 project.testTask.prependSpawn(project.compileTask);
 project.testTask.prependSpawn(project.bundler.bundleTask);
+// ts-jest transpiles each file alone (isolatedModules), so a type error in a test or in lambda/
+// would pass unseen: check the whole non-jsii tree first.
+const typecheck = project.addTask('typecheck', {
+  description: 'Type-check test/, lambda/, bench/ and examples/ (jest runs them unchecked)',
+  exec: 'tsc --noEmit -p test/tsconfig.json',
+});
+project.testTask.prependSpawn(typecheck);
 
 // lambda/ is bundled by esbuild, so its imports of dev dependencies end up in the assets.
 project.eslint?.allowDevDeps('lambda/**');
