@@ -7,9 +7,9 @@ import { CableEnvironment, readEnvironment, required, SecretName } from './envir
 import { ApiGatewayTransport } from '../adapters/apigw/api-gateway-transport';
 import { executeApiRegion, SignedConnectionsTransport } from '../adapters/apigw/signed-connections-transport';
 import { ConsoleLogger, parseLogLevel } from '../adapters/console-logger';
-import { emitMetrics, RPC_ERRORS_METRIC } from '../adapters/emf-metrics';
 import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-store';
 import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscription-store';
+import { emitMetrics, RPC_ERRORS_METRIC } from '../adapters/emf-metrics';
 import { LambdaDeferredDelivery } from '../adapters/lambda/lambda-deferred-delivery';
 import { LambdaShardDispatcher } from '../adapters/lambda/lambda-shard-dispatcher';
 import { HttpRpcTransport } from '../adapters/rpc/http-rpc-transport';

@@ -1,7 +1,7 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { LambdaRpcTransport } from '../../lambda/adapters/rpc/lambda-rpc-transport';
-import { connect } from '../../lambda/core/connect';
 import { deriveKey } from '../../lambda/core/config';
+import { connect } from '../../lambda/core/connect';
 import { handleDisconnect } from '../../lambda/core/disconnect';
 import { handleMessage } from '../../lambda/core/message';
 import { RpcClient } from '../../lambda/core/rpc-client';
