@@ -14,7 +14,6 @@
  * (9), BENCH_WARMUP (1000 a variant), BENCH_PROTOCOLS (http,https), BENCH_OUT
  * (bench/results/transport.json).
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -23,6 +22,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { SinkProtocol, startPostSink } from './support/post-sink';
 import { ApiGatewayTransport } from '../lambda/adapters/apigw/api-gateway-transport';
 import { SignedConnectionsTransport } from '../lambda/adapters/apigw/signed-connections-transport';
 import { Transport } from '../lambda/core/ports';
@@ -40,7 +40,7 @@ const CREDENTIALS = { accessKeyId: 'ASIABENCHBENCHBENCH0', secretAccessKey: 'ben
 const CONNECTION_ID = 'L0SM9cOFvHcCIhw=';
 const STAGE = '/bench';
 
-type Protocol = 'http' | 'https';
+type Protocol = SinkProtocol;
 type Variant = 'sdk' | 'signed' | 'bare';
 const VARIANTS: Variant[] = ['sdk', 'signed', 'bare'];
 
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   const results: VariantResult[] = [];
 
   for (const protocol of PROTOCOLS) {
-    const sink = await startSink(protocol);
+    const sink = await startPostSink(protocol, { stage: STAGE, lifetimeMs: 30 * 60_000 });
     try {
       const variants = buildVariants(protocol, sink.port);
       for (const [frameName, frame] of Object.entries(FRAMES)) {
@@ -251,49 +251,6 @@ function printTable(results: VariantResult[], ratios: Ratio[]): void {
   for (const r of ratios) {
     console.log(`  ${r.protocol.padEnd(6)} ${r.frame.padEnd(9)} CPU ${r.cpuSdkOverSigned.toFixed(2)}x (rounds ${r.cpuSdkOverSignedPerRound.join(', ')}), wall ${r.wallSdkOverSigned.toFixed(2)}x; signing + mapping over a bare request: ${r.signingAndMappingMicrosPerPost} µs/post`);
   }
-}
-
-interface Sink {
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
-const SINK = (protocol: Protocol, ssl: string) => `
-const tls = ${protocol === 'https' ? `{ key: require('fs').readFileSync(${JSON.stringify(path.join(ssl, 'server-key.pem'))}), cert: require('fs').readFileSync(${JSON.stringify(path.join(ssl, 'server-crt.pem'))}) }` : '{}'};
-const server = require('${protocol}').createServer(tls, (request, response) => {
-  request.resume();
-  request.on('end', () => {
-    const ok = request.url.startsWith('${STAGE}/@connections/') && (request.method === 'POST' || request.method === 'DELETE');
-    response.writeHead(ok ? 200 : 404, { 'Content-Length': 0 });
-    response.end();
-  });
-});
-server.keepAliveTimeout = 60000;
-server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
-setTimeout(() => process.exit(0), 30 * 60000).unref();
-`;
-
-/** The sink in a child process of its own (its CPU is not this process's), on loopback, for at most 30 minutes. */
-async function startSink(protocol: Protocol): Promise<Sink> {
-  const ssl = path.join(path.dirname(require.resolve('dynalite/package.json')), 'ssl');
-  if (protocol === 'https' && !fs.existsSync(path.join(ssl, 'server-key.pem'))) throw new Error(`no test certificate in ${ssl}`);
-  const child: ChildProcess = spawn(process.execPath, ['-e', SINK(protocol, ssl)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let text = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      if (text.includes('\n')) resolve(Number(text.trim()));
-    });
-    child.once('exit', (code) => reject(new Error(`post sink exited with ${code}`)));
-  });
-  return {
-    port,
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
-  };
 }
 
 function median(values: number[]): number {

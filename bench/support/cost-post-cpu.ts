@@ -1,13 +1,13 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { startPostSink } from './post-sink';
 import { ApiGatewayTransport } from '../../lambda/adapters/apigw/api-gateway-transport';
 import { encodeFrame, ping } from '../../lambda/core/protocol';
+
+const STAGE = '/cable';
 
 export interface PostCpuResult {
   readonly protocol: 'http' | 'https';
@@ -28,13 +28,13 @@ export interface PostCpuResult {
 export async function measurePostCpu(posts: number, concurrency: number, warmup: number, repeats = 3): Promise<PostCpuResult[]> {
   const results: PostCpuResult[] = [];
   for (const protocol of ['http', 'https'] as const) {
-    const sink = await startSink(protocol);
+    const sink = await startPostSink(protocol, { stage: STAGE, lifetimeMs: 10 * 60_000 });
     try {
       const agent = protocol === 'http'
         ? { httpAgent: new HttpAgent({ keepAlive: true, maxSockets: concurrency }) }
         : { httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: concurrency, rejectUnauthorized: false }) };
       const client = new ApiGatewayManagementApiClient({
-        endpoint: `${protocol}://127.0.0.1:${sink.port}/cable`,
+        endpoint: `${protocol}://127.0.0.1:${sink.port}${STAGE}`,
         region: 'us-east-1',
         credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
         maxAttempts: 1,
@@ -71,45 +71,6 @@ export async function measurePostCpu(posts: number, concurrency: number, warmup:
     }
   }
   return results;
-}
-
-interface Sink {
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
-const SINK = (protocol: 'http' | 'https', ssl: string) => `
-const server = require('${protocol}').createServer(${protocol === 'https' ? `{ key: require('fs').readFileSync(${JSON.stringify(path.join(ssl, 'server-key.pem'))}), cert: require('fs').readFileSync(${JSON.stringify(path.join(ssl, 'server-crt.pem'))}) }, ` : ''}(request, response) => {
-  request.resume();
-  request.on('end', () => { response.writeHead(200, { 'Content-Length': 0 }); response.end(); });
-});
-server.keepAliveTimeout = 60000;
-server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
-process.on('disconnect', () => process.exit(0));
-setTimeout(() => process.exit(0), 600000).unref();
-`;
-
-/** The sink in a child process of its own (its CPU is not this process's), on loopback, for at most 10 minutes. */
-async function startSink(protocol: 'http' | 'https'): Promise<Sink> {
-  const ssl = path.join(path.dirname(require.resolve('dynalite/package.json')), 'ssl');
-  if (protocol === 'https' && !fs.existsSync(path.join(ssl, 'server-key.pem'))) throw new Error(`no test certificate in ${ssl}`);
-  const child: ChildProcess = spawn(process.execPath, ['-e', SINK(protocol, ssl)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let text = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      if (text.includes('\n')) resolve(Number(text.trim()));
-    });
-    child.once('exit', (code) => reject(new Error(`post sink exited with ${code}`)));
-  });
-  return {
-    port,
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
-  };
 }
 
 function round(value: number, digits: number): number {
