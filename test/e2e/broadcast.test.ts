@@ -1,11 +1,10 @@
-import * as ActionCable from '@rails/actioncable';
 import { WebSocket } from 'ws';
 import { CableSettings } from '../../lambda/core/config';
 import { signStream } from '../../lambda/core/signed-stream';
 import { InspectableLocalCableServer } from '../../lambda/local/local-cable-server';
 import { railsBody, railsBroadcastKey, railsHeaders, railsPublication, TURBO_APPEND_HTML } from '../core/anycable-rails-request';
 import { closeServers, eventually, memoryStores, RecordingLogger, SECRET, startTestServer } from '../support/local-server';
-import { installBrowserGlobals } from './support/browser-globals';
+import { nodeConsumers } from './support/browser-globals';
 
 /** What the consumers received, by consumer name then stream; filled by the `received` callbacks. */
 type Inbox = Record<string, Record<string, unknown[]>>;
@@ -13,25 +12,9 @@ type Inbox = Record<string, Record<string, unknown[]>>;
 const FLUSH = '__flush__';
 const KEY = railsBroadcastKey(SECRET);
 
-let restoreGlobals: () => void;
-let savedWebSocket: typeof ActionCable.adapters.WebSocket;
-const consumers: ActionCable.Consumer[] = [];
+const consumers = nodeConsumers(WebSocket);
 
-beforeAll(() => {
-  restoreGlobals = installBrowserGlobals();
-  savedWebSocket = ActionCable.adapters.WebSocket;
-  ActionCable.adapters.WebSocket = WebSocket as unknown as typeof ActionCable.adapters.WebSocket;
-});
-
-afterEach(async () => {
-  consumers.splice(0).forEach((consumer) => consumer.disconnect());
-  await closeServers();
-});
-
-afterAll(() => {
-  ActionCable.adapters.WebSocket = savedWebSocket;
-  restoreGlobals();
-});
+afterEach(closeServers);
 
 const turbo = (stream: string) => ({ channel: 'Turbo::StreamsChannel', signed_stream_name: signStream(stream, SECRET) });
 
@@ -42,8 +25,7 @@ const turbo = (stream: string) => ({ channel: 'Turbo::StreamsChannel', signed_st
 async function connectConsumers(server: InspectableLocalCableServer, plan: Record<string, string[]>): Promise<Inbox> {
   const inbox: Inbox = {};
   await Promise.all(Object.entries(plan).map(async ([name, streams]) => {
-    const consumer = ActionCable.createConsumer(server.url);
-    consumers.push(consumer);
+    const consumer = consumers.create(server.url);
     inbox[name] = {};
     await Promise.all(streams.map((stream) => new Promise<void>((resolve, reject) => {
       inbox[name][stream] = [];

@@ -5,7 +5,7 @@ import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import * as ActionCable from '@rails/actioncable';
 import { WebSocket } from 'ws';
-import { installBrowserGlobals } from './support/browser-globals';
+import { installNodeConsumer } from './support/browser-globals';
 import { signStream } from '../../lambda/core/signed-stream';
 import { startDynalite, TestDynamo } from '../support/dynalite';
 import { connectClient, eventually, managementClient, refusedStatus } from '../support/local-server';
@@ -30,7 +30,7 @@ let tables: { connectionsTable: string; subscriptionsTable: string };
 let child: ChildProcess;
 let url: string;
 let output = '';
-let restoreGlobals: () => void;
+let restoreConsumer: () => void;
 const consumers: ActionCable.Consumer[] = [];
 
 beforeAll(async () => {
@@ -57,13 +57,12 @@ beforeAll(async () => {
     expect(match).not.toBeNull();
     url = match![1];
   }, 20_000);
-  restoreGlobals = installBrowserGlobals();
-  ActionCable.adapters.WebSocket = WebSocket as unknown as typeof ActionCable.adapters.WebSocket;
+  restoreConsumer = installNodeConsumer(WebSocket);
 });
 
 afterAll(async () => {
   consumers.forEach((each) => each.disconnect());
-  restoreGlobals?.();
+  restoreConsumer?.();
   if (child && child.exitCode === null) {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');

@@ -2,7 +2,7 @@ import * as ActionCable from '@rails/actioncable';
 import { RawData, WebSocket } from 'ws';
 import { signStream } from '../../lambda/core/signed-stream';
 import { closeServers, eventually, memoryStores, SECRET, startTestServer } from '../support/local-server';
-import { installBrowserGlobals } from './support/browser-globals';
+import { nodeConsumers } from './support/browser-globals';
 
 /**
  * A stock @rails/actioncable consumer on the local server, with its stale threshold cut from 6 s
@@ -30,15 +30,10 @@ interface ConsumerInternals {
 
 type Consumer = ActionCable.Consumer & ConsumerInternals;
 
-let restoreGlobals: () => void;
-let savedWebSocket: typeof ActionCable.adapters.WebSocket;
 let savedThreshold: number;
-const consumers: Consumer[] = [];
+const consumers = nodeConsumers<Consumer>(RecordingWebSocket);
 
 beforeAll(() => {
-  restoreGlobals = installBrowserGlobals();
-  savedWebSocket = ActionCable.adapters.WebSocket;
-  ActionCable.adapters.WebSocket = RecordingWebSocket as unknown as typeof ActionCable.adapters.WebSocket;
   const monitor = (ActionCable as unknown as { ConnectionMonitor: { staleThreshold: number } }).ConnectionMonitor;
   savedThreshold = monitor.staleThreshold;
   monitor.staleThreshold = STALE_THRESHOLD_S;
@@ -48,20 +43,14 @@ beforeEach(() => {
   RecordingWebSocket.opened.length = 0;
 });
 
-afterEach(async () => {
-  consumers.splice(0).forEach((consumer) => consumer.disconnect());
-  await closeServers();
-});
+afterEach(closeServers);
 
 afterAll(() => {
   (ActionCable as unknown as { ConnectionMonitor: { staleThreshold: number } }).ConnectionMonitor.staleThreshold = savedThreshold;
-  ActionCable.adapters.WebSocket = savedWebSocket;
-  restoreGlobals();
 });
 
 function connectedConsumer(url: string): Consumer {
-  const consumer = ActionCable.createConsumer(url) as Consumer;
-  consumers.push(consumer);
+  const consumer = consumers.create(url);
   consumer.connect();
   return consumer;
 }

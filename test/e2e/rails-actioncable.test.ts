@@ -5,7 +5,7 @@ import { signStream } from '../../lambda/core/signed-stream';
 import {
   closeServers, eventually, managementClient, memoryStores, refusedStatus, SECRET, startTestServer,
 } from '../support/local-server';
-import { installBrowserGlobals } from './support/browser-globals';
+import { nodeConsumers } from './support/browser-globals';
 import { subscribe } from './support/subscription';
 
 /** `ws` as the consumer's WebSocket, keeping every frame the consumer receives. */
@@ -23,29 +23,12 @@ interface ConsumerInternals {
   readonly connection: { readonly webSocket?: RecordingWebSocket; isOpen(): boolean; getProtocol(): string | undefined };
 }
 
-let restoreGlobals: () => void;
-let savedWebSocket: typeof ActionCable.adapters.WebSocket;
-const consumers: ActionCable.Consumer[] = [];
+const consumers = nodeConsumers<ActionCable.Consumer & ConsumerInternals>(RecordingWebSocket);
 
-beforeAll(() => {
-  restoreGlobals = installBrowserGlobals();
-  savedWebSocket = ActionCable.adapters.WebSocket;
-  ActionCable.adapters.WebSocket = RecordingWebSocket as unknown as typeof ActionCable.adapters.WebSocket;
-});
-
-afterEach(async () => {
-  consumers.splice(0).forEach((consumer) => consumer.disconnect());
-  await closeServers();
-});
-
-afterAll(() => {
-  ActionCable.adapters.WebSocket = savedWebSocket;
-  restoreGlobals();
-});
+afterEach(closeServers);
 
 async function connectedConsumer(url: string): Promise<ActionCable.Consumer & ConsumerInternals> {
-  const consumer = ActionCable.createConsumer(url) as ActionCable.Consumer & ConsumerInternals;
-  consumers.push(consumer);
+  const consumer = consumers.create(url);
   consumer.connect();
   await eventually(() => {
     expect(consumer.connection.isOpen()).toBe(true);

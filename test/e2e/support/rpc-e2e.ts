@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ActionCable from '@rails/actioncable';
 import { RawData, WebSocket } from 'ws';
-import { installBrowserGlobals } from './browser-globals';
+import { installNodeConsumer } from './browser-globals';
 import { bundleWithTask } from './bundle-task';
 import { LocalCableServerOptions, LocalRpcOptions } from '../../../lambda/local/local-cable-server';
 import { RecordedRpcCall, RunningServerlessApp, startServerlessApp } from '../../support/anycable-app/serverless-app';
@@ -47,13 +47,7 @@ export type RecordingConsumer = ActionCable.Consumer & ConsumerInternals;
 
 /** Installs the browser globals and `RecordingWebSocket` as the consumer's WebSocket; returns the undo. */
 export function installRecordingConsumer(): () => void {
-  const restoreGlobals = installBrowserGlobals();
-  const saved = ActionCable.adapters.WebSocket;
-  ActionCable.adapters.WebSocket = RecordingWebSocket as unknown as typeof ActionCable.adapters.WebSocket;
-  return () => {
-    ActionCable.adapters.WebSocket = saved;
-    restoreGlobals();
-  };
+  return installNodeConsumer(RecordingWebSocket);
 }
 
 const consumers: ActionCable.Consumer[] = [];
