@@ -15,27 +15,8 @@ if command -v chromium >/dev/null 2>&1; then
   exit 0
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-  SUDO=()
-elif command -v sudo >/dev/null 2>&1; then
-  SUDO=(sudo)
-else
-  echo "install-chromium: must run as root or with sudo available" >&2
-  exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-
-# Refresh the package lists once, only when apt does not know the packages yet.
-for package in "${PACKAGES[@]}"; do
-  candidate="$(apt-cache policy "$package" 2>/dev/null | awk '/Candidate:/ { print $2 }')"
-  if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
-    "${SUDO[@]}" apt-get update
-    break
-  fi
-done
-
-"${SUDO[@]}" apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+source "$(dirname "$0")/apt.sh"
+apt_install install-chromium "${PACKAGES[@]}"
 
 if ! command -v chromium >/dev/null 2>&1; then
   echo "install-chromium: chromium still missing after installing ${PACKAGES[*]}" >&2

@@ -18,39 +18,8 @@ if have_everything; then
   exit 0
 fi
 
-if [ "$(id -u)" -eq 0 ]; then
-  SUDO=()
-elif command -v sudo >/dev/null 2>&1; then
-  SUDO=(sudo)
-else
-  echo "install-ruby: must run as root or with sudo available" >&2
-  exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-
-# Refresh the package lists once, only when apt does not know the packages yet.
-needs_update=false
-for package in "${PACKAGES[@]}"; do
-  candidate="$(apt-cache policy "$package" 2>/dev/null | awk '/Candidate:/ { print $2 }')"
-  if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
-    needs_update=true
-    break
-  fi
-done
-if [ "$needs_update" = true ]; then
-  "${SUDO[@]}" apt-get update
-fi
-
-missing=()
-for package in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
-    missing+=("$package")
-  fi
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  "${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+source "$(dirname "$0")/apt.sh"
+apt_install install-ruby "${PACKAGES[@]}"
 
 if ! have_everything; then
   echo "install-ruby: ruby, puma or action_cable still missing after installing ${PACKAGES[*]}" >&2
