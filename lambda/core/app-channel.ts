@@ -1,8 +1,8 @@
 import { MAX_IDENTIFIER_BYTES, MAX_STREAM_BYTES, parseIdentifier } from './channels';
 import { CableConfig } from './config';
-import { ChannelRecord, Clock, ConnectionRecord, ConnectionStore, Logger, SubscriptionStore } from './ports';
-import { ClientCommand, confirmSubscription, encodeFrame, rejectSubscription } from './protocol';
-import { commandEnv, mergeState, RpcClient } from './rpc-client';
+import { ChannelRecord, Clock, ConnectionRecord, ConnectionStore, Logger, mergeState, SubscriptionStore } from './ports';
+import { ClientCommand, confirmSubscription, encodeFrame, frameHead, rejectSubscription } from './protocol';
+import { commandEnv, RpcClient } from './rpc-client';
 import { RpcCallError, RpcCommandResponse, RpcStatus } from './rpc-protocol';
 
 export interface AppChannelDeps {
@@ -102,13 +102,16 @@ async function apply(
   const transmissions = [...response.transmissions];
   if (rejected) {
     deps.logger.info('subscribe.rejected', { connectionId, identifier, reason: 'app', errorMsg: response.errorMsg || undefined });
-    if (!transmissions.some((text) => isRejection(text, identifier))) transmissions.push(encodeFrame(rejectSubscription(identifier)));
+    const isRejection = (text: string) => {
+      const head = frameHead(text);
+      return head?.type === 'reject_subscription' && head.identifier === identifier;
+    };
+    if (!transmissions.some(isRejection)) transmissions.push(encodeFrame(rejectSubscription(identifier)));
   }
 
   if (command.command === 'unsubscribe') {
     // node.go `Unsubscribe`: whatever the app answers, every stream of the channel stops.
-    await stopStreams(deps, connectionId, identifier, channel?.streams ?? [], true);
-    await updateState(deps, record, response.env.cstate, { identifier });
+    await dropChannel(deps, record, identifier, channel, response.env.cstate);
   } else if (!rejected) {
     const streams = await changeStreams(deps, connectionId, identifier, channel?.streams ?? [], response);
     const state = mergeState(channel?.state ?? {}, response.env.istate);
@@ -134,11 +137,23 @@ async function failed(
   command: ClientCommand,
   channel: ChannelRecord | undefined,
 ): Promise<AppCommandResult> {
-  if (command.command === 'unsubscribe') {
-    await stopStreams(deps, record.connectionId, command.identifier, channel?.streams ?? [], true);
-    await updateState(deps, record, undefined, { identifier: command.identifier });
-  }
+  if (command.command === 'unsubscribe') await dropChannel(deps, record, command.identifier, channel);
   return NOTHING;
+}
+
+/**
+ * Stops every stream of the channel (also those only the store's index knows of, which may lag a
+ * subscribe made a moment ago; the recorded ones are deleted by key) and forgets its state.
+ */
+async function dropChannel(
+  deps: AppChannelDeps,
+  record: ConnectionRecord,
+  identifier: string,
+  channel: ChannelRecord | undefined,
+  cstate?: Readonly<Record<string, string>>,
+): Promise<void> {
+  await deps.subscriptions.remove(record.connectionId, identifier, [...channel?.streams ?? []]);
+  await updateState(deps, record, cstate, { identifier });
 }
 
 /** Stops, then starts, streams as the response says; returns the channel's streams afterwards. */
@@ -151,10 +166,10 @@ async function changeStreams(
 ): Promise<string[]> {
   let streams = [...current];
   if (response.stopStreams) {
-    await stopStreams(deps, connectionId, identifier, streams, true);
+    await deps.subscriptions.remove(connectionId, identifier, streams);
     streams = [];
   } else if (response.stoppedStreams.length > 0) {
-    await stopStreams(deps, connectionId, identifier, response.stoppedStreams, false);
+    await deps.subscriptions.removeStreams(connectionId, identifier, response.stoppedStreams);
     const stopped = new Set(response.stoppedStreams);
     streams = streams.filter((stream) => !stopped.has(stream));
   }
@@ -170,18 +185,6 @@ async function changeStreams(
   return streams;
 }
 
-/**
- * `all`: every stream of the channel (found through the store's index too, which may lag a
- * subscribe made a moment ago; `known` are deleted by key). Otherwise only `known`.
- */
-async function stopStreams(deps: AppChannelDeps, connectionId: string, identifier: string, known: readonly string[], all: boolean): Promise<void> {
-  if (all) {
-    await deps.subscriptions.remove(connectionId, identifier, [...known]);
-    return;
-  }
-  await deps.subscriptions.removeStreams(connectionId, identifier, [...known]);
-}
-
 async function updateState(
   deps: AppChannelDeps,
   record: ConnectionRecord,
@@ -193,13 +196,4 @@ async function updateState(
   const outcome = await deps.connections.updateState(record.connectionId, { ...(hasCstate ? { cstate } : {}), ...(channel ? { channel } : {}) });
   if (outcome !== 'updated') deps.logger.info('command.state_not_kept', { connectionId: record.connectionId, identifier: channel?.identifier, outcome });
   return outcome;
-}
-
-function isRejection(text: string, identifier: string): boolean {
-  try {
-    const frame = JSON.parse(text) as { type?: unknown; identifier?: unknown };
-    return frame.type === 'reject_subscription' && frame.identifier === identifier;
-  } catch {
-    return false;
-  }
 }

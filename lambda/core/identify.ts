@@ -1,7 +1,7 @@
 import { CableConfig } from './config';
 import { identifyByJwt } from './jwt-identification';
-import { Logger } from './ports';
-import { disconnect, encodeFrame, welcome } from './protocol';
+import { Logger, mergeState } from './ports';
+import { disconnect, encodeFrame, frameHead, welcome } from './protocol';
 import { ConnectRequest } from './request';
 import { proxiedHeaders, requestUrl, RpcClient } from './rpc-client';
 import { RpcCallError, RpcStatus } from './rpc-protocol';
@@ -62,28 +62,15 @@ export async function identify(deps: IdentifyDeps, request: ConnectRequest, nowM
   }
   switch (response.status) {
     case RpcStatus.SUCCESS:
-      return { kind: 'identified', identifiers: response.identifiers, cstate: mergeNonEmpty(response.env.cstate), transmissions: response.transmissions };
+      return { kind: 'identified', identifiers: response.identifiers, cstate: mergeState({}, response.env.cstate), transmissions: response.transmissions };
     case RpcStatus.FAILURE: {
       logger.info('connect.rpc_rejected', { connectionId: sid, errorMsg: response.errorMsg || undefined });
       // The Rails client reconnects unless told otherwise; every Rails rejection says `unauthorized`.
-      const told = response.transmissions.some(isDisconnectFrame);
+      const told = response.transmissions.some((text) => frameHead(text)?.type === 'disconnect');
       return { kind: 'rejected', reason: 'unauthorized', transmissions: told ? response.transmissions : [...response.transmissions, UNAUTHORIZED] };
     }
     default:
       logger.error('connect.rpc_error', { connectionId: sid, errorMsg: response.errorMsg });
       return { kind: 'error', reason: 'rpc_error' };
-  }
-}
-
-function mergeNonEmpty(cstate: Readonly<Record<string, string>> | undefined): Record<string, string> {
-  return Object.fromEntries(Object.entries(cstate ?? {}).filter(([, value]) => value !== ''));
-}
-
-function isDisconnectFrame(text: string): boolean {
-  try {
-    const frame = JSON.parse(text) as { type?: unknown };
-    return typeof frame === 'object' && frame !== null && frame.type === 'disconnect';
-  } catch {
-    return false;
   }
 }

@@ -36,6 +36,16 @@ export interface ChannelRecord {
   readonly streams: readonly string[];
 }
 
+/** Applies state changes as the stores and the core do: an empty value deletes the key (common.go `MergeConnectionState`). */
+export function mergeState(current: Readonly<Record<string, string>>, changes: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const merged: Record<string, string> = { ...current };
+  for (const [key, value] of Object.entries(changes ?? {})) {
+    if (value === '') delete merged[key];
+    else merged[key] = value;
+  }
+  return merged;
+}
+
 /** A change to a connection's RPC state, written in one conditional update. */
 export interface ConnectionStateUpdate {
   /** Merged key by key; an empty value deletes the key (as anycable-go merges `cstate`). */

@@ -54,6 +54,16 @@ export function encodeFrame(frame: ServerFrame): string {
   return JSON.stringify(frame);
 }
 
+/** The `type` and `identifier` of an encoded frame (the app's transmissions are text); undefined when it is not a JSON object. */
+export function frameHead(text: string): { readonly type?: unknown; readonly identifier?: unknown } | undefined {
+  try {
+    const frame: unknown = JSON.parse(text);
+    return typeof frame === 'object' && frame !== null ? frame as { type?: unknown; identifier?: unknown } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function byteLength(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }

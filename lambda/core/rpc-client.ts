@@ -122,13 +122,3 @@ export function disconnectEnv(config: RpcConfig, record: ConnectionRecord): RpcE
     istate: Object.fromEntries(channels.map(([identifier, channel]) => [identifier, JSON.stringify(channel.state)])),
   };
 }
-
-/** Applies a response's state changes: an empty value deletes the key (common.go `MergeConnectionState`). */
-export function mergeState(current: Readonly<Record<string, string>>, changes: Readonly<Record<string, string>> | undefined): Record<string, string> {
-  const merged: Record<string, string> = { ...current };
-  for (const [key, value] of Object.entries(changes ?? {})) {
-    if (value === '') delete merged[key];
-    else merged[key] = value;
-  }
-  return merged;
-}

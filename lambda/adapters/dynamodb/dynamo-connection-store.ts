@@ -70,11 +70,12 @@ export class DynamoConnectionStore implements ConnectionStore {
    * asked, the channel) still exists.
    */
   async updateState(connectionId: string, update: ConnectionStateUpdate): Promise<'updated' | 'connection_gone' | 'channel_gone'> {
-    const names: Record<string, string> = { '#pk': CONNECTIONS.partitionKey, '#cstate': 'cstate', '#channels': 'channels' };
+    const names: Record<string, string> = { '#pk': CONNECTIONS.partitionKey };
     const values: Record<string, unknown> = {};
     const set: string[] = [];
     const remove: string[] = [];
     Object.entries(update.cstate ?? {}).forEach(([key, value], index) => {
+      names['#cstate'] = 'cstate';
       names[`#k${index}`] = key;
       if (value === '') {
         remove.push(`#cstate.#k${index}`);
@@ -85,6 +86,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     });
     const { channel } = update;
     if (channel) {
+      names['#channels'] = 'channels';
       names['#id'] = channel.identifier;
       if (channel.record) {
         values[':channel'] = plainChannel(channel.record);
@@ -96,7 +98,6 @@ export class DynamoConnectionStore implements ConnectionStore {
     const condition = channel?.onlyIfSubscribed ? 'attribute_exists(#pk) AND attribute_exists(#channels.#id)' : 'attribute_exists(#pk)';
     const expression = [set.length > 0 ? `SET ${set.join(', ')}` : '', remove.length > 0 ? `REMOVE ${remove.join(', ')}` : ''].filter(Boolean).join(' ');
     if (expression === '') return (await this.get(connectionId)) ? 'updated' : 'connection_gone';
-    for (const name of ['#cstate', '#channels']) if (!expression.includes(name) && !condition.includes(name)) delete names[name];
     const command = new UpdateCommand({
       TableName: this.tableName,
       Key: { [CONNECTIONS.partitionKey]: connectionId },

@@ -1,4 +1,4 @@
-import { ChannelRecord, ConnectionRecord, ConnectionStateUpdate, ConnectionStore, PingCandidatePage } from '../../core/ports';
+import { ChannelRecord, ConnectionRecord, ConnectionStateUpdate, ConnectionStore, mergeState, PingCandidatePage } from '../../core/ports';
 
 const DEFAULT_PAGE_SIZE = 1000;
 
@@ -59,12 +59,7 @@ export class MemoryConnectionStore implements ConnectionStore {
       if (channel.record) channels[channel.identifier] = channel.record;
       else delete channels[channel.identifier];
     }
-    const cstate: Record<string, string> = { ...record.cstate };
-    for (const [key, value] of Object.entries(update.cstate ?? {})) {
-      if (value === '') delete cstate[key];
-      else cstate[key] = value;
-    }
-    this.records.set(connectionId, { ...record, cstate, channels });
+    this.records.set(connectionId, { ...record, cstate: mergeState(record.cstate ?? {}, update.cstate), channels });
     return 'updated';
   }
 }
