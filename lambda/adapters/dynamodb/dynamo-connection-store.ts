@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { decodeCursor, encodeCursor } from './cursor';
 import { CONNECTIONS } from './schema';
 import { ChannelRecord, ConnectionRecord, ConnectionStateUpdate, ConnectionStore, PingCandidate, PingCandidatePage } from '../../core/ports';
 
@@ -157,7 +158,7 @@ export class DynamoConnectionStore implements ConnectionStore {
       IndexName: CONNECTIONS.pingsIndex,
       Segment: segment,
       TotalSegments: totalSegments,
-      ExclusiveStartKey: cursor === undefined ? undefined : decodeCursor(cursor),
+      ExclusiveStartKey: cursor === undefined ? undefined : startKey(cursor),
       Limit: this.options.pingPageSize,
     }));
     return {
@@ -217,19 +218,10 @@ function plainChannel(channel: ChannelRecord): Record<string, unknown> {
   return { state: { ...channel.state }, streams: [...channel.streams] };
 }
 
-function encodeCursor(key: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): Record<string, string> {
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    key = undefined;
-  }
-  const record = key as Record<string, unknown> | undefined;
-  if (typeof record !== 'object' || record === null || typeof record[CONNECTIONS.partitionKey] !== 'string') {
+/** The key of a `listForPing` page cursor. */
+function startKey(cursor: string): Record<string, string> {
+  const record = decodeCursor(cursor);
+  if (record === undefined || typeof record[CONNECTIONS.partitionKey] !== 'string') {
     throw new Error('cursor is not one returned by listForPing');
   }
   return { [CONNECTIONS.partitionKey]: record[CONNECTIONS.partitionKey] as string };

@@ -1,4 +1,5 @@
 import { BatchWriteCommand, BatchWriteCommandInput, DynamoDBDocumentClient, PutCommand, QueryCommand, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { decodeCursor, encodeCursor } from './cursor';
 import { SUBSCRIPTIONS, subscriberKey } from './schema';
 import { Subscription, SubscriptionPage, SubscriptionStore } from '../../core/ports';
 
@@ -88,7 +89,7 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
       KeyConditionExpression: '#stream = :stream',
       ExpressionAttributeNames: { '#stream': SUBSCRIPTIONS.partitionKey },
       ExpressionAttributeValues: { ':stream': stream },
-      ExclusiveStartKey: cursor === undefined ? undefined : decodeCursor(cursor, stream),
+      ExclusiveStartKey: cursor === undefined ? undefined : startKey(cursor, stream),
       Limit: limit,
       // Consistent: a client that has just been confirmed must get the next broadcast.
       ConsistentRead: true,
@@ -154,22 +155,11 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
   }
 }
 
-/** Base64url keeps the cursor safe in a URL or an event payload without escaping. */
-function encodeCursor(key: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string, stream: string): Key {
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    key = undefined;
-  }
-  const record = key as Record<string, unknown> | undefined;
+/** The key of a `listByStream` page cursor, which must belong to `stream`. */
+function startKey(cursor: string, stream: string): Key {
+  const record = decodeCursor(cursor);
   // DynamoDB would reject a start key from another partition with an opaque ValidationException.
-  if (typeof record !== 'object' || record === null
-    || record[SUBSCRIPTIONS.partitionKey] !== stream || typeof record[SUBSCRIPTIONS.sortKey] !== 'string') {
+  if (record === undefined || record[SUBSCRIPTIONS.partitionKey] !== stream || typeof record[SUBSCRIPTIONS.sortKey] !== 'string') {
     throw new Error(`cursor is not one returned by listByStream for stream "${stream}"`);
   }
   return { [SUBSCRIPTIONS.partitionKey]: stream, [SUBSCRIPTIONS.sortKey]: record[SUBSCRIPTIONS.sortKey] as string };
