@@ -1,12 +1,10 @@
-import { makeWorld, START_MS, World } from './support';
+import { Behaviour, makeWorld, playBehaviour, START_MS, World } from './support';
 import { MemorySubscriptionStore } from '../../lambda/adapters/memory/memory-subscription-store';
 import { FanOutDeps } from '../../lambda/core/broadcast';
 import { CableSettings } from '../../lambda/core/config';
-import { ConnectionGoneError, TransientSendError } from '../../lambda/core/errors';
 import { ShardDispatcher, ShardRequest, SubscriptionPage, SubscriptionStore, Transport } from '../../lambda/core/ports';
 
-/** What a connection's posts do: succeed, 410, fail permanently, or fail transiently `transient` times first. */
-export type Behaviour = 'ok' | 'gone' | 'permanent' | { readonly transient: number };
+export type { Behaviour } from './support';
 
 /**
  * A transport that plays a script per connection and records what fan-out depends on: frames per
@@ -29,14 +27,7 @@ export class ScriptedTransport implements Transport {
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
       await new Promise((resolve) => setImmediate(resolve));
-      const attempt = (this.attempts.get(connectionId) ?? 0) + 1;
-      this.attempts.set(connectionId, attempt);
-      const behaviour = this.script[connectionId] ?? 'ok';
-      if (behaviour === 'gone') throw new ConnectionGoneError(connectionId);
-      if (behaviour === 'permanent') throw Object.assign(new Error('Invalid connection id'), { name: 'BadRequestException' });
-      if (typeof behaviour === 'object' && attempt <= behaviour.transient) {
-        throw new TransientSendError(connectionId, Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
-      }
+      playBehaviour(this.script, this.attempts, connectionId);
       this.sent.set(connectionId, [...(this.sent.get(connectionId) ?? []), data]);
     } finally {
       this.inFlight--;

@@ -1,12 +1,10 @@
-import { makeWorld, START_MS, World } from './support';
+import { Behaviour, makeWorld, playBehaviour, START_MS, World } from './support';
 import { MemoryConnectionStore } from '../../lambda/adapters/memory/memory-connection-store';
 import { CableSettings } from '../../lambda/core/config';
-import { ConnectionGoneError, TransientSendError } from '../../lambda/core/errors';
 import { PingDeps } from '../../lambda/core/ping';
 import { Clock, ConnectionRecord, Transport } from '../../lambda/core/ports';
 
-/** What a connection's `@connections` calls do: succeed, 410, fail for good, or fail transiently `transient` times first. */
-export type Behaviour = 'ok' | 'gone' | 'permanent' | { readonly transient: number };
+export type { Behaviour } from './support';
 
 export interface TransportCall {
   readonly kind: 'send' | 'close';
@@ -27,14 +25,7 @@ export class RecordingTransport implements Transport {
   async send(connectionId: string, data: string): Promise<void> {
     const at = this.clock.now();
     await new Promise((resolve) => setImmediate(resolve));
-    const attempt = (this.attempts.get(connectionId) ?? 0) + 1;
-    this.attempts.set(connectionId, attempt);
-    const behaviour = this.script[connectionId] ?? 'ok';
-    if (behaviour === 'gone') throw new ConnectionGoneError(connectionId);
-    if (behaviour === 'permanent') throw Object.assign(new Error('Invalid connection id'), { name: 'BadRequestException' });
-    if (typeof behaviour === 'object' && attempt <= behaviour.transient) {
-      throw new TransientSendError(connectionId, Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
-    }
+    playBehaviour(this.script, this.attempts, connectionId);
     this.calls.push({ kind: 'send', connectionId, frame: JSON.parse(data), at });
   }
 

@@ -2,6 +2,7 @@ import { MemoryConnectionStore } from '../../lambda/adapters/memory/memory-conne
 import { MemorySubscriptionStore } from '../../lambda/adapters/memory/memory-subscription-store';
 import { MemoryTransport } from '../../lambda/adapters/memory/memory-transport';
 import { CableConfig, CableSettings, resolveConfig } from '../../lambda/core/config';
+import { ConnectionGoneError, TransientSendError } from '../../lambda/core/errors';
 import { handleMessage, MessageResult } from '../../lambda/core/message';
 import { Clock, DeferredDelivery, DeliveryRequest, Subscription } from '../../lambda/core/ports';
 import { byteLength, MAX_MESSAGE_BYTES, ServerFrame } from '../../lambda/core/protocol';
@@ -132,3 +133,22 @@ export function snapshot(world: World): unknown {
 
 export { RecordingLogger };
 export type { LogEntry };
+
+/** What a connection's posts do: succeed, 410, fail for good, or fail transiently `transient` times first. */
+export type Behaviour = 'ok' | 'gone' | 'permanent' | { readonly transient: number };
+
+/**
+ * One scripted post to `connectionId`: counts the attempt in `attempts`, then throws what API
+ * Gateway's answer would become (`ConnectionGoneError`, a permanent error, `TransientSendError`)
+ * or returns for a delivered post.
+ */
+export function playBehaviour(script: Readonly<Record<string, Behaviour>>, attempts: Map<string, number>, connectionId: string): void {
+  const attempt = (attempts.get(connectionId) ?? 0) + 1;
+  attempts.set(connectionId, attempt);
+  const behaviour = script[connectionId] ?? 'ok';
+  if (behaviour === 'gone') throw new ConnectionGoneError(connectionId);
+  if (behaviour === 'permanent') throw Object.assign(new Error('Invalid connection id'), { name: 'BadRequestException' });
+  if (typeof behaviour === 'object' && attempt <= behaviour.transient) {
+    throw new TransientSendError(connectionId, Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+  }
+}
