@@ -1,5 +1,5 @@
 import { DynamoDBClient, ScanCommand as RawScanCommand } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoSubscriptionStore, DynamoSubscriptionStoreOptions } from '../../lambda/adapters/dynamodb/dynamo-subscription-store';
 import { Subscription, SubscriptionStore } from '../../lambda/core/ports';
 import { startDynalite, TestDynamo } from '../support/dynalite';
@@ -33,14 +33,7 @@ function turbo(stream: string): string {
 
 /** Every row, read back with Scan (the store itself never scans). */
 async function rows(): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo.doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
+  return dynamo.scanAll(table);
 }
 
 /** Seeds rows in the store's format, 25 at a time, faster than one add per row. */

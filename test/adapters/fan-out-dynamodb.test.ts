@@ -1,4 +1,4 @@
-import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoConnectionStore } from '../../lambda/adapters/dynamodb/dynamo-connection-store';
 import { DynamoSubscriptionStore } from '../../lambda/adapters/dynamodb/dynamo-subscription-store';
 import { subscriberKey } from '../../lambda/adapters/dynamodb/schema';
@@ -47,14 +47,7 @@ async function batchPut(table: string, items: Record<string, unknown>[]): Promis
 }
 
 async function scan(table: string): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await dynamo.doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
+  return dynamo.scanAll(table);
 }
 
 function deps(fanOutSettings: { concurrency?: number; shardSize?: number } = {}) {

@@ -1,4 +1,3 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoConnectionStore } from '../../lambda/adapters/dynamodb/dynamo-connection-store';
 import { DynamoSubscriptionStore } from '../../lambda/adapters/dynamodb/dynamo-subscription-store';
 import { MemoryTransport } from '../../lambda/adapters/memory/memory-transport';
@@ -117,8 +116,7 @@ function turboIdentifier(stream: string, key = SECRET): string {
 }
 
 async function scan(table: string): Promise<Record<string, unknown>[]> {
-  const { Items: items = [] } = await dynamo.doc.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
-  return items;
+  return dynamo.scanAll(table);
 }
 
 async function connectionRows() {

@@ -1,6 +1,5 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { WebSocket } from 'ws';
 import { InspectableLocalCableServer } from '../../lambda/local/local-cable-server';
 import { chatChannelIdentifier, generateToken } from '../support/anycable-app/serverless-app';
@@ -222,7 +221,7 @@ describe('the bundled Lambda functions with DynamoDB', () => {
   });
 
   async function rows(table: string): Promise<Record<string, unknown>[]> {
-    return (await dynamo.doc.send(new ScanCommand({ TableName: table }))).Items ?? [];
+    return dynamo.scanAll(table);
   }
 
   test('lambdaAssets: connect, subscribe and speak run through the app; disconnect reaches it', async () => {

@@ -2,7 +2,6 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import * as ActionCable from '@rails/actioncable';
 import { WebSocket } from 'ws';
 import { installNodeConsumer } from './support/browser-globals';
@@ -72,7 +71,7 @@ afterAll(async () => {
 });
 
 async function rows(table: string): Promise<Record<string, unknown>[]> {
-  return (await dynamo.doc.send(new ScanCommand({ TableName: table }))).Items ?? [];
+  return dynamo.scanAll(table);
 }
 
 function consumer(): ActionCable.Consumer {

@@ -1,6 +1,6 @@
 import { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { tableDefinitions } from './table-definitions';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite = require('dynalite');
@@ -14,6 +14,8 @@ export interface TestDynamo {
   readonly subscriptionsTable: string;
   /** Creates a fresh pair of tables (unique names) and returns their names. */
   createTables(prefix?: string): Promise<{ connectionsTable: string; subscriptionsTable: string }>;
+  /** Every row of a table, every page, read consistently (the stores themselves never scan). */
+  scanAll(table: string): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
 
@@ -40,6 +42,17 @@ export async function startDynalite(): Promise<TestDynamo> {
     return { connectionsTable, subscriptionsTable };
   };
 
+  const scanAll = async (table: string) => {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  };
+
   const tables = await createTables();
   return {
     endpoint,
@@ -47,6 +60,7 @@ export async function startDynalite(): Promise<TestDynamo> {
     doc,
     ...tables,
     createTables,
+    scanAll,
     close: async () => {
       client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
