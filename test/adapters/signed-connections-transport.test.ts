@@ -1,6 +1,5 @@
-import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Agent as HttpAgent, createServer, IncomingHttpHeaders, IncomingMessage, Server } from 'node:http';
+import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent, createServer as createHttpsServer } from 'node:https';
 import { AddressInfo, connect, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -9,128 +8,9 @@ import { refreshingCredentials, SigningCredentials } from '../../lambda/adapters
 import { executeApiRegion, SignedConnectionsTransport, SignedConnectionsTransportOptions } from '../../lambda/adapters/apigw/signed-connections-transport';
 import { ConnectionGoneError, TransientSendError } from '../../lambda/core/errors';
 import { Transport } from '../../lambda/core/ports';
+import { ANSWERS, FakeConnectionsApi, readBody, ReceivedRequest, verifySigV4 } from '../support/fake-connections-api';
 
 const CREDENTIALS: SigningCredentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret', sessionToken: 'test-session-token' };
-
-interface ReceivedRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer;
-  /** The Authorization header checked against CREDENTIALS by `verifySigV4`. */
-  readonly signature: 'valid' | 'invalid';
-  /** Which TCP connection carried it (1, 2, ...). */
-  readonly socket: number;
-}
-
-/** Connection ids the fake answers for, and how. */
-type Behaviour = 'open' | 'gone' | 'gone-without-error-type' | 'forbidden' | 'payload-too-large' | 'throttled' | 'limit-exceeded' | 'internal' | 'unavailable' | 'reset' | 'hang';
-
-const ANSWERS: Record<Exclude<Behaviour, 'open' | 'reset' | 'hang'>, [number, string | undefined, string]> = {
-  'gone': [410, 'GoneException', '{"message":null}'],
-  'gone-without-error-type': [410, undefined, '{"message":"Gone"}'],
-  'forbidden': [403, 'ForbiddenException', '{"message":"Forbidden"}'],
-  'payload-too-large': [413, 'PayloadTooLargeException', '{"message":"Message too long"}'],
-  'throttled': [429, 'ThrottlingException', '{"message":"Rate exceeded"}'],
-  'limit-exceeded': [429, 'LimitExceededException', '{"message":"Limit exceeded"}'],
-  'internal': [500, 'InternalServerErrorException', '{"message":"Internal server error"}'],
-  'unavailable': [503, 'ServiceUnavailableException', '{"message":"Service unavailable"}'],
-};
-
-/**
- * A stand-in for a stage's `@connections` API with API Gateway's status codes and error shape
- * (`x-amzn-ErrorType` plus a JSON `message`), which checks every request's SigV4 signature.
- * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
- */
-class FakeConnectionsApi {
-  readonly requests: ReceivedRequest[] = [];
-  readonly connections = new Map<string, Behaviour>();
-  socketsOpened = 0;
-  private readonly sockets = new WeakMap<Socket, number>();
-  private readonly server: Server = createServer((req, res) => {
-    void readBody(req).then((body) => {
-      const path = req.url ?? '';
-      const socket = this.sockets.get(req.socket) ?? 0;
-      const signature = verifySigV4(req.method ?? '', path, req.headers, body, CREDENTIALS.secretAccessKey) ? 'valid' : 'invalid';
-      this.requests.push({ method: req.method ?? '', path, headers: req.headers, body, signature, socket });
-      const match = /^\/prod\/@connections\/([^/?]+)$/.exec(path);
-      const behaviour = match ? this.connections.get(decodeURIComponent(match[1])) ?? 'gone' : undefined;
-      if (behaviour === undefined) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}');
-      } else if (behaviour === 'reset') {
-        req.socket.destroy();
-      } else if (behaviour === 'hang') {
-        // never answers
-      } else if (behaviour !== 'open') {
-        const [status, errorType, message] = ANSWERS[behaviour];
-        res.writeHead(status, { 'content-type': 'application/json', ...(errorType ? { 'x-amzn-ErrorType': errorType } : {}) }).end(message);
-      } else if (req.method === 'POST') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end();
-      } else if (req.method === 'DELETE') {
-        this.connections.delete(decodeURIComponent(match![1]));
-        res.writeHead(204).end();
-      } else {
-        res.writeHead(405).end();
-      }
-    });
-  });
-
-  constructor() {
-    this.server.on('connection', (socket: Socket) => this.sockets.set(socket, ++this.socketsOpened));
-  }
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/prod`;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-/**
- * SigV4 recomputed from the request as received, written from AWS's specification rather than
- * with the signer under test: canonical request (path segments URI-encoded once more, as for
- * every service but S3), string to sign, derived key, HMAC.
- * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html
- */
-function verifySigV4(method: string, path: string, headers: IncomingHttpHeaders, body: Buffer, secretAccessKey: string): boolean {
-  const auth = /^AWS4-HMAC-SHA256 Credential=[^/]+\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(String(headers.authorization));
-  const date = headers['x-amz-date'];
-  if (!auth || typeof date !== 'string' || !date.startsWith(auth[1])) return false;
-  const [, day, region, service, signedHeaders, signature] = auth;
-  if (!signedHeaders.split(';').includes('host') || !signedHeaders.split(';').includes('x-amz-date')) return false;
-  const payloadHash = sha256(body);
-  if (headers['x-amz-content-sha256'] !== undefined && headers['x-amz-content-sha256'] !== payloadHash) return false;
-  const canonicalHeaders = signedHeaders.split(';').map((name) => `${name}:${String(headers[name] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
-  const canonicalPath = path.split('/').map(uriEncode).join('/');
-  const canonicalRequest = [method, canonicalPath, '', canonicalHeaders, signedHeaders, payloadHash].join('\n');
-  const scope = `${day}/${region}/${service}/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', date, scope, sha256(canonicalRequest)].join('\n');
-  let key: Buffer = Buffer.from(`AWS4${secretAccessKey}`, 'utf8');
-  for (const part of [day, region, service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
-  return createHmac('sha256', key).update(stringToSign).digest('hex') === signature;
-}
-
-function sha256(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-/** Every byte but A-Z a-z 0-9 - . _ ~ as %XX. */
-function uriEncode(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
 
 function credentialScope(request: ReceivedRequest): string | undefined {
   return /Credential=[^/]+\/\d{8}\/([^/]+\/[^/]+)\//.exec(String(request.headers.authorization))?.[1];
@@ -148,7 +28,7 @@ function transportFor(options: Partial<SignedConnectionsTransportOptions> = {}):
 }
 
 beforeEach(async () => {
-  api = new FakeConnectionsApi();
+  api = new FakeConnectionsApi(CREDENTIALS.secretAccessKey);
   endpoint = await api.start();
 });
 
@@ -229,7 +109,7 @@ describe('send', () => {
     const transport = transportFor();
     await api.stop();
     await expect(transport.send(CONNECTION_ID, '{}')).rejects.toBeInstanceOf(TransientSendError);
-    api = new FakeConnectionsApi();
+    api = new FakeConnectionsApi(CREDENTIALS.secretAccessKey);
     await api.start();
   });
 
