@@ -1,5 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { CableConfigError } from './errors';
+import {
+  API_GATEWAY_MAX_CONNECTION_SECONDS, DEFAULT_DELIVERY, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_JWT_PARAM,
+  DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_PING as PING_DEFAULTS, DEFAULT_RPC_HEADERS, DEFAULT_TTL_SECONDS, MAX_PING_INTERVAL_SECONDS,
+} from '../../src/contract/defaults';
 
 /**
  * Cable settings, named after anycable-go's options (`--secret`, `--turbo_streams_secret`,
@@ -98,13 +102,7 @@ export interface FanOutSettings {
   readonly maxDelayMs: number;
 }
 
-export const DEFAULT_FAN_OUT: FanOutSettings = {
-  concurrency: 64,
-  shardSize: 5_000,
-  maxAttempts: 4,
-  baseDelayMs: 50,
-  maxDelayMs: 1_000,
-};
+export const DEFAULT_FAN_OUT: FanOutSettings = DEFAULT_DELIVERY;
 
 export interface CableSettings {
   readonly secret?: string;
@@ -135,29 +133,21 @@ export interface CableSettings {
   readonly rpcCookies?: readonly string[];
 }
 
-/** API Gateway closes every connection after 2 hours; rows outlive that by an hour. */
-export const DEFAULT_TTL_SECONDS = 3 * 60 * 60;
-/** API Gateway's hard limit on a connection's life. */
-export const API_GATEWAY_MAX_CONNECTION_SECONDS = 2 * 60 * 60;
-/** Two minutes before the hard cut: the pinger runs once a minute, and the client needs a moment. */
-export const DEFAULT_MAX_CONNECTION_AGE_SECONDS = API_GATEWAY_MAX_CONNECTION_SECONDS - 2 * 60;
-/**
- * The longest ping interval: API Gateway closes a connection after 10 minutes without a message,
- * and a ping may come up to one schedule period (a minute) after its due time when the interval
- * is not a whole number of minutes. 9 minutes keeps a minute of margin.
- */
-export const MAX_PING_INTERVAL_SECONDS = 9 * 60;
+// The defaults both sides use live in src/contract/defaults.ts; re-exported for the runtime.
+export {
+  API_GATEWAY_MAX_CONNECTION_SECONDS, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_JWT_PARAM, DEFAULT_MAX_CONNECTION_AGE_SECONDS,
+  DEFAULT_RPC_HEADERS, DEFAULT_TTL_SECONDS, MAX_PING_INTERVAL_SECONDS,
+};
 
-/** Rails' beat (`ActionCable::Server::Connections::BEAT_INTERVAL`) and anycable-go's default. */
+/** Keepalive defaults (src/contract/defaults.ts); the clients' minimum defaults to the interval. */
 export const DEFAULT_PING: PingSettings = {
   enabled: true,
-  intervalSeconds: 3,
-  minClientIntervalSeconds: 3,
-  maxClientIntervalSeconds: MAX_PING_INTERVAL_SECONDS,
-  maxPerSecond: 5_000,
-  segments: 4,
+  intervalSeconds: PING_DEFAULTS.intervalSeconds,
+  minClientIntervalSeconds: PING_DEFAULTS.intervalSeconds,
+  maxClientIntervalSeconds: PING_DEFAULTS.maxClientIntervalSeconds,
+  maxPerSecond: PING_DEFAULTS.maxPerSecond,
+  segments: PING_DEFAULTS.segments,
 };
-export const DEFAULT_DELIVERY_DEADLINE_MS = 10_000;
 
 /**
  * Resolves secrets as anycable-go does: `streams_secret` defaults to `secret`, and
@@ -203,8 +193,6 @@ export function resolveConfig(settings: CableSettings): CableConfig {
   };
 }
 
-export const DEFAULT_JWT_PARAM = 'jid';
-export const DEFAULT_RPC_HEADERS: readonly string[] = ['cookie'];
 
 function resolveJwt(settings: CableSettings): JwtConfig | undefined {
   const secret = nonEmpty(settings.jwtSecret) ?? nonEmpty(settings.secret);

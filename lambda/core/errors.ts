@@ -8,13 +8,7 @@ export class ConnectionGoneError extends Error {
   }
 }
 
-/** Configuration that cannot work, found at start-up. */
-export class CableConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CableConfigError';
-  }
-}
+export { CableConfigError } from '../../src/contract/config-error';
 
 /**
  * A send that may succeed if tried again (throttled, 5xx, network): fan-out retries it with

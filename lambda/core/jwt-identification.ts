@@ -17,8 +17,7 @@ export interface JwtSettings {
   readonly enforce: boolean;
 }
 
-/** anycable-go's default `--jwt_param`. */
-export const DEFAULT_JWT_PARAM = 'jid';
+export { DEFAULT_JWT_PARAM } from '../../src/contract/defaults';
 
 /**
  * What a token says about a connection. `none`: no token, so identification falls through to RPC

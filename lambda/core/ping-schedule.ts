@@ -1,9 +1,10 @@
 import { pingRound, PingDeps, PingRoundResult } from './ping';
 import { pingTickSeconds } from './ping-interval';
 import { RateLimiter } from './rate-limiter';
+import { DEFAULT_PING_PERIOD_SECONDS } from '../../src/contract/defaults';
 
 /** EventBridge's finest schedule: the pinger is invoked once a minute. */
-export const DEFAULT_PING_PERIOD_MS = 60_000;
+export const DEFAULT_PING_PERIOD_MS = DEFAULT_PING_PERIOD_SECONDS * 1000;
 
 export interface PingPeriod {
   /** When this period starts, epoch ms: the scheduled time of the invocation (EventBridge's `time`). */

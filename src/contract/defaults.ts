@@ -1,0 +1,71 @@
+/*
+ * Every default the construct and the runtime must agree on, defined once. The construct's
+ * props document these values in their `@default`s; the functions, the local server and the
+ * CLI fall back to them when a variable is unset.
+ *
+ * This folder (src/contract/) is imported by both sides: src/ (compiled by jsii into lib/) and
+ * lambda/ (bundled by esbuild). It imports nothing: no aws-cdk-lib, no AWS SDK, no Node built-in.
+ */
+
+/** API Gateway's hard limit on a connection's life, in seconds (not adjustable). */
+export const API_GATEWAY_MAX_CONNECTION_SECONDS = 2 * 60 * 60;
+
+/** Connection and subscription rows live this long without being refreshed: the 2-hour cut plus an hour. */
+export const DEFAULT_TTL_SECONDS = 3 * 60 * 60;
+
+/** Two minutes before the hard cut: the pinger runs once a minute, and the client needs a moment. */
+export const DEFAULT_MAX_CONNECTION_AGE_SECONDS = API_GATEWAY_MAX_CONNECTION_SECONDS - 2 * 60;
+
+/**
+ * The longest ping interval: API Gateway closes a connection after 10 minutes without a message,
+ * and a ping may come up to one schedule period (a minute) after its due time when the interval
+ * is not a whole number of minutes. 9 minutes keeps a minute of margin.
+ */
+export const MAX_PING_INTERVAL_SECONDS = 9 * 60;
+
+/**
+ * Keepalive. The interval is Rails' beat (`ActionCable::Server::Connections::BEAT_INTERVAL`) and
+ * anycable-go's `--ping_interval` default.
+ */
+export const DEFAULT_PING = {
+  intervalSeconds: 3,
+  maxClientIntervalSeconds: MAX_PING_INTERVAL_SECONDS,
+  /** The pinger's `@connections` calls per second: a share of the account's 10,000 requests/s. */
+  maxPerSecond: 5_000,
+  /** Parallel reads (DynamoDB Scan segments) of the connections per round. */
+  segments: 4,
+} as const;
+
+/** The pinger's schedule period: EventBridge invokes it once a minute. */
+export const DEFAULT_PING_PERIOD_SECONDS = 60;
+
+/**
+ * How frames reach many connections (broadcasts, their shards and ping rounds): posts in flight
+ * at once, subscribers per shard, and the retries of a throttled or failed post (capped
+ * exponential backoff with full jitter).
+ */
+export const DEFAULT_DELIVERY = {
+  concurrency: 64,
+  shardSize: 5_000,
+  maxAttempts: 4,
+  baseDelayMs: 50,
+  maxDelayMs: 1_000,
+} as const;
+
+/** How long a new connection's first frames (the welcome) may wait for its socket to open, in ms. */
+export const DEFAULT_DELIVERY_DEADLINE_MS = 10_000;
+
+/** anycable-go's `--jwt_param`. */
+export const DEFAULT_JWT_PARAM = 'jid';
+
+/** anycable-go's `--headers`: the handshake headers passed to the app's RPC. */
+export const DEFAULT_RPC_HEADERS: readonly string[] = ['cookie'];
+
+/** AnyCable RPC calls: anycable-go's `rpc_command_timeout` and the attempts when nothing reached the app. */
+export const DEFAULT_RPC = {
+  timeoutMs: 3_000,
+  maxAttempts: 3,
+} as const;
+
+/** anycable-rails' `http_rpc_mount_path`, the path an app on Lambda serves RPC at. */
+export const DEFAULT_RPC_PATH = '/_anycable';
