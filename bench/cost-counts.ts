@@ -388,7 +388,7 @@ async function runOperations(bench: CostBench): Promise<void> {
       const tag = `sharded-${largest}`;
       const received = Promise.all(members.map((client) => client.waitFor((frame) => typeof frame.message === 'string' && frame.message.includes(`message_${tag}"`), SETTLE_TIMEOUT_MS)));
       const runtime = bench.server.runtime;
-      const deps = { ...runtime, config: { ...runtime.config, fanOut: { ...runtime.config.fanOut, shardSize } }, publicBroadcasts: false };
+      const deps = { ...runtime, config: { ...runtime.config, delivery: { ...runtime.config.delivery, shardSize } }, publicBroadcasts: false };
       const serve = bench.instrument.wrap('broadcast', (request: Parameters<typeof handleBroadcastHttp>[1]) => handleBroadcastHttp(deps, request));
       const response = await serve({
         method: 'POST',

@@ -37,7 +37,7 @@ import { NaiveOutcome, sequentialFanOut, unboundedFanOut } from './support/naive
 import { BenchSettings, round, withTimeout } from './support/settings';
 import { StoreStats } from './support/store-process';
 import { BENCH_DATA, BENCH_STREAM, BenchTables, connectionIdOf, createTables, deleteTables, seedSubscribers } from './support/subscribers';
-import { DEFAULT_FAN_OUT, FanOutSettings } from '../lambda/core/config';
+import { DEFAULT_DELIVERY, DeliverySettings } from '../lambda/core/config';
 
 const ROOT = path.join(__dirname, '..');
 const settings = new BenchSettings();
@@ -111,7 +111,7 @@ interface RunRow {
   projection?: ShardProjection;
 }
 
-const cdkCableDefaults: CdkCableOptions = { fanOut: DEFAULT_FAN_OUT, shardMode: 'lambda' };
+const cdkCableDefaults: CdkCableOptions = { delivery: DEFAULT_DELIVERY, shardMode: 'lambda' };
 
 const DESIGNS: Design[] = [
   {
@@ -151,7 +151,7 @@ const VARIANT_DESIGNS: Design[] = [
     design: 'cdk-cable',
     variant: 'api-gateway-transport',
     description: 'as "cdk-cable", posting with ApiGatewayTransport (the SDK\'s ApiGatewayManagementApiClient, '
-      + `keep-alive agent with ${DEFAULT_FAN_OUT.concurrency} sockets, no SDK retries) instead of SignedConnectionsTransport`,
+      + `keep-alive agent with ${DEFAULT_DELIVERY.concurrency} sockets, no SDK retries) instead of SignedConnectionsTransport`,
     repeatable: true,
     measured: (n) => n,
     run: ({ endpoints, tables }) => runCdkCable(endpoints, tables, { ...cdkCableDefaults, transport: 'sdk' }),
@@ -392,7 +392,7 @@ async function main(): Promise<void> {
 
     const ratios = printTable(rows);
     const target = targets(rows, ratios);
-    const fanOut: FanOutSettings = DEFAULT_FAN_OUT;
+    const fanOut: DeliverySettings = DEFAULT_DELIVERY;
     const report = {
       postLatencyMs: LATENCY_MS,
       goneRate: GONE_RATE,

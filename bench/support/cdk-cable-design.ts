@@ -8,7 +8,7 @@ import { DynamoConnectionStore } from '../../lambda/adapters/dynamodb/dynamo-con
 import { DynamoSubscriptionStore } from '../../lambda/adapters/dynamodb/dynamo-subscription-store';
 import { LocalShardDispatcher } from '../../lambda/adapters/local/local-shard-dispatcher';
 import { deliverBroadcast, DeliverBroadcastResult, fanOut, FanOutDeps } from '../../lambda/core/broadcast';
-import { FanOutSettings } from '../../lambda/core/config';
+import { DeliverySettings } from '../../lambda/core/config';
 import { Broadcast, ShardDispatcher, ShardRequest, systemClock } from '../../lambda/core/ports';
 
 export interface Endpoints {
@@ -25,7 +25,7 @@ export interface Endpoints {
 export type ShardMode = 'lambda' | 'local';
 
 export interface CdkCableOptions {
-  readonly fanOut: FanOutSettings;
+  readonly delivery: DeliverySettings;
   readonly shardMode: ShardMode;
   /**
    * How posts are made: `signed` is what the broadcast and fan-out functions use
@@ -77,7 +77,7 @@ class BackgroundCleanups {
 
 function environment(endpoints: Endpoints, tables: BenchTables, options: CdkCableOptions, logger: CountingLogger): Environment {
   const cleanups = new BackgroundCleanups();
-  const { concurrency } = options.fanOut;
+  const { concurrency } = options.delivery;
   const clients = sdkClients(endpoints, { apiMaxSockets: concurrency, apiMaxAttempts: 1 });
   const signed = options.transport === 'sdk' ? undefined : new SignedConnectionsTransport({
     callbackUrl: endpoints.connections,
@@ -109,7 +109,7 @@ function environment(endpoints: Endpoints, tables: BenchTables, options: CdkCabl
       transport: signed ?? new ApiGatewayTransport(clients.api),
       clock: systemClock,
       logger,
-      config: { fanOut: options.fanOut },
+      config: { delivery: options.delivery },
     },
   };
 }

@@ -26,7 +26,7 @@ export interface BroadcastHttpResponse {
 }
 
 export interface BroadcastHttpDeps extends DeliverBroadcastDeps {
-  readonly config: Pick<CableConfig, 'fanOut' | 'broadcastKey'> & Partial<Pick<CableConfig, 'rpc'>>;
+  readonly config: Pick<CableConfig, 'delivery' | 'broadcastKey'> & Partial<Pick<CableConfig, 'rpc'>>;
   /**
    * anycable-go's public mode, which clears the broadcast key (`cli/options.go`, "Configure public
    * mode"): every request is authorized, with or without a key. The local server's `--public`.

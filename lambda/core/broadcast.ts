@@ -14,7 +14,7 @@ export interface FanOutDeps {
   readonly transport: Transport;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly config: Pick<CableConfig, 'fanOut'> & Partial<Pick<CableConfig, 'rpc'>>;
+  readonly config: Pick<CableConfig, 'delivery'> & Partial<Pick<CableConfig, 'rpc'>>;
   /** The app's RPC, told of connections found gone (forget-connection.ts). */
   readonly rpc?: RpcClient;
   /**
@@ -98,7 +98,7 @@ export type DeliverBroadcastResult =
  * short pages (DynamoDB stops at 1 MB), and a larger limit would overlap the next shard.
  */
 export async function deliverBroadcast(deps: DeliverBroadcastDeps, broadcast: Broadcast): Promise<DeliverBroadcastResult> {
-  const { shardSize } = deps.config.fanOut;
+  const { shardSize } = deps.config.delivery;
   // A store may stop a page short of the limit (DynamoDB at 1 MB, about 2,400 Turbo rows):
   // read on to a full shard, or the threshold (and the ordering promise below it) would drift.
   const read = (cursor?: string) => readUpTo(deps.subscriptions, broadcast.stream, shardSize, cursor);
@@ -193,7 +193,7 @@ async function postToPages(deps: FanOutDeps, broadcast: Broadcast, pages: AsyncI
   const worker = async () => {
     for (let next = await queue.take(); next !== undefined; next = await queue.take()) await poster.post(next);
   };
-  const workers = Array.from({ length: deps.config.fanOut.concurrency }, worker);
+  const workers = Array.from({ length: deps.config.delivery.concurrency }, worker);
 
   const [read] = await Promise.allSettled([reader, Promise.all(workers)]);
   const result = tally.finish(deps.clock.now(), read.status === 'rejected' ? read.reason : undefined);
@@ -223,7 +223,7 @@ class Poster {
       this.tally.fail(connectionId, frameTooLarge(subscription.identifier), 0);
       return;
     }
-    const { maxAttempts } = this.deps.config.fanOut;
+    const { maxAttempts } = this.deps.config.delivery;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.deps.transport.send(connectionId, frame);
@@ -240,7 +240,7 @@ class Poster {
 
   /** Full jitter: uniform in [0, min(maxDelayMs, baseDelayMs * 2^(attempt-1))). */
   private backoff(attempt: number): number {
-    const { baseDelayMs, maxDelayMs } = this.deps.config.fanOut;
+    const { baseDelayMs, maxDelayMs } = this.deps.config.delivery;
     return Math.floor(this.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
   }
 

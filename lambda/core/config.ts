@@ -27,7 +27,7 @@ export interface CableConfig {
   readonly deliveryDeadlineMs: number;
   /** `Authorization: Bearer <key>` of the HTTP broadcast API; undefined refuses every broadcast. */
   readonly broadcastKey?: string;
-  readonly fanOut: FanOutSettings;
+  readonly delivery: DeliverySettings;
   readonly ping: PingSettings;
   /**
    * Age in seconds at which the pinger sends `{"type":"disconnect","reason":"server_restart",
@@ -90,7 +90,7 @@ export interface PingSettings {
 }
 
 /** How a broadcast reaches a stream's subscribers. */
-export interface FanOutSettings {
+export interface DeliverySettings {
   /** Posts in flight at once per fan-out (and per shard). */
   readonly concurrency: number;
   /** Subscribers per shard; a stream with more is split into shards delivered in parallel. */
@@ -101,8 +101,6 @@ export interface FanOutSettings {
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
 }
-
-export const DEFAULT_FAN_OUT: FanOutSettings = DEFAULT_DELIVERY;
 
 export interface CableSettings {
   readonly secret?: string;
@@ -115,7 +113,7 @@ export interface CableSettings {
   readonly deliveryDeadlineMs?: number;
   /** anycable-go's `--broadcast_key`; defaults to hex(HMAC-SHA256(secret, "broadcast-cable")). */
   readonly broadcastKey?: string;
-  readonly fanOut?: Partial<FanOutSettings>;
+  readonly delivery?: Partial<DeliverySettings>;
   /** `intervalSeconds: 0` turns pings off, as anycable-go's `--ping_interval=0` does. */
   readonly ping?: Partial<PingSettings>;
   readonly maxConnectionAgeSeconds?: number;
@@ -136,7 +134,7 @@ export interface CableSettings {
 // The defaults both sides use live in src/contract/defaults.ts; re-exported for the runtime.
 export {
   API_GATEWAY_MAX_CONNECTION_SECONDS, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_JWT_PARAM, DEFAULT_MAX_CONNECTION_AGE_SECONDS,
-  DEFAULT_RPC_HEADERS, DEFAULT_TTL_SECONDS, MAX_PING_INTERVAL_SECONDS,
+  DEFAULT_DELIVERY, DEFAULT_RPC_HEADERS, DEFAULT_TTL_SECONDS, MAX_PING_INTERVAL_SECONDS,
 };
 
 /** Keepalive defaults (src/contract/defaults.ts); the clients' minimum defaults to the interval. */
@@ -181,7 +179,7 @@ export function resolveConfig(settings: CableSettings): CableConfig {
     ttlSeconds,
     deliveryDeadlineMs: settings.deliveryDeadlineMs ?? DEFAULT_DELIVERY_DEADLINE_MS,
     broadcastKey: nonEmpty(settings.broadcastKey) ?? deriveKey(settings.secret, 'broadcast-cable'),
-    fanOut: validateFanOut({ ...DEFAULT_FAN_OUT, ...definedOnly(settings.fanOut ?? {}) }),
+    delivery: validateDelivery({ ...DEFAULT_DELIVERY, ...definedOnly(settings.delivery ?? {}) }),
     ping: resolvePing(settings.ping ?? {}),
     maxConnectionAgeSeconds,
     jwt: resolveJwt(settings),
@@ -224,12 +222,12 @@ export function deriveKey(secret: string | undefined, purpose: string): string |
   return value === undefined ? undefined : createHmac('sha256', value).update(purpose).digest('hex');
 }
 
-function validateFanOut(fanOut: FanOutSettings): FanOutSettings {
+function validateDelivery(delivery: DeliverySettings): DeliverySettings {
   for (const [name, min] of [['concurrency', 1], ['shardSize', 1], ['maxAttempts', 1], ['baseDelayMs', 0], ['maxDelayMs', 0]] as const) {
-    const value = fanOut[name];
-    if (!Number.isInteger(value) || value < min) throw new CableConfigError(`fanOut.${name} must be an integer of at least ${min}, got ${value}`);
+    const value = delivery[name];
+    if (!Number.isInteger(value) || value < min) throw new CableConfigError(`delivery.${name} must be an integer of at least ${min}, got ${value}`);
   }
-  return fanOut;
+  return delivery;
 }
 
 /**

@@ -15,7 +15,7 @@ export interface PingDeps {
   readonly transport: Transport;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly config: Pick<CableConfig, 'ping' | 'maxConnectionAgeSeconds' | 'fanOut' | 'deliveryDeadlineMs'> & Partial<Pick<CableConfig, 'rpc'>>;
+  readonly config: Pick<CableConfig, 'ping' | 'maxConnectionAgeSeconds' | 'delivery' | 'deliveryDeadlineMs'> & Partial<Pick<CableConfig, 'rpc'>>;
   /** The app's RPC, told of connections found gone (forget-connection.ts). */
   readonly rpc?: RpcClient;
   /**
@@ -96,7 +96,7 @@ export async function pingRound(deps: PingDeps, window: PingWindow): Promise<Pin
   const worker = async () => {
     for (let job = await queue.take(); job !== undefined; job = await queue.take()) await sender.run(job);
   };
-  const [outcomes] = await Promise.all([readers, Promise.all(Array.from({ length: deps.config.fanOut.concurrency }, worker))]);
+  const [outcomes] = await Promise.all([readers, Promise.all(Array.from({ length: deps.config.delivery.concurrency }, worker))]);
   const failedRead = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
   const result = tally.finish(deps.clock.now(), failedRead?.reason);
   if (failedRead) throw failedRead.reason;
@@ -131,7 +131,7 @@ class PingSender {
   }
 
   private async send(connectionId: string, frame: string, what: 'ping' | 'disconnect'): Promise<'sent' | 'gone' | 'failed'> {
-    const { maxAttempts } = this.deps.config.fanOut;
+    const { maxAttempts } = this.deps.config.delivery;
     for (let attempt = 1; ; attempt++) {
       await this.limiter.take();
       try {
@@ -151,7 +151,7 @@ class PingSender {
 
   /** Full jitter, as fan-out: uniform in [0, min(maxDelayMs, baseDelayMs * 2^(attempt-1))). */
   private backoff(attempt: number): number {
-    const { baseDelayMs, maxDelayMs } = this.deps.config.fanOut;
+    const { baseDelayMs, maxDelayMs } = this.deps.config.delivery;
     return Math.floor(this.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
   }
 

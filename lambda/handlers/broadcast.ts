@@ -8,7 +8,7 @@ export const handler = makeBroadcastHandler(async () => {
     config,
     subscriptions: subscriptionStore(),
     connections: connectionStore(),
-    transport: fanOutTransport(config.fanOut.concurrency),
+    transport: fanOutTransport(config.delivery.concurrency),
     shards: shardDispatcher(),
     clock: systemClock,
     logger: cableLogger(),

@@ -55,7 +55,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv): CableEnvironment {
       publicStreams: parseBoolean('CABLE_PUBLIC_STREAMS', env.CABLE_PUBLIC_STREAMS),
       allowedOrigins: parseList(env.CABLE_ALLOWED_ORIGINS),
       ttlSeconds: parseInteger('CABLE_TTL_SECONDS', env.CABLE_TTL_SECONDS),
-      fanOut: {
+      delivery: {
         concurrency: parseInteger('CABLE_FANOUT_CONCURRENCY', env.CABLE_FANOUT_CONCURRENCY),
         shardSize: parseInteger('CABLE_FANOUT_SHARD_SIZE', env.CABLE_FANOUT_SHARD_SIZE),
         maxAttempts: parseInteger('CABLE_FANOUT_MAX_ATTEMPTS', env.CABLE_FANOUT_MAX_ATTEMPTS),

@@ -8,7 +8,7 @@ export const handler = makeFanOutHandler(async () => {
     config,
     subscriptions: subscriptionStore(),
     connections: connectionStore(),
-    transport: fanOutTransport(config.fanOut.concurrency),
+    transport: fanOutTransport(config.delivery.concurrency),
     clock: systemClock,
     logger: cableLogger(),
     // Told of connections a shard finds gone before their `$disconnect` (forget-connection.ts).

@@ -8,7 +8,7 @@ export const handler = makePingHandler(async () => {
     config,
     connections: connectionStore(),
     subscriptions: subscriptionStore(),
-    transport: fanOutTransport(config.fanOut.concurrency),
+    transport: fanOutTransport(config.delivery.concurrency),
     clock: systemClock,
     logger: cableLogger(),
     periodMs: pingPeriodMs(),

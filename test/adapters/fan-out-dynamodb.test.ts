@@ -62,7 +62,7 @@ function deps(fanOutSettings: { concurrency?: number; shardSize?: number } = {})
     transport,
     clock: new FakeClock(),
     logger,
-    config: resolveConfig({ fanOut: fanOutSettings }),
+    config: resolveConfig({ delivery: fanOutSettings }),
   };
   return { deps: fanOutDeps, transport, listByStream, logger };
 }

@@ -64,7 +64,7 @@ describe('broadcast handler', () => {
   });
 
   test('direct invocation: a stream larger than a shard is dispatched to fan-out workers', async () => {
-    const world = worldWithSubscribers(5, { fanOut: { shardSize: 2 } });
+    const world = worldWithSubscribers(5, { delivery: { shardSize: 2 } });
     const result = await makeBroadcastHandler(async () => world)({ kind: 'cable.broadcast', broadcasts: [{ stream: 'chat', data: '1' }] });
     expect(result).toEqual({ delivered: 0, gone: 0, failed: 0, shards: 3 });
     expect(world.shards.dispatched.map((s) => s.limit)).toEqual([2, 2, 1]);
@@ -115,7 +115,7 @@ describe('broadcast handler', () => {
 
 describe('fan-out handler', () => {
   test('fan-out: a shard event delivers exactly its slice of the stream', async () => {
-    const world = worldWithSubscribers(5, { fanOut: { shardSize: 2 } });
+    const world = worldWithSubscribers(5, { delivery: { shardSize: 2 } });
     await makeBroadcastHandler(async () => world)({ kind: 'cable.broadcast', broadcasts: [{ stream: 'chat', data: '"hi"' }] });
     const fanOut = makeFanOutHandler(async () => world);
     for (const shard of world.shards.dispatched) await fanOut({ kind: 'cable.shard', shard });

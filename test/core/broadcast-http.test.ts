@@ -18,8 +18,8 @@ async function setup(options: {
   shards?: RecordingDispatcher;
   subscriptions?: (inner: SubscriptionStore) => SubscriptionStore;
 } = {}) {
-  const world = await fanOutWorld({ ids: options.ids ?? connectionIds(4), script: options.script, fanOut: { shardSize: options.shardSize } });
-  const config = resolveConfig({ secret: RAILS_SECRET, fanOut: { shardSize: options.shardSize } });
+  const world = await fanOutWorld({ ids: options.ids ?? connectionIds(4), script: options.script, delivery: { shardSize: options.shardSize } });
+  const config = resolveConfig({ secret: RAILS_SECRET, delivery: { shardSize: options.shardSize } });
   const shards = options.shards ?? new RecordingDispatcher();
   const deps: BroadcastHttpDeps = {
     ...world.deps,

@@ -102,11 +102,11 @@ export async function fanOutWorld(options: {
   ids: string[];
   stream?: string;
   script?: Record<string, Behaviour>;
-  fanOut?: CableSettings['fanOut'];
+  delivery?: CableSettings['delivery'];
   pageSize?: number;
   subscriptions?: SubscriptionStore;
 }): Promise<FanOutWorld> {
-  const world = makeWorld({ secret: 'secret', fanOut: options.fanOut });
+  const world = makeWorld({ secret: 'secret', delivery: options.delivery });
   const scripted = new ScriptedTransport(options.script);
   for (const [index, connectionId] of options.ids.entries()) {
     await world.connections.put({ connectionId, connectedAt: START_MS, expiresAt: 0, subprotocol: 'actioncable-v1-json', headers: {}, query: {} });

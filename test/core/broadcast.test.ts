@@ -16,7 +16,7 @@ describe('fanOut', () => {
     name: string;
     script?: Record<string, Behaviour>;
     broadcast?: Partial<Broadcast>;
-    fanOut?: { maxAttempts?: number; maxDelayMs?: number };
+    delivery?: { maxAttempts?: number; maxDelayMs?: number };
     delivered: string[];
     result: Partial<FanOutResult>;
     sleeps?: number[];
@@ -42,7 +42,7 @@ describe('fanOut', () => {
     {
       name: 'transient: after maxAttempts the subscriber is failed; delays are capped at maxDelayMs',
       script: { c002: { transient: 99 } },
-      fanOut: { maxAttempts: 4, maxDelayMs: 60 },
+      delivery: { maxAttempts: 4, maxDelayMs: 60 },
       delivered: ['c000', 'c001', 'c003', 'c004', 'c005'],
       result: { delivered: 5, failed: 1, retries: 3 },
       sleeps: [25, 30, 30],
@@ -50,7 +50,7 @@ describe('fanOut', () => {
     {
       name: 'transient: maxAttempts 1 means no retry',
       script: { c002: { transient: 1 } },
-      fanOut: { maxAttempts: 1 },
+      delivery: { maxAttempts: 1 },
       delivered: ['c000', 'c001', 'c003', 'c004', 'c005'],
       result: { delivered: 5, failed: 1, retries: 0 },
       sleeps: [],
@@ -68,8 +68,8 @@ describe('fanOut', () => {
       delivered: ['c000', 'c001', 'c002', 'c004', 'c005'],
       result: { subscribers: 6, delivered: 5, excluded: 1 },
     },
-  ])('$name', async ({ script, broadcast, fanOut: settings, delivered, result, sleeps }) => {
-    const world = await fanOutWorld({ ids: IDS, script, fanOut: settings });
+  ])('$name', async ({ script, broadcast, delivery: settings, delivered, result, sleeps }) => {
+    const world = await fanOutWorld({ ids: IDS, script, delivery: settings });
     await world.subscriptions.add({ stream: 'lobby', connectionId: 'outsider', identifier: TURBO_ID, expiresAt: 0 });
 
     const outcome = await fanOut(world.deps, { stream: ROOM, data: DATA, ...broadcast });
@@ -92,7 +92,7 @@ describe('fanOut', () => {
   });
 
   test('410: a connection under two identifiers is cleaned up once, and not posted to again once known gone', async () => {
-    const world = await fanOutWorld({ ids: ['c000'], script: { c000: 'gone' }, fanOut: { concurrency: 1 } });
+    const world = await fanOutWorld({ ids: ['c000'], script: { c000: 'gone' }, delivery: { concurrency: 1 } });
     await world.subscriptions.add({ stream: ROOM, connectionId: 'c000', identifier: PUBSUB_ID, expiresAt: 0 });
     const removeAll = jest.spyOn(world.subscriptions, 'removeAll');
 
@@ -149,7 +149,7 @@ describe('fanOut', () => {
   });
 
   test('concurrency: never more posts in flight than fanOut.concurrency', async () => {
-    const world = await fanOutWorld({ ids: connectionIds(200), fanOut: { concurrency: 7 }, pageSize: 30 });
+    const world = await fanOutWorld({ ids: connectionIds(200), delivery: { concurrency: 7 }, pageSize: 30 });
     const outcome = await fanOut(world.deps, { stream: ROOM, data: DATA });
     expect(outcome.delivered).toBe(200);
     expect(world.scripted.maxInFlight).toBe(7);
@@ -256,7 +256,7 @@ describe('fanOut slices', () => {
 
 describe('deliverBroadcast', () => {
   test('inline: a stream of at most shardSize subscribers is delivered before it returns, no shards', async () => {
-    const world = await fanOutWorld({ ids: connectionIds(10), fanOut: { shardSize: 10 } });
+    const world = await fanOutWorld({ ids: connectionIds(10), delivery: { shardSize: 10 } });
     const shards = new RecordingDispatcher();
 
     const result = await deliverBroadcast({ ...world.deps, shards }, { stream: ROOM, data: DATA });
@@ -267,7 +267,7 @@ describe('deliverBroadcast', () => {
   });
 
   test('inline: a store that returns a cursor on a full last page (DynamoDB) still delivers inline', async () => {
-    const world = await fanOutWorld({ ids: connectionIds(10), fanOut: { shardSize: 10 } });
+    const world = await fanOutWorld({ ids: connectionIds(10), delivery: { shardSize: 10 } });
     const store = new DynamoLikeStore(world.subscriptions);
     const shards = new RecordingDispatcher();
 
@@ -283,7 +283,7 @@ describe('deliverBroadcast', () => {
     { name: 'sharded: short pages (DynamoDB\'s 1 MB cap) are read on to full shards', maxPage: 3, limits: [5, 5, 5, 5, 3] },
   ])('$name', async ({ maxPage, limits }) => {
     const ids = connectionIds(23);
-    const world = await fanOutWorld({ ids, fanOut: { shardSize: 5 }, pageSize: 2 });
+    const world = await fanOutWorld({ ids, delivery: { shardSize: 5 }, pageSize: 2 });
     const store = new DynamoLikeStore(world.subscriptions, maxPage);
     const shards = new RecordingDispatcher();
     const deps = { ...world.deps, subscriptions: store, shards };
@@ -304,7 +304,7 @@ describe('deliverBroadcast', () => {
   });
 
   test('inline: a stream within shardSize stays inline even when the store pages it short', async () => {
-    const world = await fanOutWorld({ ids: connectionIds(5), fanOut: { shardSize: 5 } });
+    const world = await fanOutWorld({ ids: connectionIds(5), delivery: { shardSize: 5 } });
     const store = new DynamoLikeStore(world.subscriptions, 3);
     const shards = new RecordingDispatcher();
 
@@ -315,7 +315,7 @@ describe('deliverBroadcast', () => {
   });
 
   test('sharded: a failed dispatch is counted and logged; the other shards are still dispatched', async () => {
-    const world = await fanOutWorld({ ids: connectionIds(12), fanOut: { shardSize: 4 } });
+    const world = await fanOutWorld({ ids: connectionIds(12), delivery: { shardSize: 4 } });
     const shards = new RecordingDispatcher((_shard, index) => index === 1);
 
     const result = await deliverBroadcast({ ...world.deps, shards }, { stream: ROOM, data: DATA });
@@ -326,7 +326,7 @@ describe('deliverBroadcast', () => {
   });
 
   test('sharded: a read error while walking is thrown once the shards already dispatched have settled', async () => {
-    const world = await fanOutWorld({ ids: connectionIds(12), fanOut: { shardSize: 4 } });
+    const world = await fanOutWorld({ ids: connectionIds(12), delivery: { shardSize: 4 } });
     const store = new DynamoLikeStore(world.subscriptions);
     const list = store.listByStream.bind(store);
     store.listByStream = async (stream, cursor, limit) => {

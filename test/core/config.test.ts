@@ -1,5 +1,5 @@
 import {
-  CableConfig, CableSettings, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_FAN_OUT, DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_PING, DEFAULT_TTL_SECONDS,
+  CableConfig, CableSettings, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_DELIVERY, DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_PING, DEFAULT_TTL_SECONDS,
   resolveConfig,
 } from '../../lambda/core/config';
 import { CableConfigError } from '../../lambda/core/errors';
@@ -15,7 +15,7 @@ describe('resolveConfig', () => {
       ttlSeconds: DEFAULT_TTL_SECONDS,
       deliveryDeadlineMs: DEFAULT_DELIVERY_DEADLINE_MS,
       broadcastKey: undefined,
-      fanOut: DEFAULT_FAN_OUT,
+      delivery: DEFAULT_DELIVERY,
       ping: DEFAULT_PING,
       maxConnectionAgeSeconds: DEFAULT_MAX_CONNECTION_AGE_SECONDS,
       jwt: undefined,
@@ -33,9 +33,9 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ streamsSecret: 'p' }).broadcastKey).toBeUndefined();
   });
 
-  test('fanOut: partial settings keep the other defaults; invalid values name the setting', () => {
-    expect(resolveConfig({ fanOut: { concurrency: 8 } }).fanOut).toEqual({ ...DEFAULT_FAN_OUT, concurrency: 8 });
-    expect(() => resolveConfig({ fanOut: { shardSize: 0 } })).toThrow(/fanOut.shardSize must be an integer of at least 1, got 0/);
+  test('delivery: partial settings keep the other defaults; invalid values name the setting', () => {
+    expect(resolveConfig({ delivery: { concurrency: 8 } }).delivery).toEqual({ ...DEFAULT_DELIVERY, concurrency: 8 });
+    expect(() => resolveConfig({ delivery: { shardSize: 0 } })).toThrow(/delivery.shardSize must be an integer of at least 1, got 0/);
   });
 
   test('ttlSeconds: rows outlive API Gateway\'s 2-hour connection limit by default', () => {

@@ -264,7 +264,7 @@ describe('ping rate ceiling (ping.maxPerSecond)', () => {
     { perSecond: 7, connections: 40 },
   ])('maxPerSecond $perSecond: $connections pings never exceed perSecond × t + burst in any span', async ({ perSecond, connections }) => {
     const clock = new VirtualClock();
-    const world = pingWorld({ clock, settings: { ping: { maxPerSecond: perSecond, segments: 3 }, fanOut: { concurrency: 16 } } });
+    const world = pingWorld({ clock, settings: { ping: { maxPerSecond: perSecond, segments: 3 }, delivery: { concurrency: 16 } } });
     for (let i = 0; i < connections; i++) await world.connections.put(connection(`c${i}`, START_MS));
     clock.advance(30 * S);
 

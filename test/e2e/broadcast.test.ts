@@ -64,8 +64,8 @@ async function railsBroadcast(server: InspectableLocalCableServer, body: string,
   return fetch(server.broadcastUrl, { method: 'POST', headers, body });
 }
 
-async function start(fanOut?: CableSettings['fanOut']): Promise<InspectableLocalCableServer> {
-  return startTestServer({ settings: { secret: SECRET, fanOut } });
+async function start(delivery?: CableSettings['delivery']): Promise<InspectableLocalCableServer> {
+  return startTestServer({ settings: { secret: SECRET, delivery } });
 }
 
 describe('POST /_broadcast on the local server, to @rails/actioncable consumers', () => {
@@ -134,7 +134,7 @@ describe('POST /_broadcast on the local server, to @rails/actioncable consumers'
 
   test('close: shards still running when the server stops are drained first, and nothing fails', async () => {
     const logger = new RecordingLogger();
-    const server = await startTestServer({ settings: { secret: SECRET, fanOut: { shardSize: 1 } } }, { logger });
+    const server = await startTestServer({ settings: { secret: SECRET, delivery: { shardSize: 1 } } }, { logger });
     await connectConsumers(server, { a: ['crowd'], b: ['crowd'], c: ['crowd'] });
 
     expect((await railsBroadcast(server, railsBody(railsPublication('crowd', 'bye')))).status).toBe(201);
