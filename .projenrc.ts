@@ -1,7 +1,5 @@
 import { awscdk, DependencyType, javascript, JsonFile } from 'projen';
-
-// The Lambda handlers shipped as bundled assets (lambda/handlers/<name>.ts -> assets/lambda/handlers/<name>/index.mjs).
-const HANDLERS = ['connect', 'message', 'disconnect', 'deliver', 'broadcast', 'fanout', 'ping'];
+import { CABLE_FUNCTIONS, FUNCTION_BUNDLE_FILE, FUNCTIONS_DIR, functionBundleName } from './src/contract/functions';
 
 // Lambda's Node.js runtimes are ESM-capable; CommonJS dependencies bundled into an ESM file
 // still call require() for Node built-ins, so give them one.
@@ -95,12 +93,13 @@ project.deps.addDependency('constructs@^10.0.0', DependencyType.PEER);
 project.deps.removeDependency('constructs', DependencyType.DEVENV);
 project.deps.addDependency('constructs@10.5.1', DependencyType.DEVENV);
 
-for (const handler of HANDLERS) {
-  project.bundler.addBundle(`lambda/handlers/${handler}.ts`, {
+// The functions shipped as bundled assets: lambda/aws/<name>-function.ts -> assets/lambda/aws/<name>-function/index.mjs.
+for (const name of CABLE_FUNCTIONS) {
+  project.bundler.addBundle(`${FUNCTIONS_DIR}/${functionBundleName(name)}.ts`, {
     platform: 'node',
     target: 'node22',
     format: 'esm',
-    outfile: 'index.mjs',
+    outfile: FUNCTION_BUNDLE_FILE,
     minify: true,
     sourcemap: true,
     banner: ESM_REQUIRE_BANNER,

@@ -3,24 +3,15 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { CableFunctionName, FUNCTION_HANDLER, FUNCTIONS_DIR, functionBundleName } from './contract/functions';
 import { acknowledge } from './private/nag';
 
-/** The bundled handlers, built by `projen bundle` into assets/ and shipped in the npm package. */
-export const HANDLER_ASSETS = {
-  connect: 'connect',
-  message: 'message',
-  disconnect: 'disconnect',
-  deliver: 'deliver',
-  broadcast: 'broadcast',
-  fanout: 'fanout',
-  ping: 'ping',
-} as const;
-
-export type HandlerName = keyof typeof HANDLER_ASSETS;
+/** The bundled functions (src/contract/functions.ts), built by `projen bundle` into assets/ and shipped in the npm package. */
+export type HandlerName = CableFunctionName;
 
 /** assets/ sits beside lib/ (compiled) and src/ (ts-node), so one relative path serves both. */
 export function handlerAssetPath(name: HandlerName): string {
-  return path.join(__dirname, '..', 'assets', 'lambda', 'handlers', HANDLER_ASSETS[name]);
+  return path.join(__dirname, '..', 'assets', FUNCTIONS_DIR, functionBundleName(name));
 }
 
 export interface CableHandlerOptions {
@@ -81,7 +72,7 @@ export function createCableHandler(scope: Construct, name: HandlerName, options:
     memorySize: options.memorySize,
     timeout: TIMEOUTS[name],
     code: lambda.Code.fromAsset(handlerAssetPath(name)),
-    handler: 'index.handler',
+    handler: FUNCTION_HANDLER,
     logGroup,
     environment: {
       ...options.environment,

@@ -1,10 +1,5 @@
+import { API_ID_DIMENSION, CABLE_METRIC_NAMESPACE } from '../../src/contract/metric-names';
 import { Logger } from '../core/ports';
-
-/** The CloudWatch namespace of cdk-cable's own metrics. */
-export const METRICS_NAMESPACE = 'cdk-cable';
-
-/** RPC calls to the app that gave no usable answer or an ERROR, per `ApiId` and per `ApiId` and `RpcMethod`. */
-export const RPC_ERRORS_METRIC = { name: 'RpcErrors', dimension: 'RpcMethod' } as const;
 
 /**
  * Writes metrics as a CloudWatch Embedded Metric Format log line: CloudWatch extracts them from
@@ -21,16 +16,16 @@ export function emitMetrics(
 ): void {
   const names = Object.keys(values);
   if (names.length === 0) return;
-  const base = apiId ? ['ApiId'] : [];
+  const base = apiId ? [API_ID_DIMENSION] : [];
   const dimensionSets = [base, ...(detail ? [[...base, detail.name]] : [])].filter((set) => set.length > 0);
   logger.info('metrics', {
-    ...(apiId ? { ApiId: apiId } : {}),
+    ...(apiId ? { [API_ID_DIMENSION]: apiId } : {}),
     ...(detail ? { [detail.name]: detail.value } : {}),
     ...values,
     _aws: {
       Timestamp: Date.now(),
       CloudWatchMetrics: [{
-        Namespace: METRICS_NAMESPACE,
+        Namespace: CABLE_METRIC_NAMESPACE,
         Dimensions: dimensionSets.length > 0 ? dimensionSets : [[]],
         Metrics: names.map((name) => ({ Name: name, Unit: 'Count' })),
       }],

@@ -1,5 +1,6 @@
-import { guarded } from './guard';
+import { guarded, HandlerOptions } from './guard';
 import { LambdaContext, withLogContext } from './log-context';
+import { CABLE_METRIC_NAMES as M } from '../../src/contract/metric-names';
 import { emitMetrics } from '../adapters/emf-metrics';
 import { DirectBroadcastEvent, DirectDisconnectEvent } from '../client/broadcast';
 import { deliverBroadcast } from '../core/broadcast';
@@ -28,15 +29,15 @@ export interface FunctionUrlResult {
  * authorized by the bearer key), or a direct invocation from code the stack granted
  * `grantBroadcast` (authorized by IAM; `cdk-cable/runtime/broadcast` sends it).
  */
-export function makeBroadcastHandler(deps: () => Promise<BroadcastHttpDeps>) {
+export function makeBroadcastHandler(deps: () => Promise<BroadcastHttpDeps>, options: HandlerOptions = {}) {
   return async (
     event: FunctionUrlEvent | DirectBroadcastEvent | DirectDisconnectEvent,
     context?: LambdaContext,
   ): Promise<FunctionUrlResult | DirectBroadcastTotals | RemoteDisconnectResult> => {
     let resolved: BroadcastHttpDeps | undefined;
-    return guarded('broadcast', undefined, () => resolved?.logger, async () => {
+    return guarded('broadcast', undefined, () => resolved?.logger, options, async () => {
       resolved = withLogContext(await deps(), { requestId: context?.awsRequestId });
-      if ('kind' in event && event.kind === 'cable.broadcast') return deliverDirect(resolved, event);
+      if ('kind' in event && event.kind === 'cable.broadcast') return deliverDirect(resolved, event, options.apiId);
       if ('kind' in event && event.kind === 'cable.disconnect') {
         if (typeof event.identifier !== 'string' || event.identifier === '') throw new Error('broadcast: cable.disconnect needs an identifier (identifiers JSON)');
         return remoteDisconnect(resolved, { command: 'disconnect', identifier: event.identifier, reconnect: event.reconnect === true });
@@ -48,7 +49,7 @@ export function makeBroadcastHandler(deps: () => Promise<BroadcastHttpDeps>) {
         headers: event.headers ?? {},
         body: event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : event.body ?? '',
       });
-      if (response.status === 201 || response.status === 500) countBroadcasts(resolved, response.body);
+      if (response.status === 201 || response.status === 500) countBroadcasts(resolved, response.body, options.apiId);
       return { statusCode: response.status, headers: { ...response.headers }, body: response.body };
     });
   };
@@ -65,7 +66,7 @@ export interface DirectBroadcastTotals {
  * In order; validated as the HTTP API validates bodies (data must be JSON, frames within
  * 128 KB); a failure to deliver one stream fails the invocation, so the caller sees it.
  */
-async function deliverDirect(deps: BroadcastHttpDeps, event: DirectBroadcastEvent): Promise<DirectBroadcastTotals> {
+async function deliverDirect(deps: BroadcastHttpDeps, event: DirectBroadcastEvent, apiId: string | undefined): Promise<DirectBroadcastTotals> {
   const parsed = parseBroadcastRequest(JSON.stringify(event.broadcasts ?? null));
   if (parsed.kind !== 'broadcasts') throw new Error(`broadcast: invalid cable.broadcast event: ${parsed.kind === 'invalid' ? parsed.message : 'commands are not accepted here'}`);
   const totals: DirectBroadcastTotals = { delivered: 0, gone: 0, failed: 0, shards: 0 };
@@ -80,24 +81,24 @@ async function deliverDirect(deps: BroadcastHttpDeps, event: DirectBroadcastEven
       if (result.failedShards > 0) throw new Error(`broadcast to ${stream}: ${result.failedShards} of ${result.shards} shards could not be dispatched`);
     }
   }
-  emitMetrics(deps.logger, process.env.CABLE_API_ID, {
-    Broadcasts: parsed.broadcasts.length,
-    Delivered: totals.delivered,
-    GoneConnections: totals.gone,
-    FanOutFailures: totals.failed,
-    Shards: totals.shards,
+  emitMetrics(deps.logger, apiId, {
+    [M.broadcasts]: parsed.broadcasts.length,
+    [M.delivered]: totals.delivered,
+    [M.goneConnections]: totals.gone,
+    [M.fanOutFailures]: totals.failed,
+    [M.shards]: totals.shards,
   });
   return totals;
 }
 
 /** The counts `handleBroadcastHttp` reports in its JSON body, as metrics. */
-function countBroadcasts(deps: BroadcastHttpDeps, body: string): void {
+function countBroadcasts(deps: BroadcastHttpDeps, body: string, apiId: string | undefined): void {
   const totals = JSON.parse(body) as Partial<Record<'broadcasts' | 'delivered' | 'gone' | 'failed' | 'shards', number>>;
-  emitMetrics(deps.logger, process.env.CABLE_API_ID, {
-    Broadcasts: totals.broadcasts ?? 0,
-    Delivered: totals.delivered ?? 0,
-    GoneConnections: totals.gone ?? 0,
-    FanOutFailures: totals.failed ?? 0,
-    Shards: totals.shards ?? 0,
+  emitMetrics(deps.logger, apiId, {
+    [M.broadcasts]: totals.broadcasts ?? 0,
+    [M.delivered]: totals.delivered ?? 0,
+    [M.goneConnections]: totals.gone ?? 0,
+    [M.fanOutFailures]: totals.failed ?? 0,
+    [M.shards]: totals.shards ?? 0,
   });
 }

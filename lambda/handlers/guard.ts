@@ -1,9 +1,13 @@
+import { CABLE_METRIC_DETAIL_DIMENSIONS, CABLE_METRIC_NAMES } from '../../src/contract/metric-names';
 import { ConsoleLogger } from '../adapters/console-logger';
-import { emitMetrics, METRICS_NAMESPACE } from '../adapters/emf-metrics';
+import { emitMetrics } from '../adapters/emf-metrics';
 import { Logger } from '../core/ports';
 
-/** The CloudWatch metric every handler failure counts in (Embedded Metric Format, no API call). */
-export const HANDLER_ERRORS_METRIC = { namespace: METRICS_NAMESPACE, name: 'HandlerErrors', dimension: 'Handler' } as const;
+/** What a handler factory is given apart from its dependencies, which may fail to build. */
+export interface HandlerOptions {
+  /** The WebSocket API's id: the `ApiId` dimension of the handler's metrics. @default - no ApiId dimension */
+  readonly apiId?: string;
+}
 
 const fallbackLogger = new ConsoleLogger();
 
@@ -16,6 +20,7 @@ export async function guarded<T>(
   handler: string,
   connectionId: string | undefined,
   logger: () => Logger | undefined,
+  options: HandlerOptions,
   run: () => Promise<T>,
 ): Promise<T> {
   try {
@@ -23,7 +28,8 @@ export async function guarded<T>(
   } catch (error) {
     const log = logger() ?? fallbackLogger;
     log.error('handler.failed', { handler, connectionId, error });
-    emitMetrics(log, process.env.CABLE_API_ID, { [HANDLER_ERRORS_METRIC.name]: 1 }, { name: HANDLER_ERRORS_METRIC.dimension, value: handler });
+    const perHandler = { name: CABLE_METRIC_DETAIL_DIMENSIONS.handlerErrors, value: handler };
+    emitMetrics(log, options.apiId, { [CABLE_METRIC_NAMES.handlerErrors]: 1 }, perHandler);
     throw error;
   }
 }

@@ -1,5 +1,5 @@
 import { WebSocketEvent, WebSocketResult, toInboundFrame } from './events';
-import { guarded } from './guard';
+import { guarded, HandlerOptions } from './guard';
 import { withLogContext } from './log-context';
 import { ConnectionGoneError } from '../core/errors';
 import { handleMessage, MessageDeps } from '../core/message';
@@ -9,11 +9,11 @@ import { byteLength, encodeFrame, MAX_MESSAGE_BYTES } from '../core/protocol';
 export type MessageHandlerDeps = MessageDeps & { readonly transport: Transport };
 
 /** `$default`: run the command, post its frames (and the app's transmissions) back, close when the core says so. */
-export function makeMessageHandler(deps: () => Promise<MessageHandlerDeps>) {
+export function makeMessageHandler(deps: () => Promise<MessageHandlerDeps>, options: HandlerOptions = {}) {
   return async (event: WebSocketEvent): Promise<WebSocketResult> => {
     const frame = toInboundFrame(event);
     let resolved: MessageHandlerDeps | undefined;
-    return guarded('message', frame.connectionId, () => resolved?.logger, async () => {
+    return guarded('message', frame.connectionId, () => resolved?.logger, options, async () => {
       resolved = withLogContext(await deps(), { requestId: event.requestContext.requestId, connectionId: frame.connectionId });
       const result = await handleMessage(resolved, frame);
       try {

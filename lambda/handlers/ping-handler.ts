@@ -1,5 +1,6 @@
-import { guarded } from './guard';
+import { guarded, HandlerOptions } from './guard';
 import { LambdaContext, withLogContext } from './log-context';
+import { CABLE_METRIC_NAMES as M } from '../../src/contract/metric-names';
 import { emitMetrics } from '../adapters/emf-metrics';
 import { PingDeps } from '../core/ping';
 import { DEFAULT_PING_PERIOD_MS, PingPeriodResult, runPingPeriod } from '../core/ping-schedule';
@@ -27,17 +28,17 @@ export interface PingHandlerDeps extends PingDeps {
  * invocation (Embedded Metric Format): `Pings`, `GoneConnections` (shared with fan-out),
  * `PingFailures`, `MaxAgeDisconnects`.
  */
-export function makePingHandler(deps: () => Promise<PingHandlerDeps>) {
+export function makePingHandler(deps: () => Promise<PingHandlerDeps>, options: HandlerOptions = {}) {
   return async (event: ScheduledEvent | undefined, context?: LambdaContext): Promise<PingPeriodResult> => {
     let resolved: PingHandlerDeps | undefined;
-    return guarded('ping', undefined, () => resolved?.logger, async () => {
+    return guarded('ping', undefined, () => resolved?.logger, options, async () => {
       resolved = withLogContext(await deps(), { requestId: context?.awsRequestId });
       const periodMs = resolved.periodMs ?? DEFAULT_PING_PERIOD_MS;
       const start = periodStart(event, resolved.clock.now(), periodMs);
       const result = await runPingPeriod(resolved, { start, periodMs, stopped: resolved.stopped });
       resolved.logger[result.failedRounds > 0 ? 'error' : 'info']('ping.period', { start, periodMs, ...result });
-      emitMetrics(resolved.logger, process.env.CABLE_API_ID, {
-        Pings: result.pinged, GoneConnections: result.gone, PingFailures: result.failed, MaxAgeDisconnects: result.expired,
+      emitMetrics(resolved.logger, options.apiId, {
+        [M.pings]: result.pinged, [M.goneConnections]: result.gone, [M.pingFailures]: result.failed, [M.maxAgeDisconnects]: result.expired,
       });
       if (result.failedRounds > 0) throw new Error(`ping: ${result.failedRounds} of ${result.rounds} rounds failed to read the connections (see ping.round)`);
       return result;

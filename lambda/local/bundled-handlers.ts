@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { localPingPeriodSeconds } from './local-ping-schedule';
 import { LocalStoreOptions } from './local-runtime';
+import { environmentVariableNames, writeEnvironment } from '../../src/contract/environment';
+import { CableFunctionName, FUNCTION_BUNDLE_FILE, FUNCTIONS_DIR, functionBundleName } from '../../src/contract/functions';
 import { BroadcastHttpRequest, BroadcastHttpResponse } from '../core/broadcast-http';
 import { CableSettings, resolveConfig } from '../core/config';
 import { CableConfigError } from '../core/errors';
@@ -11,7 +13,7 @@ import { FunctionUrlEvent, FunctionUrlResult } from '../handlers/broadcast-handl
 import { WebSocketEvent, WebSocketResult } from '../handlers/events';
 import { ScheduledEvent } from '../handlers/ping-handler';
 
-/** The Lambda functions exactly as shipped: `assets/lambda/handlers/<name>/index.mjs`. */
+/** The Lambda functions exactly as shipped: `assets/lambda/aws/<name>-function/index.mjs`. */
 export interface BundledHandlers {
   readonly connect: (event: WebSocketEvent) => Promise<WebSocketResult>;
   readonly message: (event: WebSocketEvent) => Promise<WebSocketResult>;
@@ -78,11 +80,12 @@ export function fromFunctionUrlResult(result: FunctionUrlResult): BroadcastHttpR
  * mode is one per process.
  */
 export async function loadBundledHandlers(dir: string): Promise<BundledHandlers> {
-  const present = OPTIONAL_NAMES.filter((name) => fs.existsSync(path.resolve(dir, name, 'index.mjs')));
+  const bundleFile = (name: CableFunctionName) => path.resolve(dir, functionBundleName(name), FUNCTION_BUNDLE_FILE);
+  const present = OPTIONAL_NAMES.filter((name) => fs.existsSync(bundleFile(name)));
   const entries = await Promise.all([...NAMES, ...present].map(async (name) => {
-    const file = path.resolve(dir, name, 'index.mjs');
+    const file = bundleFile(name);
     if (!fs.existsSync(file)) {
-      throw new CableConfigError(`lambdaAssets: ${file} does not exist (run "npx projen bundle", or point at assets/lambda/handlers)`);
+      throw new CableConfigError(`lambdaAssets: ${file} does not exist (run "npx projen bundle", or point at assets/${FUNCTIONS_DIR})`);
     }
     // A real dynamic import of an ES module, which TypeScript's CommonJS output would turn into require().
     const module = await (new Function('url', 'return import(url)') as (url: string) => Promise<{ handler?: unknown }>)(pathToFileURL(file).href);
@@ -105,47 +108,45 @@ export function bundledEnvironment(props: {
   readonly rpc?: { readonly url: string; readonly timeoutMs?: number; readonly maxAttempts?: number };
 }): Record<string, string> {
   const { settings, store } = props;
-  // Always set (a previous server in this process may have left other values in process.env).
   const { ping, maxConnectionAgeSeconds } = resolveConfig(settings);
-  const optional: Record<string, string | undefined> = {
-    CABLE_SECRET: settings.secret,
-    CABLE_TURBO_STREAMS_SECRET: settings.turboStreamsSecret,
-    CABLE_STREAMS_SECRET: settings.streamsSecret,
-    CABLE_BROADCAST_KEY: settings.broadcastKey,
-    CABLE_ALLOWED_ORIGINS: settings.allowedOrigins?.join(','),
-    CABLE_TTL_SECONDS: settings.ttlSeconds === undefined ? undefined : String(settings.ttlSeconds),
-  };
-  // Empty means unset to the handlers; set always, as above.
-  const identification: Record<string, string> = {
-    CABLE_HTTP_RPC_SECRET: settings.httpRpcSecret ?? '',
-    CABLE_JWT_SECRET: settings.jwtSecret ?? '',
-    CABLE_JWT_PARAM: settings.jwtParam ?? '',
-    CABLE_ENFORCE_JWT: settings.enforceJwt === undefined ? '' : String(settings.enforceJwt),
-    CABLE_RPC_HEADERS: settings.rpcHeaders?.join(',') ?? '',
-    CABLE_RPC_COOKIES: settings.rpcCookies?.join(',') ?? '',
-    CABLE_RPC_HOST: props.rpc?.url ?? '',
-    CABLE_RPC_TIMEOUT: props.rpc?.timeoutMs === undefined ? '' : String(props.rpc.timeoutMs),
-    CABLE_RPC_MAX_ATTEMPTS: props.rpc?.maxAttempts === undefined ? '' : String(props.rpc.maxAttempts),
-  };
-  return {
-    CABLE_CONNECTIONS_TABLE: store.connectionsTable,
-    CABLE_SUBSCRIPTIONS_TABLE: store.subscriptionsTable,
-    CABLE_DYNAMODB_ENDPOINT: store.endpoint,
-    CABLE_CALLBACK_URL: props.callbackUrl,
-    CABLE_LAMBDA_ENDPOINT: props.httpUrl,
-    CABLE_DELIVER_FUNCTION: LOCAL_DELIVER_FUNCTION,
-    CABLE_FANOUT_FUNCTION: LOCAL_FANOUT_FUNCTION,
-    CABLE_TURBO_STREAMS: String(settings.turboStreams ?? true),
-    CABLE_PUBLIC_STREAMS: String(settings.publicStreams ?? false),
-    CABLE_LOG_LEVEL: props.logLevel,
-    CABLE_PING_INTERVAL: String(ping.enabled ? ping.intervalSeconds : 0),
-    CABLE_PING_MIN_CLIENT_INTERVAL: String(ping.minClientIntervalSeconds),
-    CABLE_PING_MAX_CLIENT_INTERVAL: String(ping.maxClientIntervalSeconds),
-    CABLE_PING_MAX_PER_SECOND: String(ping.maxPerSecond),
-    CABLE_PING_SEGMENTS: String(ping.segments),
-    CABLE_PING_PERIOD: String(localPingPeriodSeconds(ping)),
-    CABLE_MAX_CONNECTION_AGE: String(maxConnectionAgeSeconds),
-    ...identification,
-    ...Object.fromEntries(Object.entries(optional).filter((entry): entry is [string, string] => entry[1] !== undefined)),
-  };
+  const secret = (value: string | undefined) => ({ value });
+  const written = writeEnvironment({
+    connectionsTable: store.connectionsTable,
+    subscriptionsTable: store.subscriptionsTable,
+    dynamodbEndpoint: store.endpoint,
+    callbackUrl: props.callbackUrl,
+    lambdaEndpoint: props.httpUrl,
+    deliverFunction: LOCAL_DELIVER_FUNCTION,
+    fanOutFunction: LOCAL_FANOUT_FUNCTION,
+    turboStreams: settings.turboStreams ?? true,
+    publicStreams: settings.publicStreams ?? false,
+    allowedOrigins: settings.allowedOrigins,
+    ttlSeconds: settings.ttlSeconds,
+    logLevel: props.logLevel,
+    ping: {
+      intervalSeconds: ping.enabled ? ping.intervalSeconds : 0,
+      minClientIntervalSeconds: ping.minClientIntervalSeconds,
+      maxClientIntervalSeconds: ping.maxClientIntervalSeconds,
+      maxPerSecond: ping.maxPerSecond,
+      segments: ping.segments,
+    },
+    pingPeriodSeconds: localPingPeriodSeconds(ping),
+    maxConnectionAgeSeconds,
+    delivery: settings.delivery,
+    jwtParam: settings.jwtParam,
+    enforceJwt: settings.enforceJwt,
+    rpcHeaders: settings.rpcHeaders,
+    rpcCookies: settings.rpcCookies,
+    rpc: props.rpc ? { kind: 'http', ...props.rpc } : undefined,
+    secrets: {
+      secret: secret(settings.secret),
+      turboStreamsSecret: secret(settings.turboStreamsSecret),
+      streamsSecret: secret(settings.streamsSecret),
+      broadcastKey: secret(settings.broadcastKey),
+      httpRpcSecret: secret(settings.httpRpcSecret),
+      jwtSecret: secret(settings.jwtSecret),
+    },
+  });
+  // Every variable is set, empty when unused: a previous server in this process may have left others in process.env.
+  return { ...Object.fromEntries(environmentVariableNames().map((name) => [name, ''])), ...written };
 }

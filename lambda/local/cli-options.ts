@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_HOST, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTION_MS, DEFAULT_PATH, DEFAULT_PORT, LocalCableServerOptions } from './local-cable-server';
+import { parseBoolean } from '../../src/contract/environment';
 import { LogLevel } from '../adapters/console-logger';
-import { API_GATEWAY_MAX_CONNECTION_SECONDS, MAX_PING_INTERVAL_SECONDS } from '../core/config';
+import { API_GATEWAY_MAX_CONNECTION_SECONDS, DEFAULT_DELIVERY, MAX_PING_INTERVAL_SECONDS } from '../core/config';
 import { CableConfigError } from '../core/errors';
-import { parseBoolean } from '../handlers/environment';
 
 type OptionKind = 'string' | 'port' | 'seconds' | 'boolean' | 'origins' | 'level';
 
@@ -62,10 +62,12 @@ export const CLI_OPTIONS: readonly OptionSpec[] = [
     default: '7080',
     description: 'Seconds after which a connection gets {"type":"disconnect","reason":"server_restart","reconnect":true} and is closed, before --max_connection cuts it',
   },
+  { name: 'broadcast_concurrency', kind: 'string', default: String(DEFAULT_DELIVERY.concurrency), description: '@connections posts in flight at once per broadcast (the construct\'s broadcastConcurrency)' },
+  { name: 'broadcast_shard_size', kind: 'string', default: String(DEFAULT_DELIVERY.shardSize), description: 'Subscribers per shard; larger streams are delivered in parallel shards (the construct\'s broadcastShardSize)' },
   { name: 'dynamodb_endpoint', kind: 'string', default: 'in-memory store', description: 'Keep connections and subscriptions in DynamoDB at this endpoint (e.g. DynamoDB Local)' },
   { name: 'connections_table', kind: 'string', default: '-', description: 'Connections table name (with --dynamodb_endpoint)' },
   { name: 'subscriptions_table', kind: 'string', default: '-', description: 'Subscriptions table name (with --dynamodb_endpoint)' },
-  { name: 'lambda_assets', kind: 'string', default: '-', description: 'Run the bundled Lambda functions in this directory (assets/lambda/handlers) instead of in-process handlers; needs --dynamodb_endpoint' },
+  { name: 'lambda_assets', kind: 'string', default: '-', description: 'Run the bundled Lambda functions in this directory (assets/lambda/aws) instead of in-process handlers; needs --dynamodb_endpoint' },
   { name: 'demo', kind: 'boolean', default: 'true', description: 'Serve the demo page at GET / (Turbo, a signed stream and a form that broadcasts through POST /_broadcast)' },
   { name: 'log_level', kind: 'level', default: 'info', description: 'info, warn, error or silent' },
 ];
@@ -158,6 +160,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
           maxPerSecond: integer(read('ping_max_per_second'), 1, 1_000_000),
         },
         maxConnectionAgeSeconds: integer(read('max_connection_age'), 1, API_GATEWAY_MAX_CONNECTION_SECONDS),
+        delivery: {
+          concurrency: integer(read('broadcast_concurrency'), 1, 10_000),
+          shardSize: integer(read('broadcast_shard_size'), 1, 1_000_000),
+        },
         httpRpcSecret: string('http_rpc_secret'),
         rpcHeaders: list(read('headers')),
         rpcCookies: list(read('proxy-cookies')),

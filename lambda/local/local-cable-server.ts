@@ -39,7 +39,7 @@ export interface LocalCableServerOptions {
   /** @default 'info' */
   readonly logLevel?: LogLevel;
   /**
-   * Run the bundled Lambda functions from this directory (`assets/lambda/handlers`: exactly what
+   * Run the bundled Lambda functions from this directory (`assets/lambda/aws`: exactly what
    * AWS runs, configured through `process.env` as the construct configures them) instead of the
    * in-process handlers, `POST /_broadcast` included. Needs a DynamoDB store; one such server per process.
    * @default - the handlers of lambda/handlers/, in-process

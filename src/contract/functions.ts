@@ -7,16 +7,14 @@ export const CABLE_FUNCTIONS = ['connect', 'message', 'disconnect', 'deliver', '
 
 export type CableFunctionName = typeof CABLE_FUNCTIONS[number];
 
-/** The entry point of a function, relative to the project root. */
-export function functionEntryPoint(name: CableFunctionName): string {
-  return `lambda/aws/${name}-function.ts`;
+/** Where the entry points are, relative to the project root; their bundles are at the same path under `assets/`. */
+export const FUNCTIONS_DIR = 'lambda/aws';
+
+/** The entry point's base name, and the name of its bundle's folder. */
+export function functionBundleName(name: CableFunctionName): string {
+  return `${name}-function`;
 }
 
-/** The folder of a function's bundle, relative to `assets/`. */
-export function functionAssetDir(name: CableFunctionName): string {
-  return `lambda/aws/${name}-function`;
-}
-
-/** The bundle's file in that folder, and the handler Lambda calls. */
+/** The bundle's file in its folder, and the handler Lambda calls. */
 export const FUNCTION_BUNDLE_FILE = 'index.mjs';
 export const FUNCTION_HANDLER = 'index.handler';

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
+import { CABLE_FUNCTIONS } from '../../src/contract/functions';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -16,8 +17,8 @@ describe('npm package', () => {
     expect(files).toEqual(expect.arrayContaining(['lib/index.js', 'lib/index.d.ts', 'lib/cable-websocket-api.js', '.jsii', 'README.md', 'API.md', 'LICENSE', 'package.json']));
   });
 
-  test.each(['connect', 'message', 'disconnect', 'deliver', 'broadcast', 'fanout'])('package: ships the bundled %s handler and its source map', (name) => {
-    expect(files).toEqual(expect.arrayContaining([`assets/lambda/handlers/${name}/index.mjs`, `assets/lambda/handlers/${name}/index.mjs.map`]));
+  test.each([...CABLE_FUNCTIONS])('package: ships the bundled %s handler and its source map', (name) => {
+    expect(files).toEqual(expect.arrayContaining([`assets/lambda/aws/${name}-function/index.mjs`, `assets/lambda/aws/${name}-function/index.mjs.map`]));
   });
 
   test('package: ships the local server CLI named in "bin"', () => {

@@ -3,8 +3,8 @@ import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { actionsOf, logicalId, statementsOf } from './support';
-import { readEnvironment } from '../../lambda/handlers/environment';
 import { CableRpc, CableWebSocketApi, CableWebSocketApiProps } from '../../src';
+import { readEnvironment } from '../../src/contract/environment';
 
 const APP_URL = 'https://app.example.com/_anycable';
 /** The handlers that talk to the app's RPC. */
@@ -118,10 +118,10 @@ describe('rpc: options', () => {
   });
 
   test('timeout, maxAttempts, headers, cookies: the runtime reads back what the construct writes', () => {
-    const env = readEnvironment(environmentOf(template, 'Message') as NodeJS.ProcessEnv);
+    const env = readEnvironment(environmentOf(template, 'Message') as Record<string, string>);
     expect(env.rpc).toEqual({ kind: 'http', url: APP_URL, timeoutMs: 5000, maxAttempts: 5 });
-    expect(env.settings.rpcHeaders).toEqual(['cookie', 'x-api-token', 'origin']);
-    expect(env.settings.rpcCookies).toEqual(['_app_session', 'remember_token']);
+    expect(env.rpcHeaders).toEqual(['cookie', 'x-api-token', 'origin']);
+    expect(env.rpcCookies).toEqual(['_app_session', 'remember_token']);
   });
 
   test('headers: an empty list is passed as such (no handshake header reaches the app)', () => {
@@ -223,7 +223,7 @@ describe('rpc: fromFunction', () => {
         path: '/rpc', host: 'app.example.com',
       }),
     }));
-    expect(readEnvironment(environmentOf(t, 'Disconnect') as NodeJS.ProcessEnv).rpc).toEqual({
+    expect(readEnvironment(environmentOf(t, 'Disconnect') as Record<string, string>).rpc).toEqual({
       kind: 'lambda', functionName: 'arn:aws:lambda:eu-west-1:123456789012:function:rails', path: '/rpc', host: 'app.example.com',
     });
   });

@@ -1,10 +1,11 @@
 import { connection, pingWorld, VirtualClock } from './ping-support';
 import { START_MS } from './support';
 import { MemoryConnectionStore } from '../../lambda/adapters/memory/memory-connection-store';
+import { settingsFromEnvironment } from '../../lambda/aws/environment-settings';
 import { resolveConfig } from '../../lambda/core/config';
 import * as ping from '../../lambda/core/ping';
-import { readEnvironment } from '../../lambda/handlers/environment';
 import { makePingHandler } from '../../lambda/handlers/ping-handler';
+import { readEnvironment } from '../../src/contract/environment';
 
 describe('ping handler', () => {
   let rounds: jest.SpiedFunction<typeof ping.pingRound>;
@@ -73,15 +74,15 @@ describe('environment: ping settings', () => {
       CABLE_PING_PERIOD: '60',
     });
     expect(env.pingPeriodSeconds).toBe(60);
-    expect(resolveConfig(env.settings)).toMatchObject({
+    expect(resolveConfig(settingsFromEnvironment(env))).toMatchObject({
       ping: { enabled: true, intervalSeconds: 30, minClientIntervalSeconds: 10, maxClientIntervalSeconds: 300, maxPerSecond: 1000, segments: 8 },
       maxConnectionAgeSeconds: 3600,
     });
   });
 
   test('CABLE_PING_INTERVAL=0 turns pings off; unset means the defaults', () => {
-    expect(resolveConfig(readEnvironment({ CABLE_PING_INTERVAL: '0' }).settings).ping.enabled).toBe(false);
-    expect(resolveConfig(readEnvironment({}).settings).ping).toEqual(resolveConfig({}).ping);
+    expect(resolveConfig(settingsFromEnvironment(readEnvironment({ CABLE_PING_INTERVAL: '0' }))).ping.enabled).toBe(false);
+    expect(resolveConfig(settingsFromEnvironment(readEnvironment({}))).ping).toEqual(resolveConfig({}).ping);
   });
 
   test('a value that is not an integer names the variable', () => {

@@ -6,12 +6,13 @@ import * as ActionCable from '@rails/actioncable';
 import { WebSocket } from 'ws';
 import { installNodeConsumer } from './support/browser-globals';
 import { signStream } from '../../lambda/core/signed-stream';
+import { CABLE_FUNCTIONS, FUNCTION_BUNDLE_FILE, functionBundleName } from '../../src/contract/functions';
 import { startDynalite, TestDynamo } from '../support/dynalite';
 import { connectClient, eventually, managementClient, refusedStatus } from '../support/local-server';
 
 /*
  * What AWS runs, end to end: the shipped CLI (assets/lambda/local/cli) serves the shipped Lambda
- * bundles (assets/lambda/handlers/*), which keep state in DynamoDB (dynalite), post through the
+ * bundles (assets/lambda/aws/*), which keep state in DynamoDB (dynalite), post through the
  * server's @connections endpoint, and invoke the deliver function through its Lambda Invoke
  * emulation. A stock @rails/actioncable consumer drives it. A broken bundle (missing dependency,
  * wrong format, no handler export) fails here.
@@ -19,7 +20,7 @@ import { connectClient, eventually, managementClient, refusedStatus } from '../s
 
 const ROOT = path.join(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'assets', 'lambda', 'local', 'cli', 'cdk-cable.mjs');
-const HANDLERS = path.join(ROOT, 'assets', 'lambda', 'handlers');
+const HANDLERS = path.join(ROOT, 'assets', 'lambda', 'aws');
 const SECRET = 'bundled-assets-secret';
 // printf 'broadcast-cable' | openssl dgst -sha256 -hmac 'bundled-assets-secret'
 const BROADCAST_KEY = '15ac510ce4697d561d7f890c19e0aa619ecb2031f52728a248e2e77b031e97e8';
@@ -33,7 +34,7 @@ let restoreConsumer: () => void;
 const consumers: ActionCable.Consumer[] = [];
 
 beforeAll(async () => {
-  for (const file of [CLI, ...['connect', 'message', 'disconnect', 'deliver'].map((n) => path.join(HANDLERS, n, 'index.mjs'))]) {
+  for (const file of [CLI, ...CABLE_FUNCTIONS.map((n) => path.join(HANDLERS, functionBundleName(n), FUNCTION_BUNDLE_FILE))]) {
     if (!fs.existsSync(file)) throw new Error(`${file} is missing: run "npx projen bundle" (npx projen test does it first)`);
   }
   dynamo = await startDynalite();
@@ -41,13 +42,14 @@ beforeAll(async () => {
   child = spawn(process.execPath, [
     CLI, 'dev', '--port=0', `--secret=${SECRET}`, '--log_level=warn',
     `--lambda_assets=${HANDLERS}`,
+    // Shards of 2 subscribers: a broadcast to 3 consumers goes through the fan-out bundle.
+    '--broadcast_shard_size=2',
     `--dynamodb_endpoint=${dynamo.endpoint}`,
     `--connections_table=${tables.connectionsTable}`,
     `--subscriptions_table=${tables.subscriptionsTable}`,
   ], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Shards of 2 subscribers: a broadcast to 3 consumers goes through the fan-out bundle.
-    env: { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1', CABLE_FANOUT_SHARD_SIZE: '2' },
+    env: { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' },
   });
   child.stdout!.on('data', (chunk: Buffer) => output += chunk.toString());
   child.stderr!.on('data', (chunk: Buffer) => output += chunk.toString());

@@ -9,6 +9,7 @@ import { RawData, WebSocket } from 'ws';
 import { installNodeConsumer } from './browser-globals';
 import { bundleWithTask } from './bundle-task';
 import { LocalCableServerOptions, LocalRpcOptions } from '../../../lambda/local/local-cable-server';
+import { CABLE_FUNCTIONS, FUNCTION_BUNDLE_FILE, FUNCTIONS_DIR, functionBundleName } from '../../../src/contract/functions';
 import { RecordedRpcCall, RunningServerlessApp, startServerlessApp } from '../../support/anycable-app/serverless-app';
 import { eventually, SECRET, startTestServer } from '../../support/local-server';
 
@@ -157,8 +158,8 @@ export async function startCableWithApp(rpc: Omit<LocalRpcOptions, 'url'> = {}, 
 export function bundleLambdaAssets(): { handlers: string; cli: string } {
   const root = mkdtempSync(join(tmpdir(), 'cdk-cable-rpc-e2e-'));
   // Without a ping bundle, the server pings in-process (loadBundledHandlers); pings do not involve the app.
-  for (const name of ['connect', 'message', 'disconnect', 'deliver', 'broadcast', 'fanout']) {
-    bundleWithTask(`bundle:lambda/handlers/${name}`, join(root, 'handlers', name, 'index.mjs'));
+  for (const name of CABLE_FUNCTIONS.filter((n) => n !== 'ping')) {
+    bundleWithTask(`bundle:${FUNCTIONS_DIR}/${functionBundleName(name)}`, join(root, 'handlers', functionBundleName(name), FUNCTION_BUNDLE_FILE));
   }
   const cli = join(root, 'cli', 'cdk-cable.mjs');
   bundleWithTask('bundle:lambda/local/cli', cli);

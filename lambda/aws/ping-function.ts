@@ -1,6 +1,7 @@
-import { cableConfigForRpc, cableLogger, connectionStore, fanOutTransport, pingPeriodMs, rpcClient, subscriptionStore } from './lambda-runtime';
-import { makePingHandler } from './ping-handler';
+/** The AWS Lambda entry point of the `ping` function, bundled into assets/lambda/aws/ping-function/. */
+import { cableConfigForRpc, cableLogger, connectionStore, fanOutTransport, handlerOptions, pingPeriodMs, rpcClient, subscriptionStore } from './aws-runtime';
 import { systemClock } from '../core/ports';
+import { makePingHandler } from '../handlers/ping-handler';
 
 export const handler = makePingHandler(async () => {
   const config = await cableConfigForRpc();
@@ -15,4 +16,4 @@ export const handler = makePingHandler(async () => {
     // Told of connections the pinger finds gone before their `$disconnect` (forget-connection.ts).
     rpc: rpcClient(config),
   };
-});
+}, handlerOptions());

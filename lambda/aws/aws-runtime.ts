@@ -3,13 +3,15 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CableEnvironment, readEnvironment, required, SecretName } from './environment';
+import { settingsFromEnvironment } from './environment-settings';
+import { CableFunctionEnvironment, ENVIRONMENT_VARIABLES as VARIABLES, readEnvironment, required, SecretName } from '../../src/contract/environment';
+import { CABLE_METRIC_DETAIL_DIMENSIONS, CABLE_METRIC_NAMES } from '../../src/contract/metric-names';
 import { ApiGatewayTransport } from '../adapters/apigw/api-gateway-transport';
 import { executeApiRegion, SignedConnectionsTransport } from '../adapters/apigw/signed-connections-transport';
 import { ConsoleLogger, parseLogLevel } from '../adapters/console-logger';
 import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-store';
 import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscription-store';
-import { emitMetrics, RPC_ERRORS_METRIC } from '../adapters/emf-metrics';
+import { emitMetrics } from '../adapters/emf-metrics';
 import { LambdaDeferredDelivery } from '../adapters/lambda/lambda-deferred-delivery';
 import { LambdaShardDispatcher } from '../adapters/lambda/lambda-shard-dispatcher';
 import { HttpRpcTransport } from '../adapters/rpc/http-rpc-transport';
@@ -18,14 +20,16 @@ import { readSecretValue } from '../adapters/secrets/read-secret-value';
 import { CableConfig, resolveConfig } from '../core/config';
 import { CableConfigError } from '../core/errors';
 import { RpcClient } from '../core/rpc-client';
+import { HandlerOptions } from '../handlers/guard';
 
 /*
- * The pieces a Lambda handler is built from, each created once per execution environment
+ * The only place that reads `process.env` (through the contract's `readEnvironment`) and builds
+ * AWS clients: the pieces a Lambda handler is built from, each created once per execution environment
  * (cold start) and only when a handler asks for it. Plain functions, so esbuild drops the AWS
  * SDK clients a handler never uses from its bundle.
  */
 
-let environment: CableEnvironment | undefined;
+let environment: CableFunctionEnvironment | undefined;
 let logger: ConsoleLogger | undefined;
 let document: DynamoDBDocumentClient | undefined;
 let connections: DynamoConnectionStore | undefined;
@@ -39,7 +43,13 @@ let settingsOnly: CableConfig | undefined;
 let rpc: RpcClient | undefined;
 let withSecrets: Promise<CableConfig> | undefined;
 
-export function cableEnvironment(): CableEnvironment {
+/** What the handlers pass on whatever happens: the `ApiId` dimension of their metrics. */
+export function handlerOptions(): HandlerOptions {
+  // Read alone: a malformed variable elsewhere must not keep a failure from being counted.
+  return { apiId: process.env[VARIABLES.apiId] || undefined };
+}
+
+export function cableEnvironment(): CableFunctionEnvironment {
   return environment ??= readEnvironment(process.env);
 }
 
@@ -49,7 +59,7 @@ export function cableLogger(): ConsoleLogger {
 
 /** Settings without the secrets (for handlers that never verify a stream name). */
 export function cableSettings(): CableConfig {
-  return settingsOnly ??= resolveConfig(cableEnvironment().settings);
+  return settingsOnly ??= resolveConfig(settingsFromEnvironment(cableEnvironment()));
 }
 
 /**
@@ -63,7 +73,7 @@ export async function cableConfigForRpc(): Promise<CableConfig> {
 /** Settings and secrets; secrets given as ARNs are read from Secrets Manager once. */
 export function cableConfig(): Promise<CableConfig> {
   withSecrets ??= resolveSecrets(cableEnvironment()).then(
-    (secrets) => resolveConfig({ ...cableEnvironment().settings, ...secrets }),
+    (secrets) => resolveConfig({ ...settingsFromEnvironment(cableEnvironment()), ...secrets }),
     (error) => {
       withSecrets = undefined; // retried on the next event
       throw error;
@@ -73,11 +83,12 @@ export function cableConfig(): Promise<CableConfig> {
 }
 
 export function connectionStore(): DynamoConnectionStore {
-  return connections ??= new DynamoConnectionStore(dynamoDocument(), required('CABLE_CONNECTIONS_TABLE', cableEnvironment().connectionsTable));
+  return connections ??= new DynamoConnectionStore(dynamoDocument(), required(VARIABLES.connectionsTable, cableEnvironment().connectionsTable));
 }
 
 export function subscriptionStore(): DynamoSubscriptionStore {
-  return subscriptions ??= new DynamoSubscriptionStore(dynamoDocument(), required('CABLE_SUBSCRIPTIONS_TABLE', cableEnvironment().subscriptionsTable));
+  const table = required(VARIABLES.subscriptionsTable, cableEnvironment().subscriptionsTable);
+  return subscriptions ??= new DynamoSubscriptionStore(dynamoDocument(), table);
 }
 
 /**
@@ -89,26 +100,26 @@ export function subscriptionStore(): DynamoSubscriptionStore {
  */
 export function fanOutTransport(concurrency: number): SignedConnectionsTransport {
   if (fanOut) return fanOut;
-  const callbackUrl = required('CABLE_CALLBACK_URL', cableEnvironment().callbackUrl);
+  const callbackUrl = required(VARIABLES.callbackUrl, cableEnvironment().callbackUrl);
   return fanOut = new SignedConnectionsTransport({ callbackUrl, region: executeApiRegion(callbackUrl) ?? process.env.AWS_REGION, concurrency });
 }
 
 export function apiGatewayTransport(): ApiGatewayTransport {
   return transport ??= new ApiGatewayTransport(new ApiGatewayManagementApiClient({
-    endpoint: required('CABLE_CALLBACK_URL', cableEnvironment().callbackUrl),
+    endpoint: required(VARIABLES.callbackUrl, cableEnvironment().callbackUrl),
   }));
 }
 
-/** The pinger's schedule period (CABLE_PING_PERIOD seconds), in ms; undefined: the default minute. */
+/** The pinger's schedule period in ms; undefined: the default minute. */
 export function pingPeriodMs(): number | undefined {
   const seconds = cableEnvironment().pingPeriodSeconds;
   if (seconds === undefined) return undefined;
-  if (seconds < 1) throw new CableConfigError(`CABLE_PING_PERIOD must be at least 1 (seconds), got ${seconds}`);
+  if (seconds < 1) throw new CableConfigError(`${VARIABLES.pingPeriodSeconds} must be at least 1 (seconds), got ${seconds}`);
   return seconds * 1000;
 }
 
 /**
- * The app's AnyCable RPC (CABLE_RPC_HOST or CABLE_RPC_FUNCTION), with the RPC secret of `config`;
+ * The app's AnyCable RPC (an HTTP URL or a Lambda function), with the RPC secret of `config`;
  * undefined when neither is set.
  */
 export function rpcClient(config: CableConfig): RpcClient | undefined {
@@ -130,19 +141,19 @@ export function rpcClient(config: CableConfig): RpcClient | undefined {
       maxAttempts,
     });
   // The reason is in the flow's own log line (`connect.rpc_failed`, `command.rpc_error`, ...).
-  const countFailure = (method: string) => emitMetrics(cableLogger(), process.env.CABLE_API_ID, { [RPC_ERRORS_METRIC.name]: 1 }, {
-    name: RPC_ERRORS_METRIC.dimension,
+  const countFailure = (method: string) => emitMetrics(cableLogger(), cableEnvironment().apiId, { [CABLE_METRIC_NAMES.rpcErrors]: 1 }, {
+    name: CABLE_METRIC_DETAIL_DIMENSIONS.rpcErrors,
     value: method,
   });
   return rpc = new RpcClient(carrier, countFailure);
 }
 
 export function deferredDelivery(): LambdaDeferredDelivery {
-  return delivery ??= new LambdaDeferredDelivery(lambdaClient(), required('CABLE_DELIVER_FUNCTION', cableEnvironment().deliverFunction));
+  return delivery ??= new LambdaDeferredDelivery(lambdaClient(), required(VARIABLES.deliverFunction, cableEnvironment().deliverFunction));
 }
 
 export function shardDispatcher(): LambdaShardDispatcher {
-  return shards ??= new LambdaShardDispatcher(lambdaClient(), required('CABLE_FANOUT_FUNCTION', cableEnvironment().fanOutFunction));
+  return shards ??= new LambdaShardDispatcher(lambdaClient(), required(VARIABLES.fanOutFunction, cableEnvironment().fanOutFunction));
 }
 
 function lambdaClient(): LambdaClient {
@@ -161,13 +172,14 @@ function dynamoDocument(): DynamoDBDocumentClient {
   });
 }
 
-async function resolveSecrets(env: CableEnvironment): Promise<Partial<Record<SecretName, string>>> {
-  const names = Object.keys(env.secrets) as SecretName[];
-  const needsClient = names.some((name) => !env.secrets[name].value && env.secrets[name].arn);
+async function resolveSecrets(env: CableFunctionEnvironment): Promise<Partial<Record<SecretName, string>>> {
+  const secrets = env.secrets ?? {};
+  const names = Object.keys(secrets) as SecretName[];
+  const needsClient = names.some((name) => !secrets[name]?.value && secrets[name]?.arn);
   const client = needsClient ? new SecretsManagerClient({}) : undefined;
   const resolved: Partial<Record<SecretName, string>> = {};
   await Promise.all(names.map(async (name) => {
-    const { value, arn } = env.secrets[name];
+    const { value, arn } = secrets[name] ?? {};
     resolved[name] = value || (arn && client ? await readSecretValue(client, arn) : undefined);
   }));
   return resolved;

@@ -1,6 +1,7 @@
-import { makeFanOutHandler } from './fanout-handler';
-import { cableConfigForRpc, cableLogger, connectionStore, fanOutTransport, rpcClient, subscriptionStore } from './lambda-runtime';
+/** The AWS Lambda entry point of the `fanout` function, bundled into assets/lambda/aws/fanout-function/. */
+import { cableConfigForRpc, cableLogger, connectionStore, fanOutTransport, handlerOptions, rpcClient, subscriptionStore } from './aws-runtime';
 import { systemClock } from '../core/ports';
+import { makeFanOutHandler } from '../handlers/fanout-handler';
 
 export const handler = makeFanOutHandler(async () => {
   const config = await cableConfigForRpc();
@@ -14,4 +15,4 @@ export const handler = makeFanOutHandler(async () => {
     // Told of connections a shard finds gone before their `$disconnect` (forget-connection.ts).
     rpc: rpcClient(config),
   };
-});
+}, handlerOptions());

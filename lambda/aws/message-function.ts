@@ -1,6 +1,7 @@
-import { apiGatewayTransport, cableConfig, cableLogger, connectionStore, rpcClient, subscriptionStore } from './lambda-runtime';
-import { makeMessageHandler } from './message-handler';
+/** The AWS Lambda entry point of the `message` function, bundled into assets/lambda/aws/message-function/. */
+import { apiGatewayTransport, cableConfig, cableLogger, connectionStore, handlerOptions, rpcClient, subscriptionStore } from './aws-runtime';
 import { systemClock } from '../core/ports';
+import { makeMessageHandler } from '../handlers/message-handler';
 
 export const handler = makeMessageHandler(async () => {
   const config = await cableConfig();
@@ -13,4 +14,4 @@ export const handler = makeMessageHandler(async () => {
     logger: cableLogger(),
     rpc: rpcClient(config),
   };
-});
+}, handlerOptions());

@@ -1,6 +1,7 @@
-import { makeBroadcastHandler } from './broadcast-handler';
-import { cableConfig, cableLogger, connectionStore, fanOutTransport, rpcClient, shardDispatcher, subscriptionStore } from './lambda-runtime';
+/** The AWS Lambda entry point of the `broadcast` function, bundled into assets/lambda/aws/broadcast-function/. */
+import { cableConfig, cableLogger, connectionStore, fanOutTransport, handlerOptions, rpcClient, shardDispatcher, subscriptionStore } from './aws-runtime';
 import { systemClock } from '../core/ports';
+import { makeBroadcastHandler } from '../handlers/broadcast-handler';
 
 export const handler = makeBroadcastHandler(async () => {
   const config = await cableConfig();
@@ -15,4 +16,4 @@ export const handler = makeBroadcastHandler(async () => {
     // Told of connections a broadcast finds gone before their `$disconnect` (forget-connection.ts).
     rpc: rpcClient(config),
   };
-});
+}, handlerOptions());

@@ -1,0 +1,9 @@
+/** The AWS Lambda entry point of the `disconnect` function, bundled into assets/lambda/aws/disconnect-function/. */
+import { cableConfigForRpc, cableLogger, connectionStore, handlerOptions, rpcClient, subscriptionStore } from './aws-runtime';
+import { makeDisconnectHandler } from '../handlers/disconnect-handler';
+
+export const handler = makeDisconnectHandler(async () => {
+  // Secrets are read only when the app is to be told (its RPC key).
+  const config = await cableConfigForRpc();
+  return { connections: connectionStore(), subscriptions: subscriptionStore(), logger: cableLogger(), config, rpc: rpcClient(config) };
+}, handlerOptions());
