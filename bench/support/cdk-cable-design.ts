@@ -6,10 +6,10 @@ import { ApiGatewayTransport } from '../../lambda/adapters/apigw/api-gateway-tra
 import { SignedConnectionsTransport } from '../../lambda/adapters/apigw/signed-connections-transport';
 import { DynamoConnectionStore } from '../../lambda/adapters/dynamodb/dynamo-connection-store';
 import { DynamoSubscriptionStore } from '../../lambda/adapters/dynamodb/dynamo-subscription-store';
-import { LocalShardDispatcher } from '../../lambda/adapters/local/local-shard-dispatcher';
 import { deliverBroadcast, DeliverBroadcastResult, fanOut, FanOutDeps } from '../../lambda/core/broadcast';
 import { DeliverySettings } from '../../lambda/core/config';
 import { Broadcast, ShardDispatcher, ShardRequest, systemClock } from '../../lambda/core/ports';
+import { LocalShardDispatcher } from '../../lambda/local/local-shard-dispatcher';
 
 export interface Endpoints {
   readonly store: string;

@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import { ConnectionContext } from './api-gateway-events';
-import { LocalConnections, PostOutcome } from '../adapters/local/local-transport';
+import { LocalConnections, PostOutcome } from './local-transport';
 import { MAX_MESSAGE_BYTES } from '../core/protocol';
 
 /** API Gateway's close code and reason for idle, over-age and shut-down connections. */

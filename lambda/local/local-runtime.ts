@@ -1,10 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LocalDeferredDelivery } from './local-deferred-delivery';
+import { LocalShardDispatcher } from './local-shard-dispatcher';
+import { LocalConnections, LocalTransport } from './local-transport';
 import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-store';
 import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscription-store';
-import { LocalDeferredDelivery } from '../adapters/local/local-deferred-delivery';
-import { LocalShardDispatcher } from '../adapters/local/local-shard-dispatcher';
-import { LocalConnections, LocalTransport } from '../adapters/local/local-transport';
 import { MemoryConnectionStore } from '../adapters/memory/memory-connection-store';
 import { MemorySubscriptionStore } from '../adapters/memory/memory-subscription-store';
 import { HttpRpcTransport } from '../adapters/rpc/http-rpc-transport';

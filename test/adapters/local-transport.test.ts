@@ -1,7 +1,7 @@
-import { LocalDeferredDelivery } from '../../lambda/adapters/local/local-deferred-delivery';
-import { LocalConnections, LocalTransport, PostOutcome } from '../../lambda/adapters/local/local-transport';
 import { ConnectionGoneError } from '../../lambda/core/errors';
 import { DeliveryRequest, Transport } from '../../lambda/core/ports';
+import { LocalDeferredDelivery } from '../../lambda/local/local-deferred-delivery';
+import { LocalConnections, LocalTransport, PostOutcome } from '../../lambda/local/local-transport';
 import { RecordingLogger } from '../support/local-server';
 
 /** Sockets whose answer to a post is set by the test. */

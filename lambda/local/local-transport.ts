@@ -1,5 +1,5 @@
-import { ConnectionGoneError } from '../../core/errors';
-import { Transport } from '../../core/ports';
+import { ConnectionGoneError } from '../core/errors';
+import { Transport } from '../core/ports';
 
 /** What posting to a connection came to, as API Gateway's `@connections` answers it. */
 export type PostOutcome =

@@ -1,5 +1,5 @@
-import { fanOut, FanOutDeps } from '../../core/broadcast';
-import { ShardDispatcher, ShardRequest } from '../../core/ports';
+import { fanOut, FanOutDeps } from '../core/broadcast';
+import { ShardDispatcher, ShardRequest } from '../core/ports';
 
 /**
  * Runs each shard's fan-out in-process, as an asynchronous Lambda invocation runs it in AWS:

@@ -1,4 +1,4 @@
-import { DeferredDelivery, DeliveryRequest, Logger } from '../../core/ports';
+import { DeferredDelivery, DeliveryRequest, Logger } from '../core/ports';
 
 /**
  * Runs the deliver handler in-process on the next turn of the event loop (`setImmediate`), as an
