@@ -42,6 +42,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   eslintOptions: {
     dirs: ['src', 'lambda'],
     devdirs: ['test', 'bench', 'examples'],
+    // `projen test` (and CI) only lint; `npx projen lint:fix` rewrites files.
+    commandOptions: { fix: false },
   },
   tsconfigDev: {
     include: ['../lambda/**/*.ts', '../bench/**/*.ts', '../examples/**/*.ts'],
@@ -53,6 +55,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       testTimeout: 60_000,
+      // Quiets the AWS SDK's Node version warning, in jest and in the bundles tests spawn.
+      globalSetup: '<rootDir>/test/jest.global-setup.ts',
     },
   },
 
@@ -158,6 +162,12 @@ const typecheck = project.addTask('typecheck', {
   exec: 'tsc --noEmit -p test/tsconfig.json',
 });
 project.testTask.prependSpawn(typecheck);
+
+// `projen test` lints without changing files (eslintOptions above); this fixes what it can.
+project.addTask('lint:fix', {
+  description: 'Run eslint and fix what it can in place',
+  steps: [{ spawn: 'eslint', args: ['--fix'], receiveArgs: true }],
+});
 
 // lambda/ is bundled by esbuild, so its imports of dev dependencies end up in the assets.
 project.eslint?.allowDevDeps('lambda/**');
