@@ -1,10 +1,10 @@
 import { broadcastFrame, fitsMessageQuota } from './broadcast-frame';
 import { CableConfig } from './config';
-import { ConnectionGoneError, TransientSendError } from './errors';
 import { FanOutTally } from './fan-out-tally';
 import { forgetConnection } from './forget-connection';
 import { Broadcast, Clock, ConnectionStore, Logger, ShardDispatcher, ShardRequest, Subscription, SubscriptionPage, SubscriptionStore, Transport } from './ports';
 import { MAX_MESSAGE_BYTES } from './protocol';
+import { RetryingSender } from './retrying-sender';
 import { RpcClient } from './rpc-client';
 import { WorkQueue } from './work-queue';
 
@@ -54,10 +54,10 @@ export const DEFAULT_FAN_OUT_PAGE_SIZE = 1000;
  * Posts one broadcast to every subscriber of its stream, or of a slice of it (a shard).
  *
  * Subscribers are read page by page with `listByStream` (a Query on the stream's partition, never
- * a scan), and a worker pool of `fanOut.concurrency` posts them, starting on the first page while
+ * a scan), and a worker pool of `delivery.concurrency` posts them, starting on the first page while
  * the next one is read. The frame is built once per distinct identifier. A 410 removes the
  * connection's rows; a `TransientSendError` is retried with capped exponential backoff and full
- * jitter; anything else fails that subscriber only. Failures are counted, logged as one summary
+ * jitter (RetryingSender); anything else fails that subscriber only. Failures are counted, logged as one summary
  * plus at most `MAX_FAILURE_LOGS` warnings (see FanOutTally), and never stop the others.
  * A read error is thrown, after the subscribers already read have been posted to.
  */
@@ -88,7 +88,7 @@ export type DeliverBroadcastResult =
 /**
  * Delivers a broadcast inline when its stream fits in one shard, else splits it into shards.
  *
- * Inline (at most `fanOut.shardSize` subscribers): the caller's reply waits for every post, so
+ * Inline (at most `delivery.shardSize` subscribers): the caller's reply waits for every post, so
  * broadcasts that one sender makes one after another reach each subscriber in that order (the
  * anycable-rails HTTP adapter posts one at a time). Sharded (more): the stream is walked in pages
  * of `shardSize` and each page, the first included, becomes a `ShardRequest` dispatched as soon as
@@ -205,10 +205,10 @@ async function postToPages(deps: FanOutDeps, broadcast: Broadcast, pages: AsyncI
 class Poster {
   private readonly frames = new Map<string, string | undefined>();
   private readonly goneConnections = new Set<string>();
-  private readonly random: () => number;
+  private readonly sender: RetryingSender;
 
   constructor(private readonly deps: FanOutDeps, private readonly broadcast: Broadcast, private readonly tally: FanOutTally) {
-    this.random = deps.random ?? Math.random;
+    this.sender = new RetryingSender(deps);
   }
 
   async post(subscription: Subscription): Promise<void> {
@@ -223,25 +223,11 @@ class Poster {
       this.tally.fail(connectionId, frameTooLarge(subscription.identifier), 0);
       return;
     }
-    const { maxAttempts } = this.deps.config.delivery;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.deps.transport.send(connectionId, frame);
-        this.tally.delivered++;
-        return;
-      } catch (error) {
-        if (error instanceof ConnectionGoneError) return this.removeGone(connectionId);
-        if (!(error instanceof TransientSendError) || attempt >= maxAttempts) return this.tally.fail(connectionId, error, attempt);
-        this.tally.retries++;
-        await this.deps.clock.sleep(this.backoff(attempt));
-      }
-    }
-  }
-
-  /** Full jitter: uniform in [0, min(maxDelayMs, baseDelayMs * 2^(attempt-1))). */
-  private backoff(attempt: number): number {
-    const { baseDelayMs, maxDelayMs } = this.deps.config.delivery;
-    return Math.floor(this.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
+    const outcome = await this.sender.send(connectionId, frame);
+    this.tally.retries += outcome.attempts - 1;
+    if (outcome.kind === 'sent') this.tally.delivered++;
+    else if (outcome.kind === 'gone') await this.removeGone(connectionId);
+    else this.tally.fail(connectionId, outcome.error, outcome.attempts);
   }
 
   /** Undefined when even this identifier's frame is over the quota: nobody under it can get it. */

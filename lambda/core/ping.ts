@@ -1,11 +1,11 @@
 import { CableConfig } from './config';
-import { ConnectionGoneError, TransientSendError } from './errors';
 import { forgetConnection } from './forget-connection';
 import { isPingDue, pingIntervalOf } from './ping-interval';
 import { PingRoundResult, PingTally } from './ping-tally';
 import { Clock, ConnectionStore, Logger, PingCandidate, SubscriptionStore, Transport } from './ports';
 import { disconnect, encodeFrame, ping } from './protocol';
 import { RateLimiter } from './rate-limiter';
+import { RetryingSender } from './retrying-sender';
 import { RpcClient } from './rpc-client';
 import { WorkQueue } from './work-queue';
 
@@ -55,13 +55,13 @@ export const SERVER_RESTART_FRAME = encodeFrame(disconnect('server_restart', tru
  * parallel (`ping.segments`); each connection due in the window gets `{"type":"ping","message":
  * <unix seconds>}`; each one at least `maxConnectionAgeSeconds` old gets `{"type":"disconnect",
  * "reason":"server_restart","reconnect":true}` and is closed, so the client reconnects before
- * API Gateway's hard 2-hour cut. A pool of `fanOut.concurrency` workers posts, every post and
- * close drawing from the rate limiter (`ping.maxPerSecond`). A 410 removes the connection's rows
- * as fan-out does, unless the connection is younger than the welcome's delivery deadline (it may
- * still be in its handshake, which API Gateway also answers with 410). Transient errors are
- * retried with fan-out's backoff. A summary line is logged when the round did more than ping
- * (PingTally). A read error is
- * thrown, after the connections already read have been handled.
+ * API Gateway's hard 2-hour cut. A pool of `delivery.concurrency` workers posts, every post
+ * (retries included) and close drawing from the rate limiter (`ping.maxPerSecond`). A 410
+ * removes the connection's rows as fan-out does, unless the connection is younger than the
+ * welcome's delivery deadline (it may still be in its handshake, which API Gateway also answers
+ * with 410). Transient errors are retried as fan-out retries them (RetryingSender). A summary
+ * line is logged when the round did more than ping (PingTally). A read error is thrown, after
+ * the connections already read have been handled.
  */
 export async function pingRound(deps: PingDeps, window: PingWindow): Promise<PingRoundResult> {
   if (!(window.now >= window.previousTick)) {
@@ -105,18 +105,19 @@ export async function pingRound(deps: PingDeps, window: PingWindow): Promise<Pin
 
 /** Posts to one connection at a time; never throws, every outcome goes to the tally. */
 class PingSender {
-  private readonly random: () => number;
+  private readonly sender: RetryingSender;
 
   constructor(private readonly deps: PingDeps, private readonly tally: PingTally, private readonly limiter: RateLimiter) {
-    this.random = deps.random ?? Math.random;
+    this.sender = new RetryingSender({ ...deps, limiter });
   }
 
   async run(job: PingJob): Promise<void> {
     const { connectionId } = job.connection;
     const frame = job.kind === 'ping' ? encodeFrame(ping(Math.floor(this.deps.clock.now() / 1000))) : SERVER_RESTART_FRAME;
-    const outcome = await this.send(connectionId, frame, job.kind === 'ping' ? 'ping' : 'disconnect');
-    if (outcome === 'gone') return this.removeGone(job.connection);
-    if (outcome === 'failed') return;
+    const outcome = await this.sender.send(connectionId, frame);
+    this.tally.retries += outcome.attempts - 1;
+    if (outcome.kind === 'gone') return this.removeGone(job.connection);
+    if (outcome.kind === 'failed') return this.tally.fail(connectionId, job.kind === 'ping' ? 'ping' : 'disconnect', outcome.error, outcome.attempts);
     if (job.kind === 'ping') {
       this.tally.pinged++;
       return;
@@ -128,31 +129,6 @@ class PingSender {
     } catch (error) {
       this.tally.fail(connectionId, 'close', error, 1);
     }
-  }
-
-  private async send(connectionId: string, frame: string, what: 'ping' | 'disconnect'): Promise<'sent' | 'gone' | 'failed'> {
-    const { maxAttempts } = this.deps.config.delivery;
-    for (let attempt = 1; ; attempt++) {
-      await this.limiter.take();
-      try {
-        await this.deps.transport.send(connectionId, frame);
-        return 'sent';
-      } catch (error) {
-        if (error instanceof ConnectionGoneError) return 'gone';
-        if (!(error instanceof TransientSendError) || attempt >= maxAttempts) {
-          this.tally.fail(connectionId, what, error, attempt);
-          return 'failed';
-        }
-        this.tally.retries++;
-        await this.deps.clock.sleep(this.backoff(attempt));
-      }
-    }
-  }
-
-  /** Full jitter, as fan-out: uniform in [0, min(maxDelayMs, baseDelayMs * 2^(attempt-1))). */
-  private backoff(attempt: number): number {
-    const { baseDelayMs, maxDelayMs } = this.deps.config.delivery;
-    return Math.floor(this.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
   }
 
   /** The same clean-up as `$disconnect` (which API Gateway may never have delivered), unless the connection may still be opening. */
