@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { HandlerName } from './cable-handlers';
 import { CableRetryPolicy } from './cable-retry-policy';
-import { TABLE_SCHEMA } from './cable-tables';
+import { CONNECTIONS_TABLE, SUBSCRIPTIONS_TABLE } from './contract/table-schema';
 import { acknowledgeConnectionsWildcard } from './private/nag';
 
 export interface BroadcastSettings {
@@ -61,7 +61,7 @@ export function createBroadcast(wiring: BroadcastWiring): BroadcastResources {
     const allow = (actions: string[], resources: string[]) => fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
     allow(['dynamodb:Query', 'dynamodb:BatchWriteItem'], [subscriptionsArn]);
     // A connection found gone (410) is cleaned up: its subscriptions through the index, then its row.
-    allow(['dynamodb:Query'], [`${subscriptionsArn}/index/${TABLE_SCHEMA.subscriptions.byConnectionIndex}`]);
+    allow(['dynamodb:Query'], [`${subscriptionsArn}/index/${SUBSCRIPTIONS_TABLE.byConnectionIndex}`]);
     allow(['dynamodb:DeleteItem'], [wiring.connectionsTable.tableArn]);
     allow(['execute-api:ManageConnections'], [wiring.connectionsArn('POST')]);
     acknowledgeConnectionsWildcard(fn);
@@ -70,7 +70,7 @@ export function createBroadcast(wiring: BroadcastWiring): BroadcastResources {
   // AnyCable's remote disconnect: find the connections of an identifiers JSON, then close them.
   broadcastHandler.addToRolePolicy(new iam.PolicyStatement({
     actions: ['dynamodb:Query'],
-    resources: [`${wiring.connectionsTable.tableArn}/index/${TABLE_SCHEMA.connections.byIdentifiersIndex}`],
+    resources: [`${wiring.connectionsTable.tableArn}/index/${CONNECTIONS_TABLE.byIdentifiersIndex}`],
   }));
   broadcastHandler.addToRolePolicy(new iam.PolicyStatement({ actions: ['execute-api:ManageConnections'], resources: [wiring.connectionsArn('DELETE')] }));
   for (const secret of [...wiring.secrets, wiring.broadcastKey]) secret?.grantRead(broadcastHandler);

@@ -6,8 +6,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { HandlerName } from './cable-handlers';
-import { TABLE_SCHEMA } from './cable-tables';
 import type { CableWebSocketApiProps } from './cable-websocket-api-props';
+import { CONNECTIONS_TABLE, SUBSCRIPTIONS_TABLE } from './contract/table-schema';
 import { acknowledgeConnectionsWildcard } from './private/nag';
 
 /** API Gateway WebSocket messages, us-east-1 list price for the first billion a month (see docs/cost.md). */
@@ -73,7 +73,8 @@ export function createPinger(scope: Construct, wiring: PingerWiring): lambda.Fun
   // A missed minute is not worth catching up: the next invocation pings whatever is due then.
   schedule.addTarget(new targets.LambdaFunction(pinger, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }));
 
-  const { connections, subscriptions } = TABLE_SCHEMA;
+  const connections = CONNECTIONS_TABLE;
+  const subscriptions = SUBSCRIPTIONS_TABLE;
   const allow = (actions: string[], resources: string[]) => pinger.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
   allow(['dynamodb:Scan'], [`${wiring.connectionsTable.tableArn}/index/${connections.pingsIndex}`]);
   allow(['dynamodb:DeleteItem'], [wiring.connectionsTable.tableArn]);

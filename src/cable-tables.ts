@@ -2,41 +2,8 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { CONNECTIONS_TABLE, SUBSCRIPTIONS_TABLE } from './contract/table-schema';
 import { acknowledge } from './private/nag';
-
-/**
- * Attribute names shared with the runtime (lambda/adapters/dynamodb/schema.ts; a test keeps
- * the two in step).
- *
- * Connections table: partition key `connectionId` (S); TTL attribute `expiresAt`; index `pings`
- * (partition `connectionId`, INCLUDE `connectedAt`, `pingIntervalSeconds`), which the pinger
- * scans every few seconds at about 60 bytes a connection instead of the whole row; sparse index
- * `byIdentifiers` (partition `identifiers`, keys only) for AnyCable's remote disconnect.
- *
- * Subscriptions table: partition key `stream` (S), sort key `subscriber` (S) =
- * `<connectionId>#<identifier>`, so a stream has any number of subscribers and a broadcast
- * reads them with a paginated Query; global secondary index `byConnection` (partition
- * `connectionId`, sort `identifier`, keys only) finds one connection's rows for `unsubscribe`
- * and `$disconnect` without a Scan; TTL attribute `expiresAt` on every row.
- */
-export const TABLE_SCHEMA = {
-  connections: {
-    partitionKey: 'connectionId',
-    ttl: 'expiresAt',
-    pingsIndex: 'pings',
-    pingsIndexAttributes: ['connectedAt', 'pingIntervalSeconds'],
-    byIdentifiersIndex: 'byIdentifiers',
-    byIdentifiersPartitionKey: 'identifiers',
-  },
-  subscriptions: {
-    partitionKey: 'stream',
-    sortKey: 'subscriber',
-    ttl: 'expiresAt',
-    byConnectionIndex: 'byConnection',
-    byConnectionPartitionKey: 'connectionId',
-    byConnectionSortKey: 'identifier',
-  },
-} as const;
 
 export interface CableTablesOptions {
   readonly removalPolicy: RemovalPolicy;
@@ -59,7 +26,8 @@ export function createCableTables(scope: Construct, options: CableTablesOptions)
     encryption: options.encryption,
     encryptionKey: options.encryptionKey,
   };
-  const { connections: c, subscriptions: s } = TABLE_SCHEMA;
+  const c = CONNECTIONS_TABLE;
+  const s = SUBSCRIPTIONS_TABLE;
 
   const connections = new dynamodb.Table(scope, 'ConnectionsTable', {
     ...common,

@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Identification } from './identification';
 import { acknowledgeConnectionsWildcard } from './nag';
-import { TABLE_SCHEMA } from '../cable-tables';
+import { SUBSCRIPTIONS_TABLE } from '../contract/table-schema';
 
 export interface LeastPrivilegeProps {
   readonly connect: lambda.Function;
@@ -27,7 +27,7 @@ export function grantLeastPrivilege(props: LeastPrivilegeProps): void {
   const { connect, message, disconnect, deliver, identification } = props;
   const connectionsArn = props.connectionsTable.tableArn;
   const subscriptionsArn = props.subscriptionsTable.tableArn;
-  const byConnectionArn = `${subscriptionsArn}/index/${TABLE_SCHEMA.subscriptions.byConnectionIndex}`;
+  const byConnectionArn = `${subscriptionsArn}/index/${SUBSCRIPTIONS_TABLE.byConnectionIndex}`;
   const allow = (fn: lambda.Function, actions: string[], resources: string[]) =>
     fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
 

@@ -9,10 +9,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { actionsOf, logicalId, makeStack, statementsOf, synth } from './support';
-import { CONNECTIONS, SUBSCRIPTIONS } from '../../lambda/adapters/dynamodb/schema';
 import { CableWebSocketApi } from '../../src';
 import { handlerAssetPath } from '../../src/cable-handlers';
-import { TABLE_SCHEMA } from '../../src/cable-tables';
 
 const HANDLERS = ['Connect', 'Message', 'Disconnect', 'Deliver', 'Broadcast', 'FanOut', 'Ping'] as const;
 
@@ -150,11 +148,6 @@ describe('tables', () => {
         Projection: { ProjectionType: 'KEYS_ONLY' },
       }],
     });
-  });
-
-  test('tables: the construct and the runtime agree on every attribute name', () => {
-    expect(TABLE_SCHEMA.connections).toEqual(CONNECTIONS);
-    expect(TABLE_SCHEMA.subscriptions).toEqual(SUBSCRIPTIONS);
   });
 
   test('removalPolicy: tables and log groups are retained by default', () => {

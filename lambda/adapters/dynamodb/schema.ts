@@ -1,38 +1,5 @@
 /**
- * The tables' key schema, as the construct creates it (src/cable-tables.ts holds the same
- * names; a test checks they agree).
- *
- * Connections: partition key `connectionId`; TTL `expiresAt`. Two global secondary indexes:
- * - `pings` (partition `connectionId`, projection INCLUDE `connectedAt`, `pingIntervalSeconds`):
- *   the pinger scans it in parallel segments every few seconds. A Scan is billed by the size of
- *   the items it reads, and a connection row carries up to 12 KB of headers and query; through
- *   this index each connection costs about 60 bytes. Every connection row is in it.
- * - `byIdentifiers` (partition `identifiers`, keys only): sparse, holding only identified
- *   connections; a remote disconnect finds the connections of one identifiers JSON with a Query.
- *   A key value is limited to 2,048 bytes, so identifiers longer than that cannot be stored.
- * Subscriptions: partition key `stream`, sort key `subscriber` = `<connectionId>#<identifier>`
- * (API Gateway connection ids never contain `#`), so all subscribers of a stream are one
- * paginated Query; GSI `byConnection` (partition `connectionId`, sort `identifier`, keys only)
- * finds one connection's rows for unsubscribe and `$disconnect` without a Scan; TTL `expiresAt`.
+ * The tables' key schema, as the construct creates it: one definition, in the contract both
+ * sides import (src/contract/table-schema.ts, which documents every attribute and index).
  */
-export const CONNECTIONS = {
-  partitionKey: 'connectionId',
-  ttl: 'expiresAt',
-  pingsIndex: 'pings',
-  pingsIndexAttributes: ['connectedAt', 'pingIntervalSeconds'],
-  byIdentifiersIndex: 'byIdentifiers',
-  byIdentifiersPartitionKey: 'identifiers',
-} as const;
-
-export const SUBSCRIPTIONS = {
-  partitionKey: 'stream',
-  sortKey: 'subscriber',
-  ttl: 'expiresAt',
-  byConnectionIndex: 'byConnection',
-  byConnectionPartitionKey: 'connectionId',
-  byConnectionSortKey: 'identifier',
-} as const;
-
-export function subscriberKey(connectionId: string, identifier: string): string {
-  return `${connectionId}#${identifier}`;
-}
+export { CONNECTIONS_TABLE as CONNECTIONS, SUBSCRIPTIONS_TABLE as SUBSCRIPTIONS, subscriberKey } from '../../../src/contract/table-schema';
