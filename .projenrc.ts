@@ -84,6 +84,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk-nag@^2.38.2',
     'dynalite',
     'ws',
+    // Evaluates the functions' recorded AWS calls against their synthesized roles (test/iam/, `iam:check`).
+    '@cloud-copilot/iam-simulate@0.1.173',
   ],
 });
 
