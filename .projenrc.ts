@@ -165,6 +165,23 @@ const typecheck = project.addTask('typecheck', {
 });
 project.testTask.prependSpawn(typecheck);
 
+// Beyond node_modules the tests need Debian's Ruby with ActionCable and puma (test/conformance)
+// and Chromium (test/e2e/browser-demo.test.ts). `npx projen setup` installs what is missing
+// (idempotent; as root or with sudo), and `projen test` first checks they are there, failing
+// before anything else runs with what is missing and the command that installs it.
+project.addTask('setup', {
+  description: 'Install the Debian packages the tests need: Ruby, ActionCable and puma, and Chromium (as root or with sudo)',
+  steps: [
+    { exec: 'bash .ci/install-ruby.sh' },
+    { exec: 'bash .ci/install-chromium.sh' },
+  ],
+});
+const preflight = project.addTask('test:preflight', {
+  description: 'Fail fast, naming the install command, when a tool the tests need is missing',
+  exec: 'bash .ci/check-tools.sh',
+});
+project.testTask.prependSpawn(preflight);
+
 // `projen test` lints without changing files (eslintOptions above); this fixes what it can.
 project.addTask('lint:fix', {
   description: 'Run eslint and fix what it can in place',

@@ -3,13 +3,22 @@
 # root or through sudo; refreshes the package lists once, only when apt does not know one of
 # them. Sourced by the .ci/install-*.sh scripts; <tag> prefixes its messages.
 
+source "$(dirname "${BASH_SOURCE[0]}")/tools.sh"
+
 apt_install() {
   local tag="$1"
   shift
+  local missing=()
+  mapfile -t missing < <(apt_missing "$@")
+  if [ "${#missing[@]}" -eq 0 ]; then
+    return 0
+  fi
+
   local sudo=()
   if [ "$(id -u)" -ne 0 ]; then
     if ! command -v sudo >/dev/null 2>&1; then
-      echo "$tag: must run as root or with sudo available" >&2
+      echo "$tag: installing ${missing[*]} needs root, and sudo is not installed; as root, run:" >&2
+      echo "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
       return 1
     fi
     sudo=(sudo)
@@ -17,7 +26,7 @@ apt_install() {
   export DEBIAN_FRONTEND=noninteractive
 
   local package candidate
-  for package in "$@"; do
+  for package in "${missing[@]}"; do
     candidate="$(apt-cache policy "$package" 2>/dev/null | awk '/Candidate:/ { print $2 }')"
     if [ -z "$candidate" ] || [ "$candidate" = "(none)" ]; then
       "${sudo[@]}" apt-get update
@@ -25,13 +34,5 @@ apt_install() {
     fi
   done
 
-  local missing=()
-  for package in "$@"; do
-    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
-      missing+=("$package")
-    fi
-  done
-  if [ "${#missing[@]}" -gt 0 ]; then
-    "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
-  fi
+  "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
 }

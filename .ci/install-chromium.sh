@@ -1,25 +1,22 @@
 #!/usr/bin/env bash
 # Installs Debian's Chromium for the browser end-to-end test (test/e2e/browser-demo.test.ts),
 # which drives /usr/bin/chromium with puppeteer-core. Nothing is downloaded but Debian packages
-# (puppeteer-core never fetches a browser of its own). Idempotent: does nothing when chromium is
-# already on the PATH.
-# Usage: .ci/install-chromium.sh   (as root, or as a user with passwordless sudo)
+# (puppeteer-core never fetches a browser of its own). Idempotent: does nothing when
+# /usr/bin/chromium is already there.
+# Usage: .ci/install-chromium.sh   (as root, or as a user with passwordless sudo; `npx projen setup`)
 set -euo pipefail
+source "$(dirname "$0")/tools.sh"
 
-# fonts-dejavu-core: with --no-install-recommends Chromium may come without any font, and the
-# test's screenshot would show boxes instead of text.
-PACKAGES=(chromium fonts-dejavu-core)
-
-if command -v chromium >/dev/null 2>&1; then
-  echo "install-chromium: $(chromium --version 2>/dev/null || echo chromium) already installed"
+if chromium_ready; then
+  echo "install-chromium: $("$CHROMIUM" --version 2>/dev/null || echo chromium) already installed"
   exit 0
 fi
 
 source "$(dirname "$0")/apt.sh"
-apt_install install-chromium "${PACKAGES[@]}"
+apt_install install-chromium "${CHROMIUM_PACKAGES[@]}"
 
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "install-chromium: chromium still missing after installing ${PACKAGES[*]}" >&2
+if ! chromium_ready; then
+  echo "install-chromium: $CHROMIUM still missing after installing ${CHROMIUM_PACKAGES[*]}" >&2
   exit 1
 fi
-echo "install-chromium: $(chromium --version)"
+echo "install-chromium: $("$CHROMIUM" --version)"

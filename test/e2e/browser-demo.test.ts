@@ -38,7 +38,7 @@ let pageErrors: string[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed (${CHROMIUM}): run .ci/install-chromium.sh, which installs Debian's chromium package (CI runs it)`);
+    throw new Error(`Chromium is not installed (${CHROMIUM}): run "npx projen setup", which installs Debian's chromium package (.ci/install-chromium.sh)`);
   }
   if (!existsSync(SCRIPT)) throw new Error(`the demo page script is not built (${SCRIPT}): run "${DEMO_BUILD_COMMAND}" (npx projen test builds it first)`);
   profile = mkdtempSync(join(tmpdir(), 'cdk-cable-chromium-'));
