@@ -8,26 +8,23 @@ export class FanOutTally {
   subscribers = 0;
   delivered = 0;
   gone = 0;
-  failed = 0;
   excluded = 0;
   retries = 0;
   pages = 0;
   private readonly failures: FailureLog;
 
   constructor(private readonly logger: Logger, private readonly stream: string, private readonly startedAt: number) {
-    this.failures = new FailureLog(logger);
+    this.failures = new FailureLog(logger, 'broadcast');
   }
 
   /** A subscriber that will not get the broadcast: counted always, warned about only the first few times. */
   fail(connectionId: string, error: unknown, attempts: number): void {
-    this.failed++;
-    this.failures.record('broadcast.send_failed', error, { stream: this.stream, connectionId, attempts });
+    this.failures.sendFailed(error, { stream: this.stream, connectionId, attempts });
   }
 
   /** A gone connection whose rows could not be removed: TTL will, but it is a fault worth seeing. */
   cleanupFailed(connectionId: string, error: unknown): void {
-    this.failures.cleanupFailures++;
-    this.failures.record('broadcast.cleanup_failed', error, { stream: this.stream, connectionId });
+    this.failures.cleanupFailed(error, { stream: this.stream, connectionId });
   }
 
   /** Logs the one summary line (warn when anything failed) and returns the counts. */
@@ -36,20 +33,17 @@ export class FanOutTally {
       subscribers: this.subscribers,
       delivered: this.delivered,
       gone: this.gone,
-      failed: this.failed,
+      failed: this.failures.failed,
       excluded: this.excluded,
       retries: this.retries,
       pages: this.pages,
     };
-    const troubled = this.failed > 0 || this.failures.cleanupFailures > 0 || readError !== undefined;
-    this.logger[readError !== undefined ? 'error' : troubled ? 'warn' : 'info']('broadcast.fan_out', {
+    this.logger[this.failures.level(readError)]('broadcast.fan_out', {
       stream: this.stream,
       ...result,
       ms: now - this.startedAt,
-      ...this.failures.summary(),
-      ...(readError !== undefined ? { readError } : {}),
+      ...this.failures.summary(readError),
     });
     return result;
   }
-
 }

@@ -31,7 +31,6 @@ export class PingTally {
   expired = 0;
   gone = 0;
   notOpen = 0;
-  failed = 0;
   retries = 0;
   pages = 0;
   private readonly failures: FailureLog;
@@ -41,17 +40,15 @@ export class PingTally {
     private readonly window: { readonly previousTick: number; readonly now: number },
     private readonly startedAt: number,
   ) {
-    this.failures = new FailureLog(logger);
+    this.failures = new FailureLog(logger, 'ping');
   }
 
   fail(connectionId: string, what: 'ping' | 'disconnect' | 'close', error: unknown, attempts: number): void {
-    this.failed++;
-    this.failures.record('ping.send_failed', error, { connectionId, what, attempts });
+    this.failures.sendFailed(error, { connectionId, what, attempts });
   }
 
   cleanupFailed(connectionId: string, error: unknown): void {
-    this.failures.cleanupFailures++;
-    this.failures.record('ping.cleanup_failed', error, { connectionId });
+    this.failures.cleanupFailed(error, { connectionId });
   }
 
   /** Logs the summary (warn when anything failed, error when a read failed) and returns the counts. */
@@ -62,24 +59,21 @@ export class PingTally {
       expired: this.expired,
       gone: this.gone,
       notOpen: this.notOpen,
-      failed: this.failed,
+      failed: this.failures.failed,
       retries: this.retries,
       pages: this.pages,
     };
-    const troubled = this.failed > 0 || this.failures.cleanupFailures > 0;
     // A round that only pinged says nothing: rounds run every few seconds, and the invocation's
     // `ping.period` line carries the totals once a minute.
-    const noteworthy = troubled || readError !== undefined || this.expired > 0 || this.gone > 0 || this.notOpen > 0;
+    const noteworthy = this.failures.troubled || readError !== undefined || this.expired > 0 || this.gone > 0 || this.notOpen > 0;
     if (!noteworthy) return result;
-    this.logger[readError !== undefined ? 'error' : troubled ? 'warn' : 'info']('ping.round', {
+    this.logger[this.failures.level(readError)]('ping.round', {
       ...result,
       from: this.window.previousTick,
       to: this.window.now,
       ms: now - this.startedAt,
-      ...this.failures.summary(),
-      ...(readError !== undefined ? { readError } : {}),
+      ...this.failures.summary(readError),
     });
     return result;
   }
-
 }
