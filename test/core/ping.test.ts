@@ -3,7 +3,7 @@ import { START_MS } from './support';
 import { MemoryConnectionStore } from '../../lambda/adapters/memory/memory-connection-store';
 import { CableSettings, resolveConfig } from '../../lambda/core/config';
 import { connect } from '../../lambda/core/connect';
-import { MAX_FAILURE_LOGS } from '../../lambda/core/fan-out-tally';
+import { MAX_FAILURE_LOGS } from '../../lambda/core/failure-log';
 import * as ping from '../../lambda/core/ping';
 import { pingRound, PingRoundResult, SERVER_RESTART_FRAME } from '../../lambda/core/ping';
 import { clientPingInterval, isPingDue, pingTickSeconds } from '../../lambda/core/ping-interval';
@@ -236,6 +236,21 @@ describe('pingRound', () => {
     expect(world.logger.events().filter((e) => e === 'ping.send_failed')).toHaveLength(MAX_FAILURE_LOGS);
     const summary = world.logger.entries.filter((e) => e.event === 'ping.round');
     expect(summary).toEqual([expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ failed: 25, unloggedFailures: 15, errors: { BadRequestException: 25 } }) })]);
+  });
+
+  test('410: a clean-up that fails is counted as gone, warned about, and shown in the summary', async () => {
+    const world = pingWorld({ script: { gone: 'gone' } });
+    await world.connections.put(connection('gone', NOW - 30 * S));
+    world.clock.advance(NOW - START_MS);
+    jest.spyOn(world.subscriptions, 'removeAll').mockRejectedValue(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+
+    const round = await pingRound(world.deps, WINDOW);
+
+    expect(round).toMatchObject({ gone: 1, failed: 0 });
+    expect(world.logger.at('warn')).toEqual([
+      expect.objectContaining({ event: 'ping.cleanup_failed', fields: expect.objectContaining({ connectionId: 'gone' }) }),
+      expect.objectContaining({ event: 'ping.round', fields: expect.objectContaining({ gone: 1, cleanupFailures: 1, errors: { ThrottlingException: 1 } }) }),
+    ]);
   });
 
   test('read error: the other segments are still pinged, then the error is thrown and logged', async () => {
