@@ -1,9 +1,12 @@
-import { awscdk, DependencyType, javascript, JsonFile } from 'projen';
+import { awscdk, DependencyType, github, javascript, JsonFile, release } from 'projen';
 import { CABLE_FUNCTIONS, FUNCTION_BUNDLE_FILE, FUNCTIONS_DIR, functionBundleName } from './src/contract/functions';
 
 // Lambda's Node.js runtimes are ESM-capable; CommonJS dependencies bundled into an ESM file
 // still call require() for Node built-ins, so give them one.
 const ESM_REQUIRE_BANNER = "import{createRequire as __cableRequire}from'node:module';const require=__cableRequire(import.meta.url);";
+
+/** The Debian packages the tests need beyond node_modules, in the GitHub workflows (see `setup` below). */
+const SETUP_STEP: github.workflows.JobStep = { name: 'Install Ruby, puma and Chromium (Debian packages)', run: 'npx projen setup' };
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-cable',
@@ -35,8 +38,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
   lambdaAutoDiscover: false,
   bundlerOptions: { assetsDir: 'assets' },
 
-  github: false,
-  release: false,
+  // Construct Hub: GitHub build and release workflows as projen generates them for a jsii
+  // library; a push to main releases the version conventional commits call for, to npm and PyPI.
+  // They need GitHub Actions and the registries' tokens, so they do not run here: .ci/run is this
+  // repository's CI and packages the JavaScript target only (jsii-pacmak's Python target needs PyPI).
+  github: true,
+  release: true,
+  releaseTrigger: release.ReleaseTrigger.continuous(),
+  // The tests need Debian's Ruby, puma and Chromium (`npx projen setup`) on the workflows' image too.
+  buildWorkflowOptions: { preBuildSteps: [SETUP_STEP] },
+  releaseWorkflowSetupSteps: [SETUP_STEP],
   depsUpgrade: false,
 
   eslintOptions: {
