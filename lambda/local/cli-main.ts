@@ -141,8 +141,9 @@ function secretWarning(secret: string): string {
   return [
     'warning: no --secret (CABLE_SECRET) given; signed stream names are checked against a random secret for this session:',
     `  ${secret}`,
-    'Sign them with the same key in Rails, e.g. in config/initializers/turbo.rb:',
-    `  Turbo.signed_stream_verifier_key = "${secret}"`,
+    'Sign them with the same key in Rails, in config/environments/development.rb (not in config/initializers,',
+    'where turbo-rails overwrites the key after initialization):',
+    `  config.turbo.signed_stream_verifier_key = "${secret}"`,
     'and start with --secret=<key> (or CABLE_SECRET=<key>) to keep it across restarts.',
   ].join('\n');
 }

@@ -75,8 +75,12 @@ describe('cdk-cable dev (in-process)', () => {
     const server = await run.server;
     const warning = run.err.join('\n');
     expect(warning).toMatch(/no --secret \(CABLE_SECRET\) given/);
-    expect(warning).toMatch(/Turbo\.signed_stream_verifier_key = "[0-9a-f]{64}"/);
-    const secret = /Turbo\.signed_stream_verifier_key = "([0-9a-f]{64})"/.exec(warning)![1];
+    // The README's recipe: config.turbo.* in config/environments/, which turbo-rails copies after
+    // every initializer has run (so an initializer's Turbo.signed_stream_verifier_key is overwritten).
+    expect(warning).toMatch(/in config\/environments\/development\.rb/);
+    expect(warning).not.toMatch(/config\/initializers\/turbo\.rb/);
+    expect(warning).toMatch(/^ {2}config\.turbo\.signed_stream_verifier_key = "[0-9a-f]{64}"$/m);
+    const secret = /config\.turbo\.signed_stream_verifier_key = "([0-9a-f]{64})"/.exec(warning)![1];
     const client = await connectClient(server.url);
     await client.welcome();
     expect(await confirms(client, { channel: 'Turbo::StreamsChannel', signed_stream_name: signStream('a', secret) })).toBe('confirm_subscription');
@@ -138,7 +142,7 @@ describe('cdk-cable dev (in-process)', () => {
     const run = runInProcess(['dev', '--port=0', '--log_level=silent']);
     const server = await run.server;
     expect(run.text()).toMatch(/Bearer <key derived from the session secret below>/);
-    const secret = /Turbo\.signed_stream_verifier_key = "([0-9a-f]{64})"/.exec(run.err.join('\n'))![1];
+    const secret = /config\.turbo\.signed_stream_verifier_key = "([0-9a-f]{64})"/.exec(run.err.join('\n'))![1];
     const response = await fetch(`${server.httpUrl}/_broadcast`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${deriveKey(secret, 'broadcast-cable')}` },
