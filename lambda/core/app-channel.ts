@@ -1,7 +1,7 @@
 import { MAX_IDENTIFIER_BYTES, MAX_STREAM_BYTES, parseIdentifier } from './channels';
 import { CableConfig } from './config';
 import { ChannelRecord, Clock, ConnectionRecord, ConnectionStore, Logger, mergeState, SubscriptionStore } from './ports';
-import { ClientCommand, confirmSubscription, encodeFrame, frameHead, rejectSubscription } from './protocol';
+import { ClientCommand, confirmSubscription, encodeFrame, frameHead, rejectSubscription, UNAUTHORIZED } from './protocol';
 import { commandEnv, RpcClient } from './rpc-client';
 import { RpcCallError, RpcCommandResponse, RpcStatus } from './rpc-protocol';
 
@@ -30,14 +30,18 @@ const NOTHING: AppCommandResult = { transmissions: [], close: false };
  * `streams`, then channel and connection state, then the transmissions, then `disconnect`.
  *
  * Defined outcomes where anycable-go's are a session in memory:
- * - Unknown connection (its `$connect` refused it): ignored.
+ * - Unknown connection (rejected at `$connect` and let in only to be told so, or already
+ *   cleaned up): no call; told `unauthorized` without reconnecting, and closed.
  * - `subscribe` to a channel already subscribed: confirmed again without a call (the client
  *   re-sends `subscribe` every 500 ms until it sees the confirmation).
  * - A rejected subscribe (FAILURE) starts no streams and keeps no state; if the app sent no
  *   `reject_subscription`, one is added, or the client would re-send `subscribe` forever.
- * - ERROR, a timeout, a 5xx or a malformed answer change nothing and send nothing (as Rails does
- *   when a channel raises): a `subscribe` is then retried by the client itself. `unsubscribe`
- *   is the exception: the client has already dropped the subscription, so its streams go anyway.
+ * - ERROR, a timeout, a 5xx or a malformed answer change nothing. A `subscribe` that fails so is
+ *   answered `reject_subscription`: anycable-go sends nothing there, and the stock client would
+ *   re-send `subscribe` every 500 ms for as long as the page is open, each one a `$default`
+ *   invocation and an RPC call here (docs/rpc.md, "Differences from anycable-go"). Other
+ *   commands send nothing; `unsubscribe` still stops the channel's streams, since the client
+ *   has already dropped the subscription.
  * - `message` or `unsubscribe` to a channel not subscribed: ignored, as anycable-go does.
  */
 export async function performAppCommand(
@@ -50,7 +54,7 @@ export async function performAppCommand(
   const record = await deps.connections.get(connectionId);
   if (!record) {
     logger.warn('command.unknown_connection', { connectionId, command: command.command, identifier });
-    return NOTHING;
+    return { transmissions: [encodeFrame(UNAUTHORIZED)], close: true };
   }
   // Own keys only: an identifier such as "constructor" must not find Object.prototype's.
   const channel = record.channels && Object.prototype.hasOwnProperty.call(record.channels, identifier) ? record.channels[identifier] : undefined;
@@ -138,6 +142,10 @@ async function failed(
   channel: ChannelRecord | undefined,
 ): Promise<AppCommandResult> {
   if (command.command === 'unsubscribe') await dropChannel(deps, record, command.identifier, channel);
+  if (command.command === 'subscribe') {
+    deps.logger.info('subscribe.rejected', { connectionId: record.connectionId, identifier: command.identifier, reason: 'app_failed' });
+    return { transmissions: [encodeFrame(rejectSubscription(command.identifier))], close: false };
+  }
   return NOTHING;
 }
 

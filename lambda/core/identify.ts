@@ -1,7 +1,7 @@
 import { CableConfig } from './config';
 import { identifyByJwt } from './jwt-identification';
 import { Logger, mergeState } from './ports';
-import { disconnect, encodeFrame, frameHead, welcome } from './protocol';
+import { disconnect, encodeFrame, frameHead, UNAUTHORIZED, welcome } from './protocol';
 import { ConnectRequest } from './request';
 import { proxiedHeaders, requestUrl, RpcClient } from './rpc-client';
 import { RpcCallError, RpcStatus } from './rpc-protocol';
@@ -21,7 +21,6 @@ export type Identification =
   /** Nothing could decide (the app failed): the handshake is refused, the client retries later. */
   | { readonly kind: 'error'; readonly reason: string };
 
-const UNAUTHORIZED = encodeFrame(disconnect('unauthorized', false));
 
 /**
  * Who is connecting, in anycable-go's order (node/node.go `Authenticate` behind identity's
@@ -67,7 +66,7 @@ export async function identify(deps: IdentifyDeps, request: ConnectRequest, nowM
       logger.info('connect.rpc_rejected', { connectionId: sid, errorMsg: response.errorMsg || undefined });
       // The Rails client reconnects unless told otherwise; every Rails rejection says `unauthorized`.
       const told = response.transmissions.some((text) => frameHead(text)?.type === 'disconnect');
-      return { kind: 'rejected', reason: 'unauthorized', transmissions: told ? response.transmissions : [...response.transmissions, UNAUTHORIZED] };
+      return { kind: 'rejected', reason: 'unauthorized', transmissions: told ? response.transmissions : [...response.transmissions, encodeFrame(UNAUTHORIZED)] };
     }
     default:
       logger.error('connect.rpc_error', { connectionId: sid, errorMsg: response.errorMsg });

@@ -1,7 +1,7 @@
 import { performAppCommand } from './app-channel';
 import { isBuiltInChannel } from './channels';
 import { ConnectionStore, Logger } from './ports';
-import { byteLength, ClientCommand, disconnect, encodeFrame, MAX_MESSAGE_BYTES, ServerFrame } from './protocol';
+import { byteLength, ClientCommand, disconnect, encodeFrame, MAX_MESSAGE_BYTES, ServerFrame, UNAUTHORIZED } from './protocol';
 import { RpcClient } from './rpc-client';
 import { subscribe, SubscribeDeps, unsubscribe } from './subscribe';
 
@@ -49,8 +49,12 @@ export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Pro
     return { frames: [], close: false };
   }
   if (deps.rpc && deps.connections && !isBuiltInChannel(command.identifier)) {
+    // The app's channels read the connection row anyway, and refuse a connection without one.
     const result = await performAppCommand({ ...deps, rpc: deps.rpc, connections: deps.connections }, connectionId, command);
     return { frames: [], transmissions: result.transmissions, close: result.close };
+  }
+  if (command.command === 'subscribe' && identificationRequired(deps) && !(await deps.connections?.get(connectionId))) {
+    return unknownConnection(deps.logger, connectionId);
   }
   switch (command.command) {
     case 'subscribe':
@@ -61,6 +65,22 @@ export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Pro
       deps.logger.info('message.ignored', { connectionId, reason: 'no_actions_on_builtin_channels', identifier: command.identifier });
       return { frames: [], close: false };
   }
+}
+
+/**
+ * Whether every connection must have been identified to act: with the app's RPC or
+ * `enforceJwt`, a rejected client is let in only to be told why (identify.ts) and stores no row,
+ * so a `subscribe` from a connection without a row (rejected, or already cleaned up) is refused
+ * and the socket closed. Without them an anonymous connection may subscribe anyway, and the
+ * check would cost a read for nothing.
+ */
+function identificationRequired(deps: MessageDeps): boolean {
+  return deps.rpc !== undefined || deps.config.jwt?.enforce === true;
+}
+
+function unknownConnection(logger: Logger, connectionId: string): MessageResult {
+  logger.warn('message.unknown_connection', { connectionId });
+  return { frames: [UNAUTHORIZED], close: true };
 }
 
 /** Returns the command, or the reason it is not one. */

@@ -50,6 +50,9 @@ export function disconnect(reason: DisconnectReason, reconnect: boolean): Server
   return { type: 'disconnect', reason, reconnect };
 }
 
+/** What every rejected identification ends with (Rails' `reject_unauthorized_connection`): no reconnecting. */
+export const UNAUTHORIZED: ServerFrame = disconnect('unauthorized', false);
+
 export function encodeFrame(frame: ServerFrame): string {
   return JSON.stringify(frame);
 }

@@ -93,12 +93,7 @@ describe('broadcast handler', () => {
 
   test('metrics: an accepted HTTP broadcast is counted in CloudWatch Embedded Metric Format, per API', async () => {
     const world = worldWithSubscribers(3);
-    process.env.CABLE_API_ID = 'abc123';
-    try {
-      await makeBroadcastHandler(async () => world)(urlEvent(BODY));
-    } finally {
-      delete process.env.CABLE_API_ID;
-    }
+    await makeBroadcastHandler(async () => world, { apiId: 'abc123' })(urlEvent(BODY));
     const metrics = world.logger.entries.filter((e) => e.event === 'metrics');
     expect(metrics).toHaveLength(1);
     expect(metrics[0].fields).toMatchObject({

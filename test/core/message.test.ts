@@ -2,8 +2,10 @@ import {
   CONNECTION_ID, expectValidFrames, makeWorld, messageCommand, OTHER_CONNECTION_ID, rows, SECRET, send, snapshot,
   subscribeCommand, turboIdentifier, unsubscribeCommand, World,
 } from './support';
+import { connect } from '../../lambda/core/connect';
 import { handleMessage, MessageResult } from '../../lambda/core/message';
 import { MAX_MESSAGE_BYTES } from '../../lambda/core/protocol';
+import { ConnectRequest } from '../../lambda/core/request';
 import { signStream } from '../../lambda/core/signed-stream';
 
 const ROOM_1 = turboIdentifier(signStream('room:1', SECRET));
@@ -154,5 +156,40 @@ describe('frames', () => {
     { name: 'frames: a frame over 128 KB fails the shared frame check', frame: JSON.stringify({ identifier: 'x', message: 'y'.repeat(MAX_MESSAGE_BYTES) }) },
   ])('$name', ({ frame }) => {
     expect(() => expectValidFrames([frame])).toThrow();
+  });
+});
+
+/**
+ * A client rejected at `$connect` is let in to be told why and closed by the deliver function a
+ * moment later (connect.ts); it stores no row. Frames it sends in that window must not act.
+ */
+describe('rejected connections', () => {
+  const UNAUTHORIZED_CLOSE: MessageResult = { frames: [{ type: 'disconnect', reason: 'unauthorized', reconnect: false }], close: true };
+  const upgrade = (connectionId: string): ConnectRequest => ({
+    connectionId, headers: { 'sec-websocket-protocol': 'actioncable-v1-json' }, query: {},
+  });
+
+  test('enforceJwt: a subscribe between the rejected $connect and its close subscribes to nothing and closes the socket', async () => {
+    const world = makeWorld({ secret: SECRET, enforceJwt: true });
+    expect(await connect(world, upgrade(CONNECTION_ID))).toEqual({ kind: 'accept', subprotocol: 'actioncable-v1-json' });
+    expect(world.delivery.requests).toEqual([expect.objectContaining({ connectionId: CONNECTION_ID, close: true })]);
+
+    expect(await send(world, subscribeCommand(ROOM_1))).toEqual(UNAUTHORIZED_CLOSE);
+    expect(rows(world)).toEqual([]);
+    expect(world.logger.events()).toContain('message.unknown_connection');
+  });
+
+  test('enforceJwt: an identified connection (it has its row) still subscribes', async () => {
+    const world = makeWorld({ secret: SECRET, enforceJwt: true });
+    await world.connections.put({ connectionId: CONNECTION_ID, connectedAt: 0, expiresAt: 0, subprotocol: 'actioncable-v1-json', headers: {}, query: {} });
+    expect(await send(world, subscribeCommand(ROOM_1))).toEqual({ frames: [{ type: 'confirm_subscription', identifier: ROOM_1 }], close: false });
+    expect(rows(world)).toHaveLength(1);
+  });
+
+  test('without required identification (no RPC, JWT not enforced) an anonymous connection subscribes without a read', async () => {
+    const world = makeWorld({ secret: SECRET });
+    const get = jest.spyOn(world.connections, 'get');
+    expect(await send(world, subscribeCommand(ROOM_1))).toEqual({ frames: [{ type: 'confirm_subscription', identifier: ROOM_1 }], close: false });
+    expect(get).not.toHaveBeenCalled();
   });
 });

@@ -281,11 +281,11 @@ const CASES: AppCase[] = [
     after: { [NOTES]: NOTES_RECORD },
   })),
   ...failures().map(({ label, answer }): AppCase => ({
-    name: `subscribe: ${label} changes nothing and sends nothing`,
+    name: `subscribe: ${label} changes nothing and rejects the subscription (no retry loop)`,
     channels: { [NOTES]: NOTES_RECORD },
     frame: subscribeCommand(CHAT),
     rpc: { request: command('subscribe', { env: ENV }), answer },
-    result: NOTHING,
+    result: { frames: [], transmissions: [JSON.stringify({ type: 'reject_subscription', identifier: CHAT })], close: false },
   })),
   ...failures().map(({ label, answer }): AppCase => ({
     name: `message: ${label} changes nothing and sends nothing`,
@@ -379,13 +379,16 @@ describe('app channels over RPC command', () => {
   });
 
   test.each([
-    { name: 'unknown connection: subscribe is ignored without calling the app', frame: subscribeCommand(CHAT) },
-    { name: 'unknown connection: message is ignored without calling the app', frame: messageCommand(CHAT, SPEAK) },
-    { name: 'unknown connection: unsubscribe is ignored without calling the app', frame: unsubscribeCommand(CHAT) },
+    { name: 'unknown connection: subscribe is refused and closed without calling the app', frame: subscribeCommand(CHAT) },
+    { name: 'unknown connection: message is refused and closed without calling the app', frame: messageCommand(CHAT, SPEAK) },
+    { name: 'unknown connection: unsubscribe is refused and closed without calling the app', frame: unsubscribeCommand(CHAT) },
   ])('$name', async ({ frame }) => {
     const world = await seeded(SUBSCRIBED);
     const before = snapshot(world);
-    expect(await send(world, frame, { connectionId: 'never-connected' })).toEqual(NOTHING);
+    // Rejected at $connect (no row) and let in only to be told so, or already cleaned up.
+    expect(await send(world, frame, { connectionId: 'never-connected' })).toEqual({
+      frames: [], transmissions: ['{"type":"disconnect","reason":"unauthorized","reconnect":false}'], close: true,
+    });
     expect(world.peer.calls).toEqual([]);
     expect(snapshot(world)).toEqual(before);
   });

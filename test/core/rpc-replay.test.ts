@@ -139,7 +139,9 @@ const REPLAYS: Record<string, Replay> = {
     kind: 'command',
     channels: {},
     frame: subscribeCommand('{"channel":"FakeChannel"}'),
-    result: { frames: [], transmissions: [], close: false },
+    // anycable-go sends nothing; cdk-cable rejects, or the client would re-send subscribe every
+    // 500 ms, each a paid invocation and RPC call (app-channel.ts, docs/rpc.md).
+    result: { frames: [], transmissions: ['{"type":"reject_subscription","identifier":"{\\"channel\\":\\"FakeChannel\\"}"}'], close: false },
     channelsAfter: {},
     cstateAfter: JOHN_CSTATE,
   },
