@@ -15,7 +15,9 @@ export type PermissionCondition =
   /** The app's AnyCable RPC is configured (`rpc`). */
   | 'rpc'
   /** The RPC is a Lambda function (`CableRpc.fromFunction`). */
-  | 'rpcFunction';
+  | 'rpcFunction'
+  /** Every connection must be identified: `rpc`, or `enforceJwt`. */
+  | 'identification';
 
 /** What a need targets, named by role; the construct resolves it to an ARN. */
 export type PermissionResource =
@@ -95,7 +97,8 @@ export const PERMISSIONS: Readonly<Record<CableFunctionName, FunctionPermissions
       { actions: ['dynamodb:Query'], resource: byConnection, why: 'message: finds a channel\'s subscriptions on unsubscribe' },
       { actions: ['execute-api:ManageConnections'], resource: { kind: 'connections', method: 'POST' }, why: 'message: answers the client (confirm, reject, transmissions)' },
       { actions: ['execute-api:ManageConnections'], resource: { kind: 'connections', method: 'DELETE' }, why: 'message: closes a connection the app disconnects or that sent what it must not' },
-      { actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resource: connections(), when: 'rpc', why: 'message: reads and updates the channel state and streams app channels keep on the connection row' },
+      { actions: ['dynamodb:GetItem'], resource: connections(), when: 'identification', why: 'message: reads the connection row before a subscribe (no row: rejected, refused) and for app channel commands' },
+      { actions: ['dynamodb:UpdateItem'], resource: connections(), when: 'rpc', why: 'message: updates the channel state and streams app channels keep on the connection row' },
       { actions: ['lambda:InvokeFunction'], resource: { kind: 'rpcFunction' }, when: 'rpcFunction', why: 'message: runs app channel commands through the app\'s RPC' },
     ],
     secrets: [
