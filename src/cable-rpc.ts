@@ -1,7 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { DEFAULT_RPC_PATH } from './contract/defaults';
 import { CableRpcBinding } from './private/rpc-binding';
 
 /**
@@ -98,7 +98,7 @@ export abstract class CableRpc {
    * its own routes serve RPC and it needs no public endpoint.
    */
   public static fromFunction(fn: lambda.IFunction, options: CableRpcFunctionOptions = {}): CableRpc {
-    const path = options.path ?? '/_anycable';
+    const path = options.path ?? DEFAULT_RPC_PATH;
     if (!Token.isUnresolved(path) && !/^\/[^?#\s]*$/.test(path)) {
       throw new Error(`\`rpc\` path must start with "/" and hold no "?", "#" or spaces, got "${path}"`);
     }
@@ -121,18 +121,25 @@ export abstract class CableRpc {
     }
   }
 
-  /** Resolves the environment and grants for the construct's handlers. @internal */
+  /** Resolves where the construct's handlers reach the app, and how. @internal */
   public abstract _bind(): CableRpcBinding;
+}
 
-  protected commonEnvironment(): Record<string, string> {
-    const { timeout, maxAttempts, headers, cookies } = this.options;
-    return {
-      ...(timeout ? { CABLE_RPC_TIMEOUT: String(timeout.toMilliseconds()) } : {}),
-      ...(maxAttempts !== undefined ? { CABLE_RPC_MAX_ATTEMPTS: String(maxAttempts) } : {}),
-      ...(headers ? { CABLE_RPC_HEADERS: headers.join(',') } : {}),
-      ...(cookies ? { CABLE_RPC_COOKIES: cookies.join(',') } : {}),
-    };
-  }
+type Target = { readonly kind: 'http'; readonly url: string } | { readonly kind: 'lambda'; readonly functionName: string; readonly path: string; readonly host?: string };
+
+/** The binding of `target`, with the options every target shares. */
+function bind(target: Target, options: CableRpcOptions): CableRpcBinding {
+  const { timeout, maxAttempts, headers, cookies, secret } = options;
+  return {
+    target: {
+      ...target,
+      ...(timeout ? { timeoutMs: timeout.toMilliseconds() } : {}),
+      ...(maxAttempts !== undefined ? { maxAttempts } : {}),
+    },
+    headers,
+    cookies,
+    secret,
+  };
 }
 
 class UrlRpc extends CableRpc {
@@ -141,11 +148,7 @@ class UrlRpc extends CableRpc {
   }
 
   public _bind(): CableRpcBinding {
-    return {
-      environment: { CABLE_RPC_HOST: this.url, ...this.commonEnvironment() },
-      secret: this.options.secret,
-      grant: () => undefined,
-    };
+    return bind({ kind: 'http', url: this.url }, this.options);
   }
 }
 
@@ -155,16 +158,7 @@ class FunctionRpc extends CableRpc {
   }
 
   public _bind(): CableRpcBinding {
-    return {
-      environment: {
-        CABLE_RPC_FUNCTION: this.fn.functionArn,
-        CABLE_RPC_PATH: this.path,
-        ...(this.functionOptions.host ? { CABLE_RPC_HTTP_HOST: this.functionOptions.host } : {}),
-        ...this.commonEnvironment(),
-      },
-      secret: this.options.secret,
-      // The unqualified ARN the handlers invoke, not grantInvoke's `:*` (every version and alias).
-      grant: (grantee) => iam.Grant.addToPrincipal({ grantee, actions: ['lambda:InvokeFunction'], resourceArns: [this.fn.functionArn] }),
-    };
+    // The unqualified ARN: the handlers invoke it, and are granted exactly it (permissions.ts).
+    return bind({ kind: 'lambda', functionName: this.fn.functionArn, path: this.path, host: this.functionOptions.host }, this.options);
   }
 }

@@ -1,39 +1,33 @@
 import { Token } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { CableRpcBinding } from './rpc-binding';
+import type { CableWebSocketApiProps } from '../cable-websocket-api-props';
 
-/** What each handler needs for identification; each gets only its own part (least privilege). */
+/** How connections are identified: the app's RPC and JWT tokens. Each handler gets only its own part (least privilege). */
 export interface Identification {
+  /** The app's RPC: connect, message and disconnect, and whoever tells the app of a gone connection. */
   readonly rpc?: CableRpcBinding;
-  /** RPC settings and key: connect, message and disconnect, when there is RPC. */
-  readonly rpcEnvironment: Record<string, string>;
-  readonly rpcSecrets: secretsmanager.ISecret[];
   /** JWT settings and key: connect only. */
-  readonly jwtEnvironment: Record<string, string>;
-  readonly jwtSecrets: secretsmanager.ISecret[];
-}
-
-/** The environment of JWT identification and RPC (names: lambda/handlers/environment.ts). */
-export function identification(props: {
-  readonly rpc?: CableRpcBinding;
   readonly jwtSecret?: secretsmanager.ISecret;
   readonly jwtParam?: string;
   readonly enforceJwt?: boolean;
-}): Identification {
-  const { rpc, jwtSecret, jwtParam, enforceJwt } = props;
+}
+
+export function settings(props: CableWebSocketApiProps): Identification {
+  const { jwtSecret, jwtParam, enforceJwt } = props;
   if (jwtParam !== undefined && !Token.isUnresolved(jwtParam) && !/^[A-Za-z0-9_-]+$/.test(jwtParam)) {
     throw new Error(`\`jwtParam\` must be a query parameter and header name of letters, digits, "_" or "-", got "${jwtParam}"`);
   }
-  const rpcSecret = rpc?.secret;
-  return {
-    rpc,
-    rpcEnvironment: rpc ? { ...rpc.environment, ...(rpcSecret ? { CABLE_HTTP_RPC_SECRET_ARN: rpcSecret.secretArn } : {}) } : {},
-    rpcSecrets: rpcSecret ? [rpcSecret] : [],
-    jwtEnvironment: {
-      ...(jwtSecret ? { CABLE_JWT_SECRET_ARN: jwtSecret.secretArn } : {}),
-      ...(jwtParam !== undefined ? { CABLE_JWT_PARAM: jwtParam } : {}),
-      ...(enforceJwt !== undefined ? { CABLE_ENFORCE_JWT: String(enforceJwt) } : {}),
-    },
-    jwtSecrets: jwtSecret ? [jwtSecret] : [],
-  };
+  return { rpc: props.rpc?._bind(), jwtSecret, jwtParam, enforceJwt };
+}
+
+/** The RPC key, when given apart from the common secret. */
+export function rpcSecrets(identification: Identification): secretsmanager.ISecret[] {
+  const secret = identification.rpc?.secret;
+  return secret ? [secret] : [];
+}
+
+/** The JWT key, when given apart from the common secret. */
+export function jwtSecrets(identification: Identification): secretsmanager.ISecret[] {
+  return identification.jwtSecret ? [identification.jwtSecret] : [];
 }

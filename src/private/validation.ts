@@ -1,4 +1,5 @@
 import { Duration, Token } from 'aws-cdk-lib';
+import { API_GATEWAY_MAX_CONNECTION_SECONDS } from '../contract/defaults';
 
 /** Synth-time checks: each message starts with the prop name, shows the value and says the fix. */
 
@@ -23,7 +24,7 @@ export function validateThrottle(rateLimit: number, burstLimit: number): void {
 
 export function validateConnectionTtl(ttl: Duration): number {
   const seconds = ttl.toSeconds();
-  if (!Token.isUnresolved(seconds) && (seconds < 2 * 60 * 60 || !Number.isInteger(seconds))) {
+  if (!Token.isUnresolved(seconds) && (seconds < API_GATEWAY_MAX_CONNECTION_SECONDS || !Number.isInteger(seconds))) {
     throw new Error(`\`connectionTtl\` must be at least 2 hours (API Gateway's maximum connection duration) in whole seconds, got ${ttl.toHumanString()}`);
   }
   return seconds;

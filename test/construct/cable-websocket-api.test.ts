@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { actionsOf, logicalId, makeStack, statementsOf, synth } from './support';
 import { CableWebSocketApi } from '../../src';
-import { handlerAssetPath } from '../../src/cable-handlers';
+import { handlerAssetPath } from '../../src/private/functions';
 
 const HANDLERS = ['Connect', 'Message', 'Disconnect', 'Deliver', 'Broadcast', 'FanOut', 'Ping'] as const;
 

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { logicalId, synth } from './support';
-import { monthlyPingCostPer1000 } from '../../src/cable-pinger';
+import { monthlyPingCostPer1000 } from '../../src/private/pinger';
 
 const vars = (template: ReturnType<typeof synth>['template'], fragment: string) =>
   template.toJSON().Resources[logicalId(template, 'AWS::Lambda::Function', fragment)].Properties.Environment.Variables;

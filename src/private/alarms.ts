@@ -1,9 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
+import type { CableWebSocketApi } from '../cable-websocket-api';
+import type { CableWebSocketApiProps } from '../cable-websocket-api-props';
 
 /** The metrics the alarms and the dashboard watch (the construct's `metric*()` methods). */
-export interface CableWatchedMetrics {
+interface CableWatchedMetrics {
   readonly handlerErrors: cloudwatch.IMetric;
   readonly lambdaThrottles: cloudwatch.IMetric;
   readonly fanOutFailures: cloudwatch.IMetric;
@@ -45,8 +47,53 @@ const ALARMS: AlarmSpec[] = [
   },
 ];
 
+export interface AlarmsSettings {
+  readonly alarms: boolean;
+  readonly action?: cloudwatch.IAlarmAction;
+  readonly dashboard: boolean;
+}
+
+export function settings(props: CableWebSocketApiProps): AlarmsSettings {
+  return { alarms: props.alarms === true || props.alarmAction !== undefined, action: props.alarmAction, dashboard: props.dashboard ?? false };
+}
+
+export interface CableMonitoring {
+  /** Empty unless `alarms` or `alarmAction` is set. */
+  readonly alarms: cloudwatch.Alarm[];
+  readonly dashboard?: cloudwatch.Dashboard;
+}
+
+/** The alarms and the dashboard over the cable's `metric*()` methods; the RPC alarm and graph exist only with `rpc`. */
+export interface AlarmsWiring {
+  readonly settings: AlarmsSettings;
+  /** The metrics come from the construct's own `metric*()` methods. */
+  readonly cable: CableWebSocketApi;
+  readonly hasRpc: boolean;
+}
+
+export function create(scope: Construct, wiring: AlarmsWiring): CableMonitoring {
+  const { settings: options, cable } = wiring;
+  const metrics: CableWatchedMetrics = {
+    handlerErrors: cable.metricHandlerErrors(),
+    lambdaThrottles: cable.metricLambdaThrottles(),
+    lambdaErrors: cable.metricLambdaErrors(),
+    fanOutFailures: cable.metricFanOutFailures(),
+    integrationErrors: cable.metricIntegrationError(),
+    executionErrors: cable.metricExecutionError(),
+    connects: cable.metricConnectCount(),
+    messages: cable.metricMessageCount(),
+    broadcasts: cable.metricBroadcasts(),
+    deliveries: cable.metricDeliveries(),
+    goneConnections: cable.metricGoneConnections(),
+    integrationLatency: cable.metricIntegrationLatency(),
+    ...(wiring.hasRpc ? { rpcErrors: cable.metricRpcErrors() } : {}),
+  };
+  const alarms = options.alarms ? createAlarms(scope, metrics, options.action) : [];
+  return { alarms, dashboard: options.dashboard ? createDashboard(scope, metrics, alarms) : undefined };
+}
+
 /** One alarm per spec, over 5-minute sums; missing data (no traffic) is not a breach. */
-export function createCableAlarms(scope: Construct, metrics: CableWatchedMetrics, action?: cloudwatch.IAlarmAction): cloudwatch.Alarm[] {
+function createAlarms(scope: Construct, metrics: CableWatchedMetrics, action?: cloudwatch.IAlarmAction): cloudwatch.Alarm[] {
   return ALARMS.flatMap((spec) => {
     const metric = metrics[spec.metric];
     if (!metric) return [];
@@ -64,7 +111,7 @@ export function createCableAlarms(scope: Construct, metrics: CableWatchedMetrics
 }
 
 /** Traffic, broadcasting and errors on one page. */
-export function createCableDashboard(scope: Construct, metrics: CableWatchedMetrics, alarms: cloudwatch.Alarm[]): cloudwatch.Dashboard {
+function createDashboard(scope: Construct, metrics: CableWatchedMetrics, alarms: cloudwatch.Alarm[]): cloudwatch.Dashboard {
   const graph = (title: string, left: cloudwatch.IMetric[]) => new cloudwatch.GraphWidget({ title, left, width: 8, period: Duration.minutes(5) });
   const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard');
   dashboard.addWidgets(

@@ -1,15 +1,20 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { CONNECTIONS_TABLE, SUBSCRIPTIONS_TABLE } from './contract/table-schema';
-import { acknowledge } from './private/nag';
+import { acknowledge } from './nag';
+import { validateConnectionTtl } from './validation';
+import type { CableWebSocketApiProps } from '../cable-websocket-api-props';
+import { DEFAULT_TTL_SECONDS } from '../contract/defaults';
+import { CONNECTIONS_TABLE, SUBSCRIPTIONS_TABLE } from '../contract/table-schema';
 
-export interface CableTablesOptions {
+export interface TablesSettings {
   readonly removalPolicy: RemovalPolicy;
   readonly pointInTimeRecovery: boolean;
   readonly encryption: dynamodb.TableEncryption;
   readonly encryptionKey?: kms.IKey;
+  /** How long rows live without being refreshed (DynamoDB TTL), in seconds. */
+  readonly ttlSeconds: number;
 }
 
 export interface CableTables {
@@ -17,8 +22,25 @@ export interface CableTables {
   readonly subscriptions: dynamodb.Table;
 }
 
-/** Creates the two on-demand tables under `scope` with stable ids. */
-export function createCableTables(scope: Construct, options: CableTablesOptions): CableTables {
+export function settings(props: CableWebSocketApiProps): TablesSettings {
+  const { tableEncryption, tableEncryptionKey } = props;
+  if (tableEncryptionKey && tableEncryption && tableEncryption !== dynamodb.TableEncryption.CUSTOMER_MANAGED) {
+    throw new Error(`\`tableEncryptionKey\` requires \`tableEncryption\` CUSTOMER_MANAGED, got ${tableEncryption}`);
+  }
+  return {
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    pointInTimeRecovery: props.pointInTimeRecovery ?? false,
+    encryption: tableEncryption ?? (tableEncryptionKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED),
+    encryptionKey: tableEncryptionKey,
+    ttlSeconds: validateConnectionTtl(props.connectionTtl ?? Duration.seconds(DEFAULT_TTL_SECONDS)),
+  };
+}
+
+/**
+ * The two on-demand tables under `scope` with stable ids, keyed as the contract says
+ * (src/contract/table-schema.ts documents every attribute and index).
+ */
+export function create(scope: Construct, options: TablesSettings): CableTables {
   const common = {
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     removalPolicy: options.removalPolicy,

@@ -6,8 +6,10 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
+import type { CableApi } from './api';
 import { acknowledge, NagAcknowledgement } from './nag';
-import { CableDistributionOptions } from '../cable-distribution';
+import { CableBehaviorOptions, CableDistributionOptions } from '../cable-distribution';
+import type { CableWebSocketApiProps } from '../cable-websocket-api-props';
 
 /** CloudFront reads viewer certificates from ACM in this region only. */
 const CERTIFICATE_REGION = 'us-east-1';
@@ -129,11 +131,49 @@ function zoneNameOf(zone: route53.IHostedZone): string | undefined {
   }
 }
 
+export function settings(props: CableWebSocketApiProps): CableDistributionOptions | undefined {
+  if (props.distribution) validateDistributionOptions(props.distribution);
+  return props.distribution;
+}
+
+/** The construct's own distribution, and the cable's `wss://` URL through it. */
+export interface CableCloudFront {
+  readonly distribution: cloudfront.Distribution;
+  readonly publicUrl: string;
+}
+
 /**
- * The construct's own distribution: the cable at `/<stageName>` (or as the default behavior),
- * alias records in `hostedZone`, and cdk-nag acknowledgements for what was left unset.
+ * The construct's own distribution (with `distribution`): the cable at `/<stageName>` (or as the
+ * default behavior), alias records in `hostedZone`, and cdk-nag acknowledgements for what was left unset.
  */
-export function createCableDistribution(
+export interface CloudFrontWiring {
+  /** `distribution`; none: no distribution. */
+  readonly options?: CableDistributionOptions;
+  readonly api: CableApi;
+}
+
+export function create(scope: Construct, wiring: CloudFrontWiring): CableCloudFront | undefined {
+  const { options, api } = wiring;
+  if (!options) return undefined;
+  const stageName = api.stage.stageName;
+  const distribution = createDistribution(scope, api.webSocketApi, stageName, options);
+  const host = publicHost(options.domainNames) ?? distribution.distributionDomainName;
+  return { distribution, publicUrl: `wss://${host}/${stageName}` };
+}
+
+/**
+ * Serves the cable at `/<stageName>` of a distribution the app owns (`addBehaviorTo`), with the
+ * same origin and behavior as the construct's own; returns the cable's `wss://` URL through it.
+ */
+export function addBehavior(api: CableApi, distribution: cloudfront.Distribution, options: CableBehaviorOptions): string {
+  const domainName = options.domainName;
+  if (domainName !== undefined) validateHostName('domainName', domainName, false);
+  const { origin, ...behavior } = cableBehavior(cableOrigin(api.webSocketApi, domainName));
+  distribution.addBehavior(`/${api.stage.stageName}`, origin, behavior);
+  return `wss://${domainName ?? distribution.distributionDomainName}/${api.stage.stageName}`;
+}
+
+function createDistribution(
   scope: Construct, api: apigwv2.IWebSocketApi, stageName: string, options: CableDistributionOptions,
 ): cloudfront.Distribution {
   const cable = cableBehavior(cableOrigin(api, publicHost(options.domainNames)));

@@ -1,0 +1,104 @@
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { CableApi } from './api';
+import { DeliverySettings, deliveryEnvironment } from './broadcast';
+import type { CableFunctions } from './functions';
+import type { Identification } from './identification';
+import { PingerSettings, pingEnvironment } from './pinger';
+import type { CableSecrets } from './secrets';
+import type { CableTables } from './tables';
+import type { CableWebSocketApiProps } from '../cable-websocket-api-props';
+import type { CableFunctionEnvironment, SecretName, SecretSource } from '../contract/environment';
+import type { CableFunctionName } from '../contract/functions';
+
+/*
+ * What each function is told (src/contract/environment.ts writes it): the settings every function
+ * shares, plus only the parts it uses (least privilege: a function learns no secret it does not read).
+ */
+
+export interface StreamsSettings {
+  readonly turboStreams: boolean;
+  readonly publicStreams: boolean;
+}
+
+export function settings(props: CableWebSocketApiProps): StreamsSettings {
+  return { turboStreams: props.turboStreams ?? true, publicStreams: props.publicStreams ?? false };
+}
+
+export interface EnvironmentWiring {
+  readonly streams: StreamsSettings;
+  readonly ttlSeconds: number;
+  readonly pinger: PingerSettings;
+  readonly delivery: DeliverySettings;
+  /** The allowed origins; undefined: any origin. */
+  readonly allowedOrigins?: string[];
+  readonly tables: CableTables;
+  readonly api: CableApi;
+  readonly secrets: CableSecrets;
+  readonly identification: Identification;
+}
+
+type Part =
+  | 'delivery' // how frames reach many connections
+  | 'deliverFunction' | 'fanOutFunction' // the functions it starts
+  | 'secret' | 'streamSecrets' | 'broadcastKey' | 'jwt' // keys it verifies or signs with
+  | 'rpc' // the app's RPC, when there is one
+  | 'tellsTheApp'; // with RPC only: the app's RPC and the common secret, to tell of gone connections
+
+const PARTS: Record<CableFunctionName, Part[]> = {
+  connect: ['deliverFunction', 'secret', 'jwt', 'rpc'],
+  message: ['secret', 'streamSecrets', 'rpc'],
+  // Without RPC, `$disconnect` tells no one and reads no secret.
+  disconnect: ['tellsTheApp'],
+  deliver: [],
+  broadcast: ['delivery', 'fanOutFunction', 'secret', 'streamSecrets', 'broadcastKey', 'tellsTheApp'],
+  fanout: ['delivery', 'tellsTheApp'],
+  ping: ['tellsTheApp'],
+};
+
+/** The environment of `name`; `created` holds the functions created before it. */
+export function environmentOf(name: CableFunctionName, wiring: EnvironmentWiring, created: Partial<CableFunctions>): CableFunctionEnvironment {
+  const { tables, api, identification } = wiring;
+  const rpc = identification.rpc;
+  const parts = new Set(PARTS[name]);
+  if (parts.has('tellsTheApp') && rpc) {
+    parts.add('secret');
+    parts.add('rpc');
+  }
+  return {
+    connectionsTable: tables.connections.tableName,
+    subscriptionsTable: tables.subscriptions.tableName,
+    callbackUrl: api.stage.callbackUrl,
+    apiId: api.webSocketApi.apiId,
+    ttlSeconds: wiring.ttlSeconds,
+    turboStreams: wiring.streams.turboStreams,
+    publicStreams: wiring.streams.publicStreams,
+    allowedOrigins: wiring.allowedOrigins,
+    ...pingEnvironment(wiring.pinger),
+    ...(parts.has('delivery') ? deliveryEnvironment(wiring.delivery) : {}),
+    deliverFunction: parts.has('deliverFunction') ? createdBefore(created, 'deliver', name).functionName : undefined,
+    fanOutFunction: parts.has('fanOutFunction') ? createdBefore(created, 'fanout', name).functionName : undefined,
+    ...(parts.has('jwt') ? { jwtParam: identification.jwtParam, enforceJwt: identification.enforceJwt } : {}),
+    ...(parts.has('rpc') && rpc ? { rpc: rpc.target, rpcHeaders: rpc.headers, rpcCookies: rpc.cookies } : {}),
+    secrets: secretsOf(parts, wiring),
+  };
+}
+
+/** The ARN of each key a function reads (once per cold start). */
+function secretsOf(parts: Set<Part>, wiring: EnvironmentWiring): Partial<Record<SecretName, SecretSource>> {
+  const { secrets, identification } = wiring;
+  const arn = (secret?: secretsmanager.ISecret) => (secret ? { arn: secret.secretArn } : undefined);
+  return {
+    ...(parts.has('secret') ? { secret: arn(secrets.secret) } : {}),
+    ...(parts.has('streamSecrets') ? { turboStreamsSecret: arn(secrets.turboStreamsSecret), streamsSecret: arn(secrets.streamsSecret) } : {}),
+    ...(parts.has('broadcastKey') ? { broadcastKey: arn(secrets.broadcastKey) } : {}),
+    ...(parts.has('jwt') ? { jwtSecret: arn(identification.jwtSecret) } : {}),
+    ...(parts.has('rpc') && identification.rpc ? { httpRpcSecret: arn(identification.rpc.secret) } : {}),
+  };
+}
+
+function createdBefore(created: Partial<CableFunctions>, needed: CableFunctionName, by: CableFunctionName): lambda.Function {
+  const fn = created[needed];
+  if (!fn) throw new Error(`the ${needed} function must be created before the ${by} function, whose environment names it`);
+  return fn;
+}

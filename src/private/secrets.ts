@@ -1,0 +1,37 @@
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { acknowledge } from './nag';
+import type { CableWebSocketApiProps } from '../cable-websocket-api-props';
+
+/** The keys of signed stream names and of the broadcast API (JWT and RPC keys: identification.ts). */
+export interface CableSecrets {
+  /** The common secret, given or generated. */
+  readonly secret: secretsmanager.ISecret;
+  readonly turboStreamsSecret?: secretsmanager.ISecret;
+  readonly streamsSecret?: secretsmanager.ISecret;
+  readonly broadcastKey?: secretsmanager.ISecret;
+}
+
+export type SecretsSettings = Partial<CableSecrets>;
+
+export function settings(props: CableWebSocketApiProps): SecretsSettings {
+  const { secret, turboStreamsSecret, streamsSecret, broadcastKey } = props;
+  return { secret, turboStreamsSecret, streamsSecret, broadcastKey };
+}
+
+/** The given secrets, with the common secret generated when none is given. */
+export function create(scope: Construct, options: SecretsSettings): CableSecrets {
+  return { ...options, secret: options.secret ?? generateSecret(scope) };
+}
+
+function generateSecret(scope: Construct): secretsmanager.Secret {
+  const secret = new secretsmanager.Secret(scope, 'Secret', {
+    description: 'cdk-cable common secret: Turbo signed stream names and $pubsub signed streams',
+    generateSecretString: { passwordLength: 64, excludePunctuation: true },
+  });
+  acknowledge(secret, [{
+    id: 'AwsSolutions-SMG4',
+    reason: 'The Rails app signs stream names with the same value; rotating it here alone would reject every page rendered before. Rotate both together by updating the secret.',
+  }]);
+  return secret;
+}
