@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 
 /**
- * How a broadcast retries a post that API Gateway throttled or failed with a server error.
+ * How a broadcast (or a ping round) retries a post that API Gateway throttled or failed with a server error.
  */
 export interface CableRetryPolicy {
   /**

@@ -192,7 +192,7 @@ export interface CableWebSocketApiProps {
   readonly enforceJwt?: boolean;
 
   /**
-   * Posts in flight at once per broadcast (and per shard of a large stream).
+   * Posts in flight at once per broadcast (and per shard of a large stream), and per ping round.
    * @default 64
    */
   readonly broadcastConcurrency?: number;
@@ -205,7 +205,7 @@ export interface CableWebSocketApiProps {
   readonly broadcastShardSize?: number;
 
   /**
-   * Retries of a post that API Gateway throttled or failed with a server error.
+   * Retries of a post (a broadcast's or a ping's) that API Gateway throttled or failed with a server error.
    * @default - 4 attempts, 50 ms doubling to 1 s, with full jitter
    */
   readonly broadcastRetry?: CableRetryPolicy;

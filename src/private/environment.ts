@@ -53,7 +53,8 @@ const PARTS: Record<CableFunctionName, Part[]> = {
   deliver: [],
   broadcast: ['delivery', 'fanOutFunction', 'secret', 'streamSecrets', 'broadcastKey', 'tellsTheApp'],
   fanout: ['delivery', 'tellsTheApp'],
-  ping: ['tellsTheApp'],
+  // Ping rounds post to every connection with the same concurrency and retries as broadcasts.
+  ping: ['delivery', 'tellsTheApp'],
 };
 
 /** The environment of `name`; `created` holds the functions created before it. */
