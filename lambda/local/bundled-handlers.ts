@@ -23,6 +23,8 @@ export interface BundledHandlers {
   readonly fanout: (event: unknown) => Promise<unknown>;
   /** Optional, so that asset directories built before the pinger still load: the server then pings in-process. */
   readonly ping?: (event: ScheduledEvent) => Promise<unknown>;
+  /** Releases what runs the bundles (worker threads), once the server has stopped calling them. */
+  close?(): Promise<void>;
 }
 
 /** Function names the bundles invoke (through the server's Lambda Invoke emulation). */
@@ -75,18 +77,25 @@ export function fromFunctionUrlResult(result: FunctionUrlResult): BroadcastHttpR
   return { status: result.statusCode, headers: result.headers, body: result.body };
 }
 
-/**
- * Imports the bundles (the pinger's only when present). They read their configuration from `process.env` as in AWS, so this
- * mode is one per process.
- */
-export async function loadBundledHandlers(dir: string): Promise<BundledHandlers> {
+/** Each bundle's file (the pinger's only when present); throws naming a missing one. */
+export function bundleFiles(dir: string): Array<{ readonly name: CableFunctionName; readonly file: string }> {
   const bundleFile = (name: CableFunctionName) => path.resolve(dir, functionBundleName(name), FUNCTION_BUNDLE_FILE);
   const present = OPTIONAL_NAMES.filter((name) => fs.existsSync(bundleFile(name)));
-  const entries = await Promise.all([...NAMES, ...present].map(async (name) => {
+  return [...NAMES, ...present].map((name) => {
     const file = bundleFile(name);
     if (!fs.existsSync(file)) {
       throw new CableConfigError(`lambdaAssets: ${file} does not exist (run "npx projen bundle", or point at assets/${FUNCTIONS_DIR})`);
     }
+    return { name, file };
+  });
+}
+
+/**
+ * Imports the bundles (the pinger's only when present). They read their configuration from `process.env` as in AWS, so this
+ * mode is one per process (`loadBundledHandlersInWorkers` gives each its own environment instead).
+ */
+export async function loadBundledHandlers(dir: string): Promise<BundledHandlers> {
+  const entries = await Promise.all(bundleFiles(dir).map(async ({ name, file }) => {
     // A real dynamic import of an ES module, which TypeScript's CommonJS output would turn into require().
     const module = await (new Function('url', 'return import(url)') as (url: string) => Promise<{ handler?: unknown }>)(pathToFileURL(file).href);
     if (typeof module.handler !== 'function') throw new CableConfigError(`lambdaAssets: ${file} exports no handler function`);

@@ -2,7 +2,8 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { BroadcastEndpoint, BroadcastService, inProcessBroadcasts } from './broadcast-endpoint';
 import {
-  AsyncInvoker, bundledEnvironment, fromFunctionUrlResult, loadBundledHandlers, LOCAL_DELIVER_FUNCTION, LOCAL_FANOUT_FUNCTION, toFunctionUrlEvent,
+  AsyncInvoker, BundledHandlers, bundledEnvironment, fromFunctionUrlResult, loadBundledHandlers, LOCAL_DELIVER_FUNCTION, LOCAL_FANOUT_FUNCTION,
+  toFunctionUrlEvent,
 } from './bundled-handlers';
 import { ConnectionRegistry } from './connection-registry';
 import { withDemoPage } from './demo/demo-routes';
@@ -95,6 +96,13 @@ export interface LocalCableServerOverrides {
   readonly connections?: ConnectionStore;
   readonly subscriptions?: SubscriptionStore;
   readonly logger?: Logger;
+  /**
+   * With `lambdaAssets`: loads the bundles from `dir`, given the environment this server computed
+   * for them (its `@connections`, Lambda Invoke and DynamoDB endpoints, the settings), e.g. each
+   * in a worker with its own environment (`loadBundledHandlersInWorkers`, test/iam/).
+   * @default - imported into this process, `environment` assigned to `process.env`
+   */
+  readonly loadBundles?: (dir: string, environment: Readonly<Record<string, string>>) => Promise<BundledHandlers>;
 }
 
 /** The server with what tests inspect: the handlers' dependencies and the live connections. */
@@ -160,6 +168,7 @@ export async function startInspectableServer(
   let handlers: RouteHandlers = { connect: makeConnectHandler(deps), message: makeMessageHandler(deps), disconnect: makeDisconnectHandler(deps) };
   let serveBroadcast = inProcessBroadcasts({ ...runtime, publicBroadcasts: options.publicBroadcasts ?? false });
   let invoke: AsyncInvoker | undefined;
+  let bundles: BundledHandlers | undefined;
   // The pinger, on a schedule as EventBridge runs it (see LocalPingSchedule for the period).
   const pings = new LocalPingSchedule(logger);
   let pingPeriodMs = DEFAULT_PING_PERIOD_MS;
@@ -167,7 +176,9 @@ export async function startInspectableServer(
   if (options.lambdaAssets) {
     try {
       let bundledPing: typeof ping | undefined;
-      ({ handlers, invoke, serveBroadcast, ping: bundledPing } = await startBundled(options.lambdaAssets, store, options, authority, path, logger));
+      ({ handlers, invoke, serveBroadcast, ping: bundledPing, bundles } = await startBundled(
+        options.lambdaAssets, store, options, authority, path, logger, overrides.loadBundles,
+      ));
       if (bundledPing) [ping, pingPeriodMs] = [bundledPing, localPingPeriodSeconds(runtime.config.ping) * 1000];
     } catch (error) {
       http.close();
@@ -203,6 +214,7 @@ export async function startInspectableServer(
       await runtime.shards.drain();
       await runtime.delivery.drain();
       await invoke?.drain();
+      await bundles?.close?.();
       http.closeAllConnections();
       await closed;
       runtime.dispose();
@@ -219,9 +231,10 @@ async function startBundled(
   authority: string,
   path: string,
   logger: Logger,
+  loadBundles?: LocalCableServerOverrides['loadBundles'],
 ) {
   if (store.kind !== 'dynamodb') throw new CableConfigError('lambdaAssets needs store.kind "dynamodb": the bundles keep state in DynamoDB as in AWS');
-  Object.assign(process.env, {
+  const environment: Record<string, string> = {
     // Local endpoints accept any credentials; the SDK insists on some.
     AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
     AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
@@ -234,9 +247,9 @@ async function startBundled(
       logLevel: options.logLevel ?? 'info',
       rpc: options.rpc,
     }),
-  });
+  };
   if (options.publicBroadcasts) throw new CableConfigError('lambdaAssets runs the broadcast function as in AWS, which has no public mode: drop publicBroadcasts (--public)');
-  const bundled = await loadBundledHandlers(dir);
+  const bundled = loadBundles ? await loadBundles(dir, environment) : await loadInProcess(dir, environment);
   const invoke = new AsyncInvoker({
     [LOCAL_DELIVER_FUNCTION]: (payload) => bundled.deliver(payload as DeliveryRequest),
     [LOCAL_FANOUT_FUNCTION]: (payload) => bundled.fanout(payload),
@@ -244,7 +257,13 @@ async function startBundled(
   const handlers: RouteHandlers = { connect: bundled.connect, message: bundled.message, disconnect: bundled.disconnect };
   const serveBroadcast: BroadcastService = async (request) => fromFunctionUrlResult(await bundled.broadcast(toFunctionUrlEvent(request)));
   logger.info('local.lambda_assets', { dir, ping: bundled.ping ? 'bundled' : 'in-process (no ping bundle)' });
-  return { handlers, invoke, serveBroadcast, ping: bundled.ping };
+  return { handlers, invoke, serveBroadcast, ping: bundled.ping, bundles: bundled };
+}
+
+/** The default: the bundles in this process, reading `environment` from `process.env` as in AWS. */
+async function loadInProcess(dir: string, environment: Readonly<Record<string, string>>): Promise<BundledHandlers> {
+  Object.assign(process.env, environment);
+  return loadBundledHandlers(dir);
 }
 
 function listen(http: Server, port: number, host: string): Promise<void> {
