@@ -1,0 +1,270 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BROADCAST_KEY, CableRun, JWT_SECRET, SECRET } from './cable-run';
+import { IamConfiguration } from './configurations';
+import { RecordedCall } from './recording-proxy';
+import { signStream } from '../../lambda/core/signed-stream';
+import { CableFunctionName } from '../../src/contract/functions';
+import { createConsumer, disconnectConsumers, framesOf, RecordingConsumer, subscribe, welcomedConsumer } from '../e2e/support/rpc-e2e';
+import { generateToken } from '../support/anycable-app/serverless-app';
+import { TestDynamo } from '../support/dynalite';
+import { eventually, refusedStatus } from '../support/local-server';
+
+/*
+ * What the stock @rails/actioncable consumer (and Rails' HTTP broadcaster) does to a cable, one
+ * scenario a flow; each asserts its outcome, so a function that lacks a variable or a resource
+ * fails here rather than making fewer calls.
+ */
+
+export interface ScenarioContext {
+  readonly configuration: IamConfiguration;
+  readonly run: CableRun;
+  readonly dynamo: TestDynamo;
+  readonly calls: RecordedCall[];
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly applies?: (configuration: IamConfiguration) => boolean;
+  readonly play: (context: ScenarioContext) => Promise<void>;
+}
+
+const WAIT_MS = 15_000;
+const ANN = { user: 'ann' };
+
+/** A URL a consumer of this configuration connects with: `?user=` for the app's RPC, a token when JWTs are enforced. */
+async function cableUrl({ configuration, run }: ScenarioContext, user = 'ann'): Promise<string> {
+  const query = new URLSearchParams();
+  if (configuration.rpc) query.set('user', user);
+  if (configuration.enforceJwt) query.set('jid', await generateToken(JWT_SECRET, { user }, 300));
+  const text = query.toString();
+  return text ? `${run.server.url}?${text}` : run.server.url;
+}
+
+/** A welcomed consumer and its connection id: the row that was not there before (the welcome carries it only with RPC). */
+async function welcomed(context: ScenarioContext, user?: string): Promise<{ consumer: RecordingConsumer; id: string }> {
+  const ids = async () => (await context.dynamo.scanAll(context.run.tables.connectionsTable)).map((row) => row.connectionId as string);
+  const before = new Set(await ids());
+  const { consumer } = await welcomedConsumer(await cableUrl(context, user));
+  const added = (await ids()).filter((id) => !before.has(id));
+  if (added.length !== 1) throw new Error(`expected one new connection row, got ${JSON.stringify(added)}`);
+  return { consumer, id: added[0] };
+}
+
+async function post(context: ScenarioContext, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${context.run.server.httpUrl}/_broadcast`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'Authorization': `Bearer ${BROADCAST_KEY}` },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, json: await response.json().catch(() => ({})) as Record<string, unknown> };
+}
+
+const turbo = (stream: string) => ({ channel: 'Turbo::StreamsChannel', signed_stream_name: signStream(stream, SECRET) });
+
+/**
+ * Rows of `connectionId` copied under `ghostId`: a connection whose `$disconnect` never came (API
+ * Gateway does not promise it). Connected a minute earlier (a whole number of ping intervals), so
+ * that its 410 is no longer taken for a socket still opening (`deliveryDeadlineMs`).
+ */
+async function ghostOf({ dynamo, run }: ScenarioContext, connectionId: string, ghostId: string): Promise<void> {
+  for (const table of [run.tables.connectionsTable, run.tables.subscriptionsTable]) {
+    for (const row of await dynamo.scanAll(table)) {
+      if (row.connectionId !== connectionId) continue;
+      const copy = JSON.parse(JSON.stringify(row).split(connectionId).join(ghostId)) as Record<string, unknown>;
+      if (typeof copy.connectedAt === 'number') copy.connectedAt -= 60_000;
+      await dynamo.doc.send(new PutCommand({ TableName: table, Item: copy }));
+    }
+  }
+}
+
+async function rowsOf({ dynamo, run }: ScenarioContext, connectionId: string): Promise<number> {
+  const rows = [...await dynamo.scanAll(run.tables.connectionsTable), ...await dynamo.scanAll(run.tables.subscriptionsTable)];
+  return rows.filter((row) => row.connectionId === connectionId).length;
+}
+
+/** Waits until `fn` has made a call with `action` (whose request includes `fragment`, if given). */
+async function called({ calls }: ScenarioContext, fn: CableFunctionName, action: string, fragment = ''): Promise<void> {
+  await eventually(() => {
+    if (!calls.some((call) => call.function === fn && call.action === action && `${call.request} ${call.resource}`.includes(fragment))) {
+      throw new Error(`${fn} made no ${action} call${fragment ? ` about ${fragment}` : ''}`);
+    }
+  }, WAIT_MS);
+}
+
+async function closed(consumer: RecordingConsumer): Promise<void> {
+  await eventually(() => expect(consumer.connection.webSocket?.readyState).toBe(3), WAIT_MS);
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'connect: anonymous, welcomed',
+    applies: (c) => !c.rpc && !c.enforceJwt,
+    play: async (context) => {
+      await welcomed(context);
+    },
+  },
+  {
+    name: 'connect: JWT (?jid=), welcomed',
+    applies: (c) => c.jwt === true,
+    play: async (context) => {
+      const token = await generateToken(JWT_SECRET, { user: 'jwt-user' }, 300);
+      await welcomedConsumer(`${context.run.server.url}?jid=${token}`);
+    },
+  },
+  {
+    name: 'connect: the app\'s RPC accepts, and rejects (told unauthorized, closed)',
+    applies: (c) => c.rpc !== undefined,
+    play: async (context) => {
+      await welcomed(context, 'ann');
+      const rejected = createConsumer(`${context.run.server.url}?user=reject`);
+      rejected.connect();
+      await eventually(() => expect(framesOf(rejected)).toContainEqual(expect.objectContaining({ type: 'disconnect', reason: 'unauthorized' })), WAIT_MS);
+      await closed(rejected);
+    },
+  },
+  {
+    name: 'connect: enforceJwt refuses a client without a token (told unauthorized, closed)',
+    applies: (c) => c.enforceJwt === true,
+    play: async (context) => {
+      const refused = createConsumer(context.run.server.url);
+      refused.connect();
+      await eventually(() => expect(framesOf(refused)).toContainEqual(expect.objectContaining({ type: 'disconnect' })), WAIT_MS);
+      await closed(refused);
+    },
+  },
+  {
+    name: 'connect: the welcome cannot be handed to the deliver function (429), so connect deletes its own row',
+    play: async (context) => {
+      context.run.refuseWelcomes = true;
+      try {
+        expect(await refusedStatus(await cableUrl(context, 'carl'))).toBeGreaterThanOrEqual(500);
+        await called(context, 'connect', 'dynamodb:DeleteItem');
+      } finally {
+        context.run.refuseWelcomes = false;
+      }
+    },
+  },
+  {
+    name: 'subscribe and unsubscribe: a Turbo signed stream and a signed $pubsub stream',
+    play: async (context) => {
+      const { consumer, id } = await welcomed(context);
+      const streams = [subscribe(consumer, turbo('iam:turbo')), subscribe(consumer, { channel: '$pubsub', signed_stream_name: signStream('iam:pubsub', SECRET) })];
+      expect(await Promise.all(streams.map((s) => s.outcome))).toEqual(['connected', 'connected']);
+      streams.forEach((s) => s.subscription.unsubscribe());
+      await eventually(async () => expect(await rowsOf(context, id)).toBe(1), WAIT_MS);
+    },
+  },
+  {
+    name: 'message: a binary frame is answered with invalid_request and the socket closed',
+    play: async (context) => {
+      const { consumer } = await welcomed(context);
+      consumer.connection.webSocket!.send(Buffer.from('not text'));
+      await eventually(() => expect(framesOf(consumer)).toContainEqual(expect.objectContaining({ type: 'disconnect', reason: 'invalid_request' })), WAIT_MS);
+      await closed(consumer);
+    },
+  },
+  {
+    name: 'subscribe, perform and unsubscribe: an app channel over RPC',
+    applies: (c) => c.rpc !== undefined,
+    play: async (context) => {
+      const { consumer, id } = await welcomed(context, 'ann');
+      const room = subscribe(consumer, { channel: 'ChatChannel', room: '1' });
+      expect(await room.outcome).toBe('connected');
+      room.subscription.perform('speak', { body: 'hi' });
+      await eventually(() => expect(room.received).toContainEqual({ ack: 'hi' }), WAIT_MS);
+      room.subscription.unsubscribe();
+      await eventually(async () => expect(await rowsOf(context, id)).toBe(1), WAIT_MS);
+    },
+  },
+  {
+    name: 'broadcast: inline, and sharded through the fan-out function',
+    play: async (context) => {
+      const inline = await welcomed(context);
+      const small = subscribe(inline.consumer, turbo('iam:small'));
+      expect(await small.outcome).toBe('connected');
+      expect((await post(context, { stream: 'iam:small', data: JSON.stringify('inline') })).status).toBe(201);
+      await eventually(() => expect(small.received).toEqual(['inline']), WAIT_MS);
+
+      const big: Array<ReturnType<typeof subscribe>> = [];
+      for (let n = 0; n < 3; n++) {
+        big.push(subscribe((await welcomed(context)).consumer, turbo('iam:big')));
+        expect(await big[n].outcome).toBe('connected');
+      }
+      const sharded = await post(context, { stream: 'iam:big', data: JSON.stringify('sharded') });
+      expect(sharded).toMatchObject({ status: 201, json: { shards: 2 } });
+      await eventually(() => big.forEach((s) => expect(s.received).toEqual(['sharded'])), WAIT_MS);
+    },
+  },
+  {
+    name: '410: a broadcast (inline and sharded) reaches connections gone without $disconnect, which are removed',
+    play: async (context) => {
+      const { consumer, id } = await welcomed(context);
+      for (const stream of ['iam:gone-inline', 'iam:gone-sharded']) expect(await subscribe(consumer, turbo(stream)).outcome).toBe('connected');
+      await ghostOf(context, id, 'GhostBroadcast=');
+      expect((await post(context, { stream: 'iam:gone-inline', data: JSON.stringify('anyone?') })).status).toBe(201);
+      await eventually(async () => expect(await rowsOf(context, 'GhostBroadcast=')).toBe(0), WAIT_MS);
+
+      await ghostOf(context, id, 'GhostFanOutA=');
+      await ghostOf(context, id, 'GhostFanOutB=');
+      expect((await post(context, { stream: 'iam:gone-sharded', data: JSON.stringify('anyone?') })).status).toBe(201);
+      await eventually(async () => expect(await rowsOf(context, 'GhostFanOutA=') + await rowsOf(context, 'GhostFanOutB=')).toBe(0), WAIT_MS);
+      await called(context, 'fanout', 'dynamodb:DeleteItem');
+    },
+  },
+  {
+    name: 'ping rounds: live connections are pinged; one gone without $disconnect gets a 410 and is removed',
+    play: async (context) => {
+      const { consumer, id } = await welcomed(context);
+      expect(await subscribe(consumer, turbo('iam:pinged')).outcome).toBe('connected');
+      await ghostOf(context, id, 'GhostPing=');
+      await eventually(() => expect(framesOf(consumer)).toContainEqual(expect.objectContaining({ type: 'ping' })), WAIT_MS);
+      await eventually(async () => expect(await rowsOf(context, 'GhostPing=')).toBe(0), WAIT_MS);
+      await called(context, 'ping', 'dynamodb:DeleteItem');
+    },
+  },
+  {
+    name: 'remote disconnect: POST /_broadcast {"command":"disconnect"} closes the connections of one identifiers JSON',
+    play: async (context) => {
+      const { configuration } = context;
+      if (!configuration.rpc && !configuration.jwt) {
+        // Anonymous connections carry no identifiers: the lookup runs and finds none.
+        expect(await post(context, { command: 'disconnect', payload: { identifier: JSON.stringify(ANN), reconnect: false } })).toMatchObject({ status: 201 });
+        await called(context, 'broadcast', 'dynamodb:Query', '/index/byIdentifiers');
+        return;
+      }
+      const user = 'remote';
+      const url = configuration.rpc ? await cableUrl(context, user) : `${context.run.server.url}?jid=${await generateToken(JWT_SECRET, { user }, 300)}`;
+      const { consumer } = await welcomedConsumer(url);
+      expect((await post(context, { command: 'disconnect', payload: { identifier: JSON.stringify({ user }), reconnect: false } })).status).toBe(201);
+      await closed(consumer);
+    },
+  },
+  {
+    name: 'disconnect: closing the socket removes the rows (and tells the app, with RPC)',
+    play: async (context) => {
+      const { consumer, id } = await welcomed(context);
+      expect(await subscribe(consumer, turbo('iam:leaving')).outcome).toBe('connected');
+      consumer.disconnect();
+      await eventually(async () => expect(await rowsOf(context, id)).toBe(0), WAIT_MS);
+      if (context.configuration.rpc === 'http') await eventually(() => expect(context.run.app!.calls.some((call) => call.rpcMethod === 'disconnect')).toBe(true), WAIT_MS);
+    },
+  },
+];
+
+/** Run apart, with the pinger's maximum connection age cut to seconds (at least 60 s in the construct). */
+export const RESTART_SCENARIO: Scenario = {
+  name: 'maximum connection age: the pinger tells the client server_restart and closes it',
+  play: async (context) => {
+    const { consumer } = await welcomed(context);
+    await eventually(() => expect(framesOf(consumer)).toContainEqual(expect.objectContaining({ type: 'disconnect', reason: 'server_restart' })), WAIT_MS);
+    await called(context, 'ping', 'execute-api:ManageConnections', '/DELETE/');
+  },
+};
+
+export async function playScenario(scenario: Scenario, context: ScenarioContext): Promise<void> {
+  try {
+    await scenario.play(context);
+  } finally {
+    disconnectConsumers();
+  }
+}
