@@ -256,4 +256,13 @@ project.addTask('dev', {
   ],
 });
 
+// The IAM proof (test/iam/, docs in test/iam/iam-check.ts): the shipped bundles run scenarios on the local
+// server, every AWS call they make is evaluated against its function's synthesized role, and every grant no
+// scenario used fails unless src/contract/permissions.ts says why. Transpile only: `typecheck` checks test/.
+const iamCheck = project.addTask('iam:check', {
+  description: 'Prove the functions\' IAM: recorded AWS calls of the bundles vs the synthesized roles, and unused grants',
+  exec: 'ts-node --transpile-only --project test/tsconfig.json test/iam/iam-check.ts',
+});
+project.testTask.spawn(iamCheck);
+
 project.synth();
