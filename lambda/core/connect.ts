@@ -1,9 +1,10 @@
 import { CableConfig } from './config';
 import { identify } from './identify';
 import { clientPingInterval } from './ping-interval';
-import { Clock, ConnectionStore, DeferredDelivery, Logger } from './ports';
+import { Clock, ConnectionRecord, ConnectionStore, DeferredDelivery, Logger } from './ports';
 import { ACTIONCABLE_SUBPROTOCOL } from './protocol';
-import { ConnectRequest, offeredSubprotocols, storedHeaders, storedQuery } from './request';
+import { ConnectRequest, offeredSubprotocols, storedHeaders } from './request';
+import { proxiedHeaders } from './rpc-client';
 import { RpcClient } from './rpc-client';
 
 export interface ConnectDeps {
@@ -61,11 +62,8 @@ export async function connect(deps: ConnectDeps, request: ConnectRequest): Promi
     connectedAt: now,
     expiresAt: Math.floor(now / 1000) + config.ttlSeconds,
     subprotocol: ACTIONCABLE_SUBPROTOCOL,
-    headers: storedHeaders(request.headers),
-    query: storedQuery(request.query),
-    url: request.url,
+    ...storedRequest(deps, request),
     ...(pingInterval.kind === 'requested' ? { pingIntervalSeconds: pingInterval.seconds } : {}),
-    ...(request.remoteAddress !== undefined ? { remoteAddress: request.remoteAddress } : {}),
     ...(identity.identifiers !== undefined ? { identifiers: identity.identifiers } : {}),
     cstate: identity.cstate,
     channels: {},
@@ -83,4 +81,29 @@ export async function connect(deps: ConnectDeps, request: ConnectRequest): Promi
     throw error;
   }
   return { kind: 'accept', subprotocol: ACTIONCABLE_SUBPROTOCOL };
+}
+
+/**
+ * What a connection row keeps of the upgrade request: only what a later call needs. Without RPC
+ * nothing (no cookie, `Authorization` or token sits in DynamoDB for hours); with RPC, what each
+ * command and the disconnect pass to the app: the headers it proxies (cookies filtered as
+ * configured), the client's address and the URL, without the JWT parameter, which has done its job.
+ */
+function storedRequest(deps: ConnectDeps, request: ConnectRequest): Pick<ConnectionRecord, 'headers' | 'query' | 'url' | 'remoteAddress'> {
+  if (!deps.rpc) return { headers: {}, query: {} };
+  const { config } = deps;
+  return {
+    headers: storedHeaders(proxiedHeaders(config.rpc, request.headers, undefined)),
+    query: {},
+    ...(request.url !== undefined ? { url: withoutParam(request.url, config.jwt?.param) } : {}),
+    ...(request.remoteAddress !== undefined ? { remoteAddress: request.remoteAddress } : {}),
+  };
+}
+
+function withoutParam(url: string, param: string | undefined): string {
+  if (param === undefined) return url;
+  const query = url.indexOf('?');
+  if (query < 0) return url;
+  const kept = url.slice(query + 1).split('&').filter((pair) => decodeURIComponent(pair.split('=')[0]) !== param);
+  return kept.length > 0 ? `${url.slice(0, query)}?${kept.join('&')}` : url.slice(0, query);
 }

@@ -6,6 +6,7 @@ import {
   closeServers, connectClient, eventually, HeldConnectionStore, managementClient, memoryStores,
   RecordingLogger, refusedStatus, SECRET, startTestServer, subscribeCommand, SUBPROTOCOL,
 } from '../support/local-server';
+import { RecordingServer } from '../support/rpc-test-server';
 
 afterEach(closeServers);
 
@@ -45,14 +46,21 @@ describe('$connect', () => {
     await client.close();
   });
 
-  test('event: the query string and headers reach the handler as API Gateway passes them', async () => {
-    const server = await startTestServer();
+  test('event: the query string and headers reach the handler as API Gateway passes them (the app\'s RPC connect sees them)', async () => {
+    const app = new RecordingServer();
+    app.handler = (_request, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: 1, transmissions: ['{"type":"welcome"}'] }));
+    const rpcUrl = await app.start();
+    const server = await startTestServer({ settings: { secret: SECRET, rpcHeaders: ['x-custom'] }, rpc: { url: `${rpcUrl}/_anycable` } });
     const client = await connectClient(`${server.url}?token=a&token=b&room=1`, [SUBPROTOCOL], { headers: { 'X-Custom': 'yes' } });
     const id = await onlyConnectionId(server);
-    const record = await server.runtime.connections.get(id);
-    expect(record).toMatchObject({ connectionId: id, query: { token: 'b', room: '1' }, headers: { 'x-custom': 'yes' } });
+    const { env } = JSON.parse(app.requests[0].body) as { env: { url: string; headers: Record<string, string> } };
+    // API Gateway passes the last value of a repeated parameter.
+    expect(env.url).toMatch(/\/cable\?token=b&room=1$/);
+    expect(env.headers).toMatchObject({ 'x-custom': 'yes' });
+    expect(await server.runtime.connections.get(id)).toMatchObject({ connectionId: id, headers: { 'x-custom': 'yes' } });
     expect(id).toMatch(/^[A-Za-z0-9_-]{15}=$/);
     await client.close();
+    await app.stop();
   });
 
   test('path: an upgrade at another path is refused with HTTP 404', async () => {

@@ -2,6 +2,7 @@ import { CONNECTION_ID, expectValidFrames, makeWorld, SECRET, START_MS, World } 
 import { CableSettings } from '../../lambda/core/config';
 import { connect, ConnectResult } from '../../lambda/core/connect';
 import { ConnectRequest } from '../../lambda/core/request';
+import { makeRpcWorld } from './rpc-support';
 
 const ORIGIN = 'https://app.example.com';
 
@@ -104,45 +105,59 @@ describe('connect', () => {
     }
   });
 
-  test('connect: stores the connection row with expiresAt = now/1000 + ttl, bounded headers and the query', async () => {
+  test('connect: without RPC the row keeps nothing of the request (no cookie, Authorization, query or URL)', async () => {
     const headers = {
       'sec-websocket-protocol': 'actioncable-v1-json, actioncable-unsupported',
-      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-      'sec-websocket-version': '13',
-      'sec-websocket-extensions': 'permessage-deflate; client_max_window_bits',
-      'cookie': `_session=${'x'.repeat(9 * 1024)}`,
+      'cookie': '_session=secret',
+      'authorization': 'Bearer abc',
       'origin': ORIGIN,
-      'user-agent': 'Mozilla/5.0',
     };
     const query = { token: 'abc', room: 'lobby' };
-    const { world } = await connectWith({ secret: SECRET, ttlSeconds: 600, maxConnectionAgeSeconds: 300 }, request(headers, query));
+    const { world } = await connectWith({ secret: SECRET, ttlSeconds: 600, maxConnectionAgeSeconds: 300 }, { ...request(headers, query), remoteAddress: '198.51.100.7' });
 
     expect(world.connections.records.get(CONNECTION_ID)).toEqual({
       connectionId: CONNECTION_ID,
       connectedAt: START_MS,
       expiresAt: Math.floor(START_MS / 1000) + 600,
       subprotocol: 'actioncable-v1-json',
-      headers: {
-        'sec-websocket-protocol': 'actioncable-v1-json, actioncable-unsupported',
-        'origin': ORIGIN,
-        'user-agent': 'Mozilla/5.0',
-      },
-      query: { token: 'abc', room: 'lobby' },
-      url: 'wss://cable.example.com/prod',
+      headers: {},
+      query: {},
       cstate: {},
       channels: {},
     });
   });
 
-  test('connect: when the headers overflow the budget, the largest goes and the small ones after it stay', async () => {
+  test('connect: with RPC the row keeps what later calls pass to the app: the proxied headers (cookies filtered), the address, the URL without the JWT', async () => {
+    const world = makeRpcWorld({ secret: SECRET, rpcHeaders: ['cookie', 'origin'], rpcCookies: ['_session'] });
+    world.peer.answer({ status: 1, identifiers: '{"u":1}', transmissions: ['{"type":"welcome"}'] });
+    const headers = {
+      'sec-websocket-protocol': 'actioncable-v1-json',
+      'cookie': '_session=abc;theme=dark',
+      'authorization': 'Bearer abc',
+      'origin': ORIGIN,
+      'user-agent': 'Mozilla/5.0',
+    };
+    const req = { ...request(headers, {}), url: 'wss://cable.example.com/prod?room=lobby&jid=query.jwt.token', remoteAddress: '198.51.100.7' };
+    expect(await connect(world, req)).toEqual({ kind: 'accept', subprotocol: 'actioncable-v1-json' });
+    expect(world.connections.records.get(CONNECTION_ID)).toMatchObject({
+      headers: { cookie: '_session=abc;', origin: ORIGIN },
+      query: {},
+      url: 'wss://cable.example.com/prod?room=lobby',
+      remoteAddress: '198.51.100.7',
+    });
+  });
+
+  test('connect: with RPC, when the proxied headers overflow the budget, the largest goes and the small ones after it stay', async () => {
+    const world = makeRpcWorld({ secret: SECRET, rpcHeaders: ['x-big', 'cookie', 'origin'] });
+    world.peer.answer({ status: 1, transmissions: ['{"type":"welcome"}'] });
     const headers = {
       'sec-websocket-protocol': 'actioncable-v1-json',
       'x-big': 'y'.repeat(6 * 1024),
       'cookie': `_session=${'x'.repeat(3 * 1024)}`,
       'origin': ORIGIN,
     };
-    const { world } = await connectWith({ secret: SECRET }, request(headers));
-    expect(Object.keys(world.connections.records.get(CONNECTION_ID)!.headers)).toEqual(['sec-websocket-protocol', 'cookie', 'origin']);
+    await connect(world, request(headers));
+    expect(Object.keys(world.connections.records.get(CONNECTION_ID)!.headers)).toEqual(['cookie', 'origin']);
   });
 
   test('connect: when the welcome cannot be scheduled, the row is removed and the failure propagates', async () => {
@@ -154,9 +169,11 @@ describe('connect', () => {
     expect(world.connections.records.size).toBe(0);
   });
 
-  test('connect: a cookie that fits the header budget is kept', async () => {
+  test('connect: with RPC, a cookie that fits the header budget is kept', async () => {
     const cookie = `_session=${'x'.repeat(4 * 1024)}`;
-    const { world } = await connectWith({ secret: SECRET }, request({ 'sec-websocket-protocol': 'actioncable-v1-json', cookie }));
+    const world = makeRpcWorld({ secret: SECRET });
+    world.peer.answer({ status: 1, transmissions: ['{"type":"welcome"}'] });
+    await connect(world, request({ 'sec-websocket-protocol': 'actioncable-v1-json', cookie }));
     expect(world.connections.records.get(CONNECTION_ID)?.headers.cookie).toBe(cookie);
   });
 
