@@ -168,10 +168,12 @@ const TABLE_READS = new Set(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Sca
 
 /**
  * What DynamoDB asks of the caller's KMS permissions when a customer managed key encrypts the
- * table: reads need `kms:Decrypt`, writes `kms:GenerateDataKey*` too.
+ * table: reads need `kms:Decrypt`, writes `kms:GenerateDataKey` too. Named exactly rather than
+ * `kms:GenerateDataKey*`: DynamoDB calls GenerateDataKey, never the WithoutPlaintext or pair
+ * variants the wildcard would also allow.
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/encryption.usagenotes.html
  */
 export function tableKeyActions(actions: readonly string[]): string[] {
   const writes = actions.some((action) => !TABLE_READS.has(action));
-  return writes ? ['kms:Decrypt', 'kms:GenerateDataKey*'] : ['kms:Decrypt'];
+  return writes ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'];
 }

@@ -1,14 +1,14 @@
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { CableApi } from './api';
 import { DeliverySettings, deliveryEnvironment } from './broadcast';
 import type { CableFunctions } from './functions';
 import type { Identification } from './identification';
 import { PingerSettings, pingEnvironment } from './pinger';
+import { secretsRead } from './permissions';
 import type { CableSecrets } from './secrets';
 import type { CableTables } from './tables';
 import type { CableWebSocketApiProps } from '../cable-websocket-api-props';
-import type { CableFunctionEnvironment, SecretName, SecretSource } from '../contract/environment';
+import type { CableFunctionEnvironment } from '../contract/environment';
 import type { CableFunctionName } from '../contract/functions';
 
 /*
@@ -41,17 +41,17 @@ export interface EnvironmentWiring {
 type Part =
   | 'delivery' // how frames reach many connections
   | 'deliverFunction' | 'fanOutFunction' // the functions it starts
-  | 'secret' | 'streamSecrets' | 'broadcastKey' | 'jwt' // keys it verifies or signs with
+  | 'jwt' // the JWT settings (the keys a function reads come from the permission manifest)
   | 'rpc' // the app's RPC, when there is one
   | 'tellsTheApp'; // with RPC only: the app's RPC and the common secret, to tell of gone connections
 
 const PARTS: Record<CableFunctionName, Part[]> = {
-  connect: ['deliverFunction', 'secret', 'jwt', 'rpc'],
-  message: ['secret', 'streamSecrets', 'rpc'],
+  connect: ['deliverFunction', 'jwt', 'rpc'],
+  message: ['rpc'],
   // Without RPC, `$disconnect` tells no one and reads no secret.
   disconnect: ['tellsTheApp'],
   deliver: [],
-  broadcast: ['delivery', 'fanOutFunction', 'secret', 'streamSecrets', 'broadcastKey', 'tellsTheApp'],
+  broadcast: ['delivery', 'fanOutFunction', 'tellsTheApp'],
   fanout: ['delivery', 'tellsTheApp'],
   // Ping rounds post to every connection with the same concurrency and retries as broadcasts.
   ping: ['delivery', 'tellsTheApp'],
@@ -62,10 +62,7 @@ export function environmentOf(name: CableFunctionName, wiring: EnvironmentWiring
   const { tables, api, identification } = wiring;
   const rpc = identification.rpc;
   const parts = new Set(PARTS[name]);
-  if (parts.has('tellsTheApp') && rpc) {
-    parts.add('secret');
-    parts.add('rpc');
-  }
+  if (parts.has('tellsTheApp') && rpc) parts.add('rpc');
   return {
     connectionsTable: tables.connections.tableName,
     subscriptionsTable: tables.subscriptions.tableName,
@@ -81,20 +78,8 @@ export function environmentOf(name: CableFunctionName, wiring: EnvironmentWiring
     fanOutFunction: parts.has('fanOutFunction') ? createdBefore(created, 'fanout', name).functionName : undefined,
     ...(parts.has('jwt') ? { jwtParam: identification.jwtParam, enforceJwt: identification.enforceJwt } : {}),
     ...(parts.has('rpc') && rpc ? { rpc: rpc.target, rpcHeaders: rpc.headers, rpcCookies: rpc.cookies } : {}),
-    secrets: secretsOf(parts, wiring),
-  };
-}
-
-/** The ARN of each key a function reads (once per cold start). */
-function secretsOf(parts: Set<Part>, wiring: EnvironmentWiring): Partial<Record<SecretName, SecretSource>> {
-  const { secrets, identification } = wiring;
-  const arn = (secret?: secretsmanager.ISecret) => (secret ? { arn: secret.secretArn } : undefined);
-  return {
-    ...(parts.has('secret') ? { secret: arn(secrets.secret) } : {}),
-    ...(parts.has('streamSecrets') ? { turboStreamsSecret: arn(secrets.turboStreamsSecret), streamsSecret: arn(secrets.streamsSecret) } : {}),
-    ...(parts.has('broadcastKey') ? { broadcastKey: arn(secrets.broadcastKey) } : {}),
-    ...(parts.has('jwt') ? { jwtSecret: arn(identification.jwtSecret) } : {}),
-    ...(parts.has('rpc') && identification.rpc ? { httpRpcSecret: arn(identification.rpc.secret) } : {}),
+    // The keys it reads, as the permission manifest lists them: told of exactly what it may read.
+    secrets: Object.fromEntries([...secretsRead(name, wiring.secrets, identification)].map(([key, secret]) => [key, { arn: secret.secretArn }])),
   };
 }
 

@@ -4,15 +4,24 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { CableApi, connectionsArn } from './api';
 import type { CableFunctions } from './functions';
-import { Identification, jwtSecrets, rpcSecrets } from './identification';
+import { Identification } from './identification';
 import { acknowledgeConnectionsWildcard } from './nag';
 import type { CableSecrets } from './secrets';
 import type { CableTables } from './tables';
-import { CONNECTIONS_TABLE, SUBSCRIPTIONS_TABLE } from '../contract/table-schema';
+import type { SecretName } from '../contract/environment';
+import { CABLE_FUNCTIONS, CableFunctionName } from '../contract/functions';
+import { PERMISSIONS, PermissionCondition, PermissionResource, tableKeyActions } from '../contract/permissions';
 
 /*
- * Every IAM permission of the cable, in one place: each function gets only the table actions,
- * connection operations, invocations and secrets it uses, on this cable's resources only.
+ * Every IAM permission of the cable's functions, granted from the manifest
+ * (src/contract/permissions.ts) and nowhere else; `npx projen iam:check` proves it against the
+ * calls the bundled functions make.
+ *
+ * Chosen over the tables' and secrets' grant*() methods, which are broader than the code needs:
+ * grantReadData/grantWriteData allow a dozen actions on the table and every index, and a
+ * secret's grantRead adds secretsmanager:DescribeSecret, which no function calls. The KMS
+ * actions a customer managed table key needs are granted here too, per function, from what it
+ * does with the table.
  */
 
 export interface PermissionsWiring {
@@ -24,10 +33,28 @@ export interface PermissionsWiring {
 }
 
 export function create(_scope: Construct, wiring: PermissionsWiring): void {
-  grantRouteFunctions(wiring);
-  grantBroadcastFunctions(wiring);
-  grantPinger(wiring);
-  allowTellingTheApp(wiring);
+  for (const name of CABLE_FUNCTIONS) grantFunction(name, wiring);
+}
+
+/** Whether a need's condition holds for these props. */
+export function applies(when: PermissionCondition | undefined, identification: Identification): boolean {
+  const { rpc } = identification;
+  switch (when) {
+    case undefined: return true;
+    case 'rpc': return rpc !== undefined;
+    case 'rpcFunction': return rpc?.target.kind === 'lambda';
+    case 'identification': return rpc !== undefined || identification.enforceJwt === true;
+  }
+}
+
+/** The secrets `name` reads, as the manifest lists them, that these props configure. */
+export function secretsRead(name: CableFunctionName, secrets: CableSecrets, identification: Identification): Map<SecretName, secretsmanager.ISecret> {
+  const read = new Map<SecretName, secretsmanager.ISecret>();
+  for (const need of PERMISSIONS[name].secrets) {
+    const secret = secretOf(need.secret, secrets, identification);
+    if (secret && applies(need.when, identification)) read.set(need.secret, secret);
+  }
+  return read;
 }
 
 /** Lets `grantee` broadcast by invoking the broadcast function directly (`grantBroadcast`). */
@@ -40,96 +67,58 @@ export function grantManageConnections(api: CableApi, grantee: iam.IGrantable): 
   return api.stage.grantManagementApiAccess(grantee);
 }
 
-function allow(fn: lambda.Function, actions: string[], resources: string[]): void {
-  fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources }));
-}
-
-function readSecrets(fn: lambda.Function, secrets: (secretsmanager.ISecret | undefined)[]): void {
-  for (const secret of secrets) secret?.grantRead(fn);
-}
-
-/** Lets `fn` reach the app's RPC: invoke the app's function (its unqualified ARN, not every version and alias). */
-function reachTheApp(fn: lambda.Function, identification: Identification): void {
-  const target = identification.rpc?.target;
-  if (target?.kind !== 'lambda') return;
-  iam.Grant.addToPrincipal({ grantee: fn, actions: ['lambda:InvokeFunction'], resourceArns: [target.functionName] });
-}
-
-/** `$connect`, `$default` and `$disconnect`, and the deliver function `$connect` starts. */
-function grantRouteFunctions(wiring: PermissionsWiring): void {
-  const { functions: { connect, message, disconnect, deliver }, tables, api, secrets, identification } = wiring;
-  const connectionsTable = tables.connections.tableArn;
-  const subscriptionsTable = tables.subscriptions.tableArn;
-  const byConnection = `${subscriptionsTable}/index/${SUBSCRIPTIONS_TABLE.byConnectionIndex}`;
-
-  allow(connect, ['dynamodb:PutItem'], [connectionsTable]);
-  allow(connect, ['lambda:InvokeFunction'], [deliver.functionArn]);
-
-  allow(message, ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'], [subscriptionsTable]);
-  allow(message, ['dynamodb:Query'], [byConnection]);
-
-  allow(disconnect, ['dynamodb:DeleteItem'], [connectionsTable]);
-  allow(disconnect, ['dynamodb:BatchWriteItem'], [subscriptionsTable]);
-  allow(disconnect, ['dynamodb:Query'], [byConnection]);
-
-  allow(message, ['execute-api:ManageConnections'], [connectionsArn(api, 'POST'), connectionsArn(api, 'DELETE')]);
-  allow(deliver, ['execute-api:ManageConnections'], [connectionsArn(api, 'POST')]);
-  acknowledgeConnectionsWildcard(message);
-  acknowledgeConnectionsWildcard(deliver);
-
-  // The message handler verifies signed stream names; `$connect` verifies tokens (JWT, keyed by
-  // `secret` by default) and, like the others with RPC, signs its requests.
-  readSecrets(message, [secrets.secret, secrets.turboStreamsSecret, secrets.streamsSecret]);
-  readSecrets(connect, [secrets.secret, ...jwtSecrets(identification), ...rpcSecrets(identification)]);
-  if (!identification.rpc) return;
-  readSecrets(message, rpcSecrets(identification));
-  readSecrets(disconnect, [secrets.secret, ...rpcSecrets(identification)]);
-  // App channels keep their streams and state on the connection row.
-  // The disconnect handler's row comes back from its DeleteItem (ALL_OLD): no GetItem.
-  allow(message, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [connectionsTable]);
-  for (const fn of [connect, message, disconnect]) reachTheApp(fn, identification);
-}
-
-/** The broadcast entry point and the fan-out worker. */
-function grantBroadcastFunctions(wiring: PermissionsWiring): void {
-  const { functions: { broadcast, fanout }, tables, api, secrets } = wiring;
-  const subscriptionsTable = tables.subscriptions.tableArn;
-  for (const fn of [broadcast, fanout]) {
-    allow(fn, ['dynamodb:Query', 'dynamodb:BatchWriteItem'], [subscriptionsTable]);
-    // A connection found gone (410) is cleaned up: its subscriptions through the index, then its row.
-    allow(fn, ['dynamodb:Query'], [`${subscriptionsTable}/index/${SUBSCRIPTIONS_TABLE.byConnectionIndex}`]);
-    allow(fn, ['dynamodb:DeleteItem'], [tables.connections.tableArn]);
-    allow(fn, ['execute-api:ManageConnections'], [connectionsArn(api, 'POST')]);
-    acknowledgeConnectionsWildcard(fn);
+function grantFunction(name: CableFunctionName, wiring: PermissionsWiring): void {
+  const fn = wiring.functions[name];
+  const keyActions = new Set<string>();
+  let postsToConnections = false;
+  for (const need of PERMISSIONS[name].needs) {
+    if (!applies(need.when, wiring.identification)) continue;
+    const resource = arnOf(need.resource, wiring);
+    if (resource === undefined) continue;
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...need.actions], resources: [resource] }));
+    if (need.resource.kind === 'table') tableKeyActions(need.actions).forEach((action) => keyActions.add(action));
+    if (need.resource.kind === 'connections') postsToConnections = true;
   }
-  allow(broadcast, ['lambda:InvokeFunction'], [fanout.functionArn]);
-  // AnyCable's remote disconnect: find the connections of an identifiers JSON, then close them.
-  allow(broadcast, ['dynamodb:Query'], [`${tables.connections.tableArn}/index/${CONNECTIONS_TABLE.byIdentifiersIndex}`]);
-  allow(broadcast, ['execute-api:ManageConnections'], [connectionsArn(api, 'DELETE')]);
-  readSecrets(broadcast, [secrets.secret, secrets.turboStreamsSecret, secrets.streamsSecret, secrets.broadcastKey]);
+  // Both tables share one key (tables.ts); DynamoDB uses it on the caller's behalf.
+  const key = wiring.tables.connections.encryptionKey;
+  if (key && keyActions.size > 0) key.grant(fn, ...[...keyActions].sort());
+  if (postsToConnections) acknowledgeConnectionsWildcard(fn);
+  for (const secret of secretsRead(name, wiring.secrets, wiring.identification).values()) readSecret(fn, secret);
 }
 
-/** The pinger scans only the slim `pings` index, posts pings and closes old connections. */
-function grantPinger(wiring: PermissionsWiring): void {
-  const { functions: { ping }, tables, api } = wiring;
-  allow(ping, ['dynamodb:Scan'], [`${tables.connections.tableArn}/index/${CONNECTIONS_TABLE.pingsIndex}`]);
-  allow(ping, ['dynamodb:DeleteItem'], [tables.connections.tableArn]);
-  allow(ping, ['dynamodb:BatchWriteItem'], [tables.subscriptions.tableArn]);
-  allow(ping, ['dynamodb:Query'], [`${tables.subscriptions.tableArn}/index/${SUBSCRIPTIONS_TABLE.byConnectionIndex}`]);
-  allow(ping, ['execute-api:ManageConnections'], [connectionsArn(api, 'POST'), connectionsArn(api, 'DELETE')]);
-  acknowledgeConnectionsWildcard(ping);
+function arnOf(resource: PermissionResource, wiring: PermissionsWiring): string | undefined {
+  switch (resource.kind) {
+    case 'table': {
+      const { tableArn } = wiring.tables[resource.table];
+      return resource.index ? `${tableArn}/index/${resource.index}` : tableArn;
+    }
+    case 'connections': return connectionsArn(wiring.api, resource.method);
+    case 'function': return wiring.functions[resource.function].functionArn;
+    // The unqualified ARN the handlers invoke, not grantInvoke's `:*` (every version and alias).
+    case 'rpcFunction': {
+      const target = wiring.identification.rpc?.target;
+      return target?.kind === 'lambda' ? target.functionName : undefined;
+    }
+  }
+}
+
+function secretOf(name: SecretName, secrets: CableSecrets, identification: Identification): secretsmanager.ISecret | undefined {
+  switch (name) {
+    case 'secret': return secrets.secret;
+    case 'turboStreamsSecret': return secrets.turboStreamsSecret;
+    case 'streamsSecret': return secrets.streamsSecret;
+    case 'broadcastKey': return secrets.broadcastKey;
+    case 'jwtSecret': return identification.jwtSecret;
+    case 'httpRpcSecret': return identification.rpc?.secret;
+  }
 }
 
 /**
- * With RPC, the functions that may find a connection gone before its `$disconnect` (broadcast,
- * fan-out, ping) tell the app themselves (lambda/core/forget-connection.ts): they may read the
- * key its requests carry and reach it.
+ * `secretsmanager:GetSecretValue` only (grantRead adds DescribeSecret, which no function calls).
+ * A secret imported by name has no full ARN: Secrets Manager appends six characters to it.
  */
-function allowTellingTheApp(wiring: PermissionsWiring): void {
-  const { functions: { broadcast, fanout, ping }, secrets, identification } = wiring;
-  if (!identification.rpc) return;
-  for (const fn of [broadcast, fanout, ping]) {
-    readSecrets(fn, [secrets.secret, ...rpcSecrets(identification)]);
-    reachTheApp(fn, identification);
-  }
+function readSecret(fn: lambda.Function, secret: secretsmanager.ISecret): void {
+  const arn = secret.secretFullArn ?? `${secret.secretArn}-??????`;
+  iam.Grant.addToPrincipal({ grantee: fn, actions: ['secretsmanager:GetSecretValue'], resourceArns: [arn] });
+  secret.encryptionKey?.grantDecrypt(fn);
 }

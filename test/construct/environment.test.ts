@@ -118,7 +118,7 @@ describe('environment round trip', () => {
     ['message', ['httpRpcSecret', 'secret', 'streamsSecret', 'turboStreamsSecret']],
     ['disconnect', ['httpRpcSecret', 'secret']],
     ['deliver', []],
-    ['broadcast', ['broadcastKey', 'httpRpcSecret', 'secret', 'streamsSecret', 'turboStreamsSecret']],
+    ['broadcast', ['broadcastKey', 'httpRpcSecret', 'secret']],
     ['fanout', ['httpRpcSecret', 'secret']],
     ['ping', ['httpRpcSecret', 'secret']],
   ] as Array<[CableFunctionName, SecretName[]]>)('secrets: the %s function is told of exactly %j', (name, secrets) => {

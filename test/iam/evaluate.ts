@@ -33,9 +33,8 @@ export function withKeyCalls(calls: readonly RecordedCall[], cable: SynthesizedC
   if (!keyArn) return [...calls];
   return calls.flatMap((call) => {
     if (!call.action.startsWith('dynamodb:')) return [call];
-    // tableKeyActions names the grant (`kms:GenerateDataKey*`); DynamoDB calls kms:GenerateDataKey.
     const keyCalls = tableKeyActions([call.action])
-      .map((action) => ({ ...call, action: action.replace(/\*$/, ''), resource: keyArn, request: `${call.request} (DynamoDB → KMS)` }));
+      .map((action) => ({ ...call, action, resource: keyArn, request: `${call.request} (DynamoDB → KMS)` }));
     return [call, ...keyCalls];
   });
 }
