@@ -1,10 +1,8 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { BroadcastEndpoint, BroadcastService, inProcessBroadcasts } from './broadcast-endpoint';
-import {
-  AsyncInvoker, BundledHandlers, bundledEnvironment, fromFunctionUrlResult, loadBundledHandlers, LOCAL_DELIVER_FUNCTION, LOCAL_FANOUT_FUNCTION,
-  toFunctionUrlEvent,
-} from './bundled-handlers';
+import { BroadcastEndpoint, inProcessBroadcasts } from './broadcast-endpoint';
+import { AsyncInvoker, BundledHandlers } from './bundled-handlers';
+import { startBundled } from './bundled-mode';
 import { ConnectionRegistry } from './connection-registry';
 import { withDemoPage } from './demo/demo-routes';
 import { LocalPingSchedule, localPingPeriodSeconds } from './local-ping-schedule';
@@ -16,7 +14,7 @@ import { BROADCAST_PATH } from '../core/broadcast-http';
 import { CableSettings } from '../core/config';
 import { CableConfigError } from '../core/errors';
 import { DEFAULT_PING_PERIOD_MS } from '../core/ping-schedule';
-import { ConnectionStore, DeliveryRequest, Logger, SubscriptionStore } from '../core/ports';
+import { ConnectionStore, Logger, SubscriptionStore } from '../core/ports';
 import { makeConnectHandler } from '../handlers/connect-handler';
 import { makeDisconnectHandler } from '../handlers/disconnect-handler';
 import { makeMessageHandler } from '../handlers/message-handler';
@@ -176,9 +174,9 @@ export async function startInspectableServer(
   if (options.lambdaAssets) {
     try {
       let bundledPing: typeof ping | undefined;
-      ({ handlers, invoke, serveBroadcast, ping: bundledPing, bundles } = await startBundled(
-        options.lambdaAssets, store, options, authority, path, logger, overrides.loadBundles,
-      ));
+      ({ handlers, invoke, serveBroadcast, ping: bundledPing, bundles } = await startBundled({
+        dir: options.lambdaAssets, store, options, callbackUrl: `http://${authority}${path}`, httpUrl: `http://${authority}`, logger, loadBundles: overrides.loadBundles,
+      }));
       if (bundledPing) [ping, pingPeriodMs] = [bundledPing, localPingPeriodSeconds(runtime.config.ping) * 1000];
     } catch (error) {
       http.close();
@@ -221,49 +219,6 @@ export async function startInspectableServer(
       logger.info('local.stopped', { url });
     })(),
   };
-}
-
-/** Loads the bundles, points their environment at this server, and routes their invocations. */
-async function startBundled(
-  dir: string,
-  store: LocalStoreOptions,
-  options: LocalCableServerOptions,
-  authority: string,
-  path: string,
-  logger: Logger,
-  loadBundles?: LocalCableServerOverrides['loadBundles'],
-) {
-  if (store.kind !== 'dynamodb') throw new CableConfigError('lambdaAssets needs store.kind "dynamodb": the bundles keep state in DynamoDB as in AWS');
-  const environment: Record<string, string> = {
-    // Local endpoints accept any credentials; the SDK insists on some.
-    AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
-    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
-    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
-    ...bundledEnvironment({
-      settings: options.settings ?? {},
-      store,
-      callbackUrl: `http://${authority}${path}`,
-      httpUrl: `http://${authority}`,
-      logLevel: options.logLevel ?? 'info',
-      rpc: options.rpc,
-    }),
-  };
-  if (options.publicBroadcasts) throw new CableConfigError('lambdaAssets runs the broadcast function as in AWS, which has no public mode: drop publicBroadcasts (--public)');
-  const bundled = loadBundles ? await loadBundles(dir, environment) : await loadInProcess(dir, environment);
-  const invoke = new AsyncInvoker({
-    [LOCAL_DELIVER_FUNCTION]: (payload) => bundled.deliver(payload as DeliveryRequest),
-    [LOCAL_FANOUT_FUNCTION]: (payload) => bundled.fanout(payload),
-  }, logger);
-  const handlers: RouteHandlers = { connect: bundled.connect, message: bundled.message, disconnect: bundled.disconnect };
-  const serveBroadcast: BroadcastService = async (request) => fromFunctionUrlResult(await bundled.broadcast(toFunctionUrlEvent(request)));
-  logger.info('local.lambda_assets', { dir, ping: bundled.ping ? 'bundled' : 'in-process (no ping bundle)' });
-  return { handlers, invoke, serveBroadcast, ping: bundled.ping, bundles: bundled };
-}
-
-/** The default: the bundles in this process, reading `environment` from `process.env` as in AWS. */
-async function loadInProcess(dir: string, environment: Readonly<Record<string, string>>): Promise<BundledHandlers> {
-  Object.assign(process.env, environment);
-  return loadBundledHandlers(dir);
 }
 
 function listen(http: Server, port: number, host: string): Promise<void> {
