@@ -97,6 +97,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'ws',
     // Evaluates the functions' recorded AWS calls against their synthesized roles (test/iam/, `iam:check`).
     '@cloud-copilot/iam-simulate@0.1.173',
+    // The deployable integration test (test/integ/): integ-tests-alpha's assertions and the runner.
+    // 2.214.0-alpha.0 is the newest alpha at or below aws-cdk-lib 2.222.0 on the registry (no
+    // 2.222.0-alpha.0 there); its peer range is aws-cdk-lib ^2.214.0.
+    '@aws-cdk/integ-tests-alpha@2.214.0-alpha.0',
+    '@aws-cdk/integ-runner@2.197.10',
   ],
 });
 
