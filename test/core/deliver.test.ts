@@ -1,10 +1,11 @@
 import { CONNECTION_ID, expectValidFrames, makeWorld, START_MS } from './support';
 import { deliver, DeliverResult } from '../../lambda/core/deliver';
 import { ConnectionGoneError } from '../../lambda/core/errors';
-import { encodeFrame, welcome } from '../../lambda/core/protocol';
+import { disconnect, encodeFrame, welcome } from '../../lambda/core/protocol';
 
 const WELCOME = encodeFrame(welcome());
 const CONFIRM = encodeFrame({ type: 'confirm_subscription', identifier: '{"channel":"$pubsub","stream_name":"a"}' });
+const UNAUTHORIZED = encodeFrame(disconnect('unauthorized', false));
 const DEADLINE = START_MS + 10_000;
 
 describe('deliver', () => {
@@ -116,5 +117,71 @@ describe('deliver', () => {
 
     await expect(deliver(world, { connectionId: CONNECTION_ID, frames: [WELCOME], deadline: DEADLINE })).rejects.toThrow(TypeError);
     expect(world.clock.sleeps).toEqual([20]);
+  });
+});
+
+describe('deliver: close', () => {
+  /** Every send and close in the order the transport saw them. */
+  function recordCalls(world: ReturnType<typeof makeWorld>): string[] {
+    const calls: string[] = [];
+    const send = world.transport.send.bind(world.transport);
+    const close = world.transport.close.bind(world.transport);
+    world.transport.send = async (id, data) => {
+      await send(id, data);
+      calls.push(`send ${id} ${data}`);
+    };
+    world.transport.close = async (id) => {
+      calls.push(`close ${id}`);
+      await close(id);
+    };
+    return calls;
+  }
+
+  test('close: true closes the connection after its frames have been posted (a refused identification)', async () => {
+    const world = makeWorld();
+    world.transport.open(CONNECTION_ID);
+    const calls = recordCalls(world);
+
+    const result = await deliver(world, { connectionId: CONNECTION_ID, frames: [UNAUTHORIZED], deadline: DEADLINE, close: true });
+
+    expect(result).toEqual({ kind: 'delivered', attempts: 1 });
+    expect(calls).toEqual([`send ${CONNECTION_ID} ${UNAUTHORIZED}`, `close ${CONNECTION_ID}`]);
+    expect([...world.transport.closed]).toEqual([CONNECTION_ID]);
+  });
+
+  test('close: true waits for a late open, then posts and closes', async () => {
+    const world = makeWorld();
+    world.clock.onSleep = (count) => {
+      if (count === 2) world.transport.open(CONNECTION_ID);
+    };
+    const calls = recordCalls(world);
+
+    const result = await deliver(world, { connectionId: CONNECTION_ID, frames: [UNAUTHORIZED], deadline: DEADLINE, close: true });
+
+    expect(result).toEqual({ kind: 'delivered', attempts: 3 });
+    expect(calls).toEqual([`send ${CONNECTION_ID} ${UNAUTHORIZED}`, `close ${CONNECTION_ID}`]);
+  });
+
+  test.each([
+    ['absent', undefined],
+    ['false', false],
+  ])('close %s: the connection stays open after its frames', async (_name, close) => {
+    const world = makeWorld();
+    world.transport.open(CONNECTION_ID);
+
+    await deliver(world, { connectionId: CONNECTION_ID, frames: [WELCOME], deadline: DEADLINE, close });
+
+    expect(world.transport.closed.size).toBe(0);
+    expect(world.transport.sent.get(CONNECTION_ID)).toEqual([WELCOME]);
+  });
+
+  test('close: true after giving up closes nothing (the client has already left)', async () => {
+    const world = makeWorld();
+    const calls = recordCalls(world);
+
+    const result = await deliver(world, { connectionId: CONNECTION_ID, frames: [UNAUTHORIZED], deadline: START_MS - 1, close: true });
+
+    expect(result).toEqual({ kind: 'gave_up', attempts: 1, sent: 0 });
+    expect(calls).toEqual([]);
   });
 });
