@@ -1,3 +1,4 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag';
@@ -12,22 +13,27 @@ export interface CableSecrets {
   readonly broadcastKey?: secretsmanager.ISecret;
 }
 
-export type SecretsSettings = Partial<CableSecrets>;
+export type SecretsSettings = Partial<CableSecrets> & {
+  /** Of the generated secret, as of the tables: the Rails app shares its value. */
+  readonly removalPolicy: RemovalPolicy;
+};
 
 export function settings(props: CableWebSocketApiProps): SecretsSettings {
   const { secret, turboStreamsSecret, streamsSecret, broadcastKey } = props;
-  return { secret, turboStreamsSecret, streamsSecret, broadcastKey };
+  return { secret, turboStreamsSecret, streamsSecret, broadcastKey, removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN };
 }
 
 /** The given secrets, with the common secret generated when none is given. */
 export function create(scope: Construct, options: SecretsSettings): CableSecrets {
-  return { ...options, secret: options.secret ?? generateSecret(scope) };
+  const { removalPolicy, ...given } = options;
+  return { ...given, secret: options.secret ?? generateSecret(scope, removalPolicy) };
 }
 
-function generateSecret(scope: Construct): secretsmanager.Secret {
+function generateSecret(scope: Construct, removalPolicy: RemovalPolicy): secretsmanager.Secret {
   const secret = new secretsmanager.Secret(scope, 'Secret', {
     description: 'cdk-cable common secret: Turbo signed stream names and $pubsub signed streams',
     generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    removalPolicy,
   });
   acknowledge(secret, [{
     id: 'AwsSolutions-SMG4',
