@@ -3,17 +3,19 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { CableAccessLogProps } from './cable-access-log-props';
+import { CableBroadcastProps } from './cable-broadcast-props';
 import { CableDistributionOptions } from './cable-distribution';
-import { CableRetryPolicy } from './cable-retry-policy';
+import { CableFunctionProps } from './cable-function-props';
+import { CableKeepaliveProps } from './cable-keepalive-props';
 import { CableRpc } from './cable-rpc';
 
 /**
- * Properties for a `CableWebSocketApi`.
+ * Properties for a `CableWebSocketApi`. Those of one feature are grouped in the interfaces it
+ * extends: access logs, functions, broadcasting and keepalive.
  */
-export interface CableWebSocketApiProps {
+export interface CableWebSocketApiProps extends CableAccessLogProps, CableFunctionProps, CableBroadcastProps, CableKeepaliveProps {
   /**
    * Name of the API Gateway stage; the WebSocket URL ends with it (`wss://…/cable`).
    * @default 'cable'
@@ -29,27 +31,6 @@ export interface CableWebSocketApiProps {
   readonly throttle?: apigwv2.ThrottleSettings;
 
   /**
-   * Write API Gateway access logs (one line per connect, message and disconnect) to a log group.
-   * API Gateway needs an account-level CloudWatch Logs role for this; see `createCloudWatchRole`.
-   * @default false
-   */
-  readonly accessLogging?: boolean;
-
-  /**
-   * The log group for access logs; implies `accessLogging: true`.
-   * @default - a new log group with `logRetention`, when `accessLogging` is true
-   */
-  readonly accessLogGroup?: logs.ILogGroup;
-
-  /**
-   * Set the account-level role API Gateway uses to write logs (`AWS::ApiGateway::Account`).
-   * There is one such setting per account and region: enable it in one stack only, and not
-   * when your account already has it configured.
-   * @default false
-   */
-  readonly createCloudWatchRole?: boolean;
-
-  /**
    * How long connection and subscription rows live without being refreshed; DynamoDB's TTL
    * removes what a lost `$disconnect` leaves behind. At least 2 hours, API Gateway's
    * maximum connection duration.
@@ -58,31 +39,7 @@ export interface CableWebSocketApiProps {
   readonly connectionTtl?: Duration;
 
   /**
-   * Retention of the handlers' log groups (and of the access log group the construct creates).
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
-   * Memory of each handler function, in MB (CPU grows with it, which shortens cold starts).
-   * @default 256
-   */
-  readonly memorySize?: number;
-
-  /**
-   * Instruction set of the handler functions.
-   * @default lambda.Architecture.ARM_64
-   */
-  readonly architecture?: lambda.Architecture;
-
-  /**
-   * Node.js runtime of the handler functions (the bundles target Node.js 22 and later).
-   * @default lambda.Runtime.NODEJS_22_X
-   */
-  readonly runtime?: lambda.Runtime;
-
-  /**
-   * What happens to the tables and log groups when they leave the stack.
+   * What happens to the tables, the log groups and the generated secret when they leave the stack.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -155,13 +112,6 @@ export interface CableWebSocketApiProps {
   readonly publicStreams?: boolean;
 
   /**
-   * Key of the HTTP broadcast API (`Authorization: Bearer <key>`, anycable-go's
-   * `--broadcast_key`); its SecretString is used as is.
-   * @default - derived from `secret` as anycable-go and anycable-rails derive it: hex(HMAC-SHA256(secret, "broadcast-cable"))
-   */
-  readonly broadcastKey?: secretsmanager.ISecret;
-
-  /**
    * The app's AnyCable RPC (anycable-rails' HTTP RPC at `/_anycable`, `@anycable/serverless-js`,
    * or an app on Lambda): connections are identified by the app's `connect`
    * (`ApplicationCable::Connection`, `current_user`), and every channel other than Turbo Streams
@@ -190,74 +140,6 @@ export interface CableWebSocketApiProps {
    * @default false
    */
   readonly enforceJwt?: boolean;
-
-  /**
-   * Posts in flight at once per broadcast (and per shard of a large stream), and per ping round.
-   * @default 64
-   */
-  readonly broadcastConcurrency?: number;
-
-  /**
-   * Subscribers per shard. A stream with more subscribers is delivered by parallel fan-out
-   * workers, one per shard; broadcasts to such a stream are then not ordered among themselves.
-   * @default 5000
-   */
-  readonly broadcastShardSize?: number;
-
-  /**
-   * Retries of a post (a broadcast's or a ping's) that API Gateway throttled or failed with a server error.
-   * @default - 4 attempts, 50 ms doubling to 1 s, with full jitter
-   */
-  readonly broadcastRetry?: CableRetryPolicy;
-
-  /**
-   * Seconds between keepalive pings (`{"type":"ping"}`) to a connection that asked for no
-   * interval of its own. Rails pings every 3 s and a stock `@rails/actioncable` client reconnects
-   * after 6 s without one; each ping is a billed API Gateway message (about $0.86 per connection
-   * and month at 3 s). Longer intervals need the client's `ConnectionMonitor.staleThreshold`
-   * raised to match (README, "Keepalive"); at most 9 minutes (API Gateway's 10-minute idle timeout).
-   * @default Duration.seconds(3)
-   */
-  readonly pingInterval?: Duration;
-
-  /**
-   * Send keepalive pings. When off, the pinger still ends connections before the 2-hour cut.
-   * @default true
-   */
-  readonly pings?: boolean;
-
-  /**
-   * Shortest interval a client may ask for with AnyCable's `?pi=<seconds>` URL parameter.
-   * @default - `pingInterval`: clients may ask for fewer pings, not more
-   */
-  readonly minClientPingInterval?: Duration;
-
-  /**
-   * Longest interval a client may ask for with `?pi=<seconds>`.
-   * @default Duration.minutes(9)
-   */
-  readonly maxClientPingInterval?: Duration;
-
-  /**
-   * Ceiling on the pinger's `@connections` posts per second: they draw on the account's API
-   * Gateway quota (10,000 requests/s by default), which broadcasts share.
-   * @default 5000
-   */
-  readonly maxPingsPerSecond?: number;
-
-  /**
-   * Age at which a connection is sent `{"type":"disconnect","reason":"server_restart","reconnect":true}`
-   * and closed, so the client reconnects cleanly before API Gateway's 2-hour cut.
-   * @default Duration.minutes(118)
-   */
-  readonly maxConnectionAge?: Duration;
-
-  /**
-   * Connections you expect at peak: only used at synth, to warn when pinging them would come near
-   * the account's request quota or `maxPingsPerSecond`.
-   * @default - no rate warning
-   */
-  readonly expectedConnections?: number;
 
   /**
    * Create CloudWatch alarms: any handler error or Lambda throttle, 10 failed broadcast posts,

@@ -97,8 +97,9 @@ export class CableWebSocketApi extends Construct {
       environment: (name, created) => environmentOf(name, { ...environment, allowedOrigins: this.origins.value }, created),
     });
     permissions.create(this, { functions: this.cableFunctions, tables: cableTables, api: this.cableApi, secrets: cableSecrets, identification });
-    pinger.create(this, { settings: settings.pinger, pinger: this.cableFunctions.ping });
-    this.broadcastFunctionUrl = broadcast.create(this, this.cableFunctions);
+    const onFailure = settings.functions.asyncFailureDestination;
+    pinger.create(this, { settings: settings.pinger, pinger: this.cableFunctions.ping, onFailure });
+    this.broadcastFunctionUrl = broadcast.create(this, { ...this.cableFunctions, onFailure });
     const cloudFront = cdn.create(this, { options: settings.cloudfront, api: this.cableApi });
 
     this.webSocketApi = this.cableApi.webSocketApi;

@@ -44,13 +44,23 @@ export function deliveryEnvironment(options: DeliverySettings): CableFunctionEnv
 
 /**
  * The broadcast entry point's public URL (a Lambda Function URL answering `POST /_broadcast`,
- * AnyCable's HTTP broadcast API; the stack may also invoke it directly), and the retry of the
- * fan-out worker that delivers the shards of large streams in parallel.
+ * AnyCable's HTTP broadcast API; the stack may also invoke it directly), and what Lambda does with
+ * a fan-out event (one shard of a large stream) that failed.
  */
-export function create(_scope: Construct, wiring: { readonly broadcast: lambda.Function; readonly fanout: lambda.Function }): lambda.FunctionUrl {
-  // A shard that failed as a whole is retried once by Lambda; posts inside it retry on their own.
-  wiring.fanout.configureAsyncInvoke({ retryAttempts: 1, maxEventAge: Duration.minutes(5) });
+export function create(_scope: Construct, wiring: {
+  readonly broadcast: lambda.Function;
+  readonly fanout: lambda.Function;
+  readonly onFailure?: lambda.IDestination;
+}): lambda.FunctionUrl {
+  // A shard that failed is not run again: it may have posted the frame to some of its subscribers
+  // before failing, and a re-run would send it to them twice (a repeated Turbo Stream append shows
+  // twice). Lambda still retries, within maxEventAge, what failed before the function ran
+  // (throttles, Lambda's own errors), which sent nothing; posts inside a shard retry on their own
+  // (broadcastRetry). Lambda's asynchronous queue may still, rarely, deliver one event twice.
+  // A shard that gives up goes to `asyncFailureDestination` when one is set.
+  wiring.fanout.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(5), onFailure: wiring.onFailure });
   // Authorization is the bearer key checked in code, as anycable-go checks it: the URL is public.
+  // `broadcastReservedConcurrency` bounds what a flood of requests to it can take.
   return wiring.broadcast.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
 }
 

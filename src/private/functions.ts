@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag';
-import { validateMemorySize } from './validation';
+import { validateMemorySize, validateReservedConcurrency } from './validation';
 import type { CableWebSocketApiProps } from '../cable-websocket-api-props';
 import { CableFunctionEnvironment, writeEnvironment } from '../contract/environment';
 import { CableFunctionName, FUNCTION_HANDLER, FUNCTIONS_DIR, functionBundleName } from '../contract/functions';
@@ -30,6 +30,10 @@ export interface FunctionsSettings {
   readonly logRemovalPolicy: RemovalPolicy;
   /** Whether `runtime` is the construct's default (only then is the cdk-nag L1 finding ours to explain). */
   readonly defaultRuntime: boolean;
+  /** Reserved concurrency by function (`broadcastReservedConcurrency`); unset: the account's unreserved pool. */
+  readonly reservedConcurrency: Partial<Record<CableFunctionName, number>>;
+  /** Where Lambda sends the asynchronous events it gave up on (deliver, fan-out, ping). */
+  readonly asyncFailureDestination?: lambda.IDestination;
 }
 
 export interface FunctionsWiring {
@@ -97,6 +101,8 @@ export function settings(props: CableWebSocketApiProps): FunctionsSettings {
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     logRemovalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     defaultRuntime: props.runtime === undefined,
+    reservedConcurrency: { broadcast: validateReservedConcurrency('broadcastReservedConcurrency', props.broadcastReservedConcurrency) },
+    asyncFailureDestination: props.asyncFailureDestination,
   };
 }
 
@@ -108,7 +114,7 @@ export function create(scope: Construct, wiring: FunctionsWiring): CableFunction
   }
   const functions = created as CableFunctions;
   // A failed welcome delivery is not retried late: the client reconnects after 6 s of silence.
-  functions.deliver.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
+  functions.deliver.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1), onFailure: wiring.settings.asyncFailureDestination });
 
   for (const [routeKey, name, integrationId] of ROUTES) {
     const route = wiring.webSocketApi.addRoute(routeKey, { integration: new WebSocketLambdaIntegration(integrationId, functions[name]) });
@@ -134,6 +140,7 @@ function createFunction(
     architecture: options.architecture,
     memorySize: options.memorySize,
     timeout: TIMEOUTS[name],
+    reservedConcurrentExecutions: options.reservedConcurrency[name],
     code: lambda.Code.fromAsset(handlerAssetPath(name)),
     handler: FUNCTION_HANDLER,
     logGroup,

@@ -71,7 +71,11 @@ export function pingEnvironment(options: PingerSettings): CableFunctionEnvironme
  * index, and ends connections nearing API Gateway's 2-hour cut with a `server_restart`
  * disconnect. Notes at synth what the chosen interval costs.
  */
-export function create(scope: Construct, wiring: { readonly settings: PingerSettings; readonly pinger: lambda.Function }): void {
+export function create(scope: Construct, wiring: {
+  readonly settings: PingerSettings;
+  readonly pinger: lambda.Function;
+  readonly onFailure?: lambda.IDestination;
+}): void {
   const { pinger } = wiring;
   const schedule = new events.Rule(scope, 'PingSchedule', {
     description: 'cdk-cable keepalive: starts the pinger once a minute',
@@ -80,7 +84,7 @@ export function create(scope: Construct, wiring: { readonly settings: PingerSett
     schedule: events.Schedule.cron({ minute: '*' }),
   });
   // Lambda's own retries of the asynchronous call would ping a minute's connections twice, late.
-  pinger.configureAsyncInvoke({ retryAttempts: 0 });
+  pinger.configureAsyncInvoke({ retryAttempts: 0, onFailure: wiring.onFailure });
   // A missed minute is not worth catching up: the next invocation pings whatever is due then.
   schedule.addTarget(new targets.LambdaFunction(pinger, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }));
   annotatePingCost(scope, wiring.settings);

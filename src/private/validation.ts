@@ -37,6 +37,15 @@ export function validateMemorySize(memorySize: number): void {
   }
 }
 
+/** A function's reserved concurrency: a whole number of at least 1 (0 would stop the function). */
+export function validateReservedConcurrency(name: string, value: number | undefined): number | undefined {
+  if (value === undefined || Token.isUnresolved(value)) return value;
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`\`${name}\` must be a whole number of at least 1 (concurrent invocations), got ${value}; leave it unset to share the account's unreserved concurrency`);
+  }
+  return value;
+}
+
 export function validateAllowedOrigins(origins: string[]): void {
   if (origins.length === 0) {
     throw new Error('`allowedOrigins` must list at least one origin, got []; omit it to allow any origin');
