@@ -30,13 +30,15 @@ export interface CableFunctionProps {
   readonly runtime?: lambda.Runtime;
 
   /**
-   * Where Lambda sends an asynchronous event it gave up on, with the error: the deliver, fan-out
-   * and ping functions' events (a welcome, one shard of a large stream, a minute's ping round), for
-   * example `new lambda_destinations.SqsDestination(queue)`. None of them is retried after it ran
-   * and failed, because a re-run would repeat what it already sent (README, "What gets deployed");
-   * a failed fan-out event holds the broadcast and the shard's position, so you can inspect or
-   * replay it from the destination. The destination's `bind` grants the functions the right to
-   * send to it.
+   * Where Lambda sends the asynchronous events of the deliver, fan-out and ping functions that it gave up on.
+   *
+   * Each event arrives with the error, for example in `new lambda_destinations.SqsDestination(queue)`:
+   * a welcome, one shard of a large stream, or a minute's ping round. None of them is run again
+   * once it ran and failed, because a re-run would repeat what it had already sent (README, "What
+   * gets deployed"); a failed fan-out event holds the broadcast and the shard's position, so it can
+   * be inspected or replayed from the destination. The destination's `bind` grants the functions
+   * the right to send to it. A destination rather than a dead-letter queue: it receives the error
+   * and the retry condition with the event, and may be SQS, SNS, EventBridge or a function.
    * @default - none: a failed event is dropped once the function has logged it (`handler.failed`) and counted it (`HandlerErrors`)
    */
   readonly asyncFailureDestination?: lambda.IDestination;
