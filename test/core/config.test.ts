@@ -56,16 +56,28 @@ describe('resolveConfig', () => {
     expect(config.streamsSecret).toBe(streams);
   });
 
-  test.each<{ name: string; settings: CableSettings; message: RegExp }>([
-    { name: 'ttlSeconds: 59 is refused', settings: { ttlSeconds: 59 }, message: /^ttlSeconds.*got 59/ },
-    { name: 'ttlSeconds: 0 is refused', settings: { ttlSeconds: 0 }, message: /^ttlSeconds.*got 0/ },
-    { name: 'ttlSeconds: a negative value is refused', settings: { ttlSeconds: -3600 }, message: /^ttlSeconds.*got -3600/ },
-    { name: 'ttlSeconds: a fraction is refused', settings: { ttlSeconds: 90.5 }, message: /^ttlSeconds.*got 90.5/ },
-    { name: 'ttlSeconds: NaN is refused', settings: { ttlSeconds: NaN }, message: /^ttlSeconds.*got NaN/ },
-    { name: 'allowedOrigins: an empty list is refused', settings: { allowedOrigins: [] }, message: /^allowedOrigins/ },
+  // Each refusal is matched whole: a pattern like /^ttlSeconds.*got 59/ also matches the
+  // "greater than maxConnectionAgeSeconds" refusal, so dropping the "at least 60" check passed.
+  test.each<{ name: string; settings: CableSettings; message: string }>([
+    { name: 'ttlSeconds: 59 is refused', settings: { ttlSeconds: 59 }, message: 'ttlSeconds must be an integer of at least 60, got 59' },
+    {
+      name: 'ttlSeconds: 59 is refused even below a shorter maxConnectionAgeSeconds',
+      settings: { ttlSeconds: 59, maxConnectionAgeSeconds: 30 },
+      message: 'ttlSeconds must be an integer of at least 60, got 59',
+    },
+    { name: 'ttlSeconds: 0 is refused', settings: { ttlSeconds: 0 }, message: 'ttlSeconds must be an integer of at least 60, got 0' },
+    { name: 'ttlSeconds: a negative value is refused', settings: { ttlSeconds: -3600 }, message: 'ttlSeconds must be an integer of at least 60, got -3600' },
+    { name: 'ttlSeconds: a fraction is refused', settings: { ttlSeconds: 90.5 }, message: 'ttlSeconds must be an integer of at least 60, got 90.5' },
+    { name: 'ttlSeconds: NaN is refused', settings: { ttlSeconds: NaN }, message: 'ttlSeconds must be an integer of at least 60, got NaN' },
+    {
+      name: 'allowedOrigins: an empty list is refused',
+      settings: { allowedOrigins: [] },
+      message: 'allowedOrigins must list at least one origin when set, got [] (omit it to allow any origin)',
+    },
   ])('$name', ({ settings, message }) => {
     expect(() => resolveConfig(settings)).toThrow(CableConfigError);
-    expect(() => resolveConfig(settings)).toThrow(message);
+    // An Error given to toThrow compares the whole message.
+    expect(() => resolveConfig(settings)).toThrow(new CableConfigError(message));
   });
 
   test('ttlSeconds: 60 is the smallest accepted', () => {
@@ -102,25 +114,41 @@ describe('resolveConfig', () => {
     expect(resolveConfig({}).maxConnectionAgeSeconds).toBe(2 * 3600 - 120);
   });
 
-  test.each<{ name: string; settings: CableSettings; message: RegExp }>([
-    { name: 'ping.intervalSeconds: over 540 is refused', settings: { ping: { intervalSeconds: 600 } }, message: /^ping.intervalSeconds must be an integer from 1 to 540.*got 600/ },
-    { name: 'ping.intervalSeconds: a fraction is refused', settings: { ping: { intervalSeconds: 2.5 } }, message: /^ping.intervalSeconds.*got 2.5/ },
-    { name: 'ping.minClientIntervalSeconds: 0 is refused', settings: { ping: { minClientIntervalSeconds: 0 } }, message: /^ping.minClientIntervalSeconds.*got 0/ },
+  test.each<{ name: string; settings: CableSettings; message: string }>([
+    {
+      name: 'ping.intervalSeconds: over 540 is refused',
+      settings: { ping: { intervalSeconds: 600 } },
+      message: 'ping.intervalSeconds must be an integer from 1 to 540 seconds (0 turns pings off), got 600',
+    },
+    {
+      name: 'ping.intervalSeconds: a fraction is refused',
+      settings: { ping: { intervalSeconds: 2.5 } },
+      message: 'ping.intervalSeconds must be an integer from 1 to 540 seconds (0 turns pings off), got 2.5',
+    },
+    {
+      name: 'ping.minClientIntervalSeconds: 0 is refused',
+      settings: { ping: { minClientIntervalSeconds: 0 } },
+      message: 'ping.minClientIntervalSeconds must be an integer from 1 to 540 seconds, got 0',
+    },
     {
       name: 'ping.maxClientIntervalSeconds: under the interval is refused',
       settings: { ping: { maxClientIntervalSeconds: 2 } },
-      message: /^ping.intervalSeconds \(3\) must lie between/,
+      message: 'ping.intervalSeconds (3) must lie between ping.minClientIntervalSeconds (3) and ping.maxClientIntervalSeconds (2)',
     },
-    { name: 'ping.maxPerSecond: 0 is refused', settings: { ping: { maxPerSecond: 0 } }, message: /^ping.maxPerSecond.*got 0/ },
-    { name: 'ping.segments: 0 is refused', settings: { ping: { segments: 0 } }, message: /^ping.segments.*got 0/ },
-    { name: 'maxConnectionAgeSeconds: over 2 hours is refused', settings: { maxConnectionAgeSeconds: 7201 }, message: /^maxConnectionAgeSeconds.*got 7201/ },
+    { name: 'ping.maxPerSecond: 0 is refused', settings: { ping: { maxPerSecond: 0 } }, message: 'ping.maxPerSecond must be an integer of at least 1, got 0' },
+    { name: 'ping.segments: 0 is refused', settings: { ping: { segments: 0 } }, message: 'ping.segments must be an integer from 1 to 1000, got 0' },
+    {
+      name: 'maxConnectionAgeSeconds: over 2 hours is refused',
+      settings: { maxConnectionAgeSeconds: 7201 },
+      message: 'maxConnectionAgeSeconds must be an integer from 1 to 7200 (API Gateway\'s 2-hour limit), got 7201',
+    },
     {
       name: 'ttlSeconds: not above maxConnectionAgeSeconds is refused',
       settings: { ttlSeconds: 3600 },
-      message: /^ttlSeconds must be greater than maxConnectionAgeSeconds \(7080\), got 3600/,
+      message: 'ttlSeconds must be greater than maxConnectionAgeSeconds (7080), got 3600: DynamoDB would expire the rows of connections still open',
     },
   ])('$name', ({ settings, message }) => {
     expect(() => resolveConfig(settings)).toThrow(CableConfigError);
-    expect(() => resolveConfig(settings)).toThrow(message);
+    expect(() => resolveConfig(settings)).toThrow(new CableConfigError(message));
   });
 });
