@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { runCheckCommand } from './check-command';
+import { checkHelpText } from './check-options';
 import { CliUsageError, helpText, parseCli } from './cli-options';
 import { InspectableLocalCableServer, LocalCableServer, LocalCableServerOptions, startInspectableServer } from './local-cable-server';
 import { ConsoleLogger } from '../adapters/console-logger';
@@ -20,7 +22,7 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-/** `cdk-cable dev [options]`: resolves with the exit code once the server has stopped. */
+/** `cdk-cable dev [options]`: resolves with the exit code once the server has stopped; `cdk-cable check <url>`: once the check has run. */
 export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   let options: LocalCableServerOptions;
   let publicMode: boolean;
@@ -28,14 +30,15 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, io
   try {
     const command = parseCli(argv, env);
     if (command.kind === 'help') {
-      io.out(helpText());
+      io.out(command.command === 'check' ? checkHelpText() : helpText());
       return EXIT_OK;
     }
+    if (command.kind === 'check') return await runCheckCommand(command.options, io);
     ({ options, publicMode, broadcastKeySource } = command);
   } catch (error) {
     if (!(error instanceof CliUsageError)) throw error;
-    io.err(`cdk-cable: ${error.message}`);
-    io.err('Run "cdk-cable dev --help" to list the options.');
+    io.err(`cdk-cable${error.command === 'check' ? ' check' : ''}: ${error.message}`);
+    io.err(`Run "cdk-cable ${error.command} --help" to list the options.`);
     return EXIT_USAGE;
   }
 

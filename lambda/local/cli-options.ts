@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { CheckCommandOptions, CheckUsageError, parseCheckCli } from './check-options';
 import { DEFAULT_HOST, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTION_MS, DEFAULT_PATH, DEFAULT_PORT, LocalCableServerOptions } from './local-cable-server';
 import { parseBoolean } from '../../src/contract/environment';
 import { LogLevel } from '../adapters/console-logger';
@@ -76,14 +77,16 @@ const LOG_LEVELS: readonly string[] = ['info', 'warn', 'error', 'silent'];
 
 /** A mistake in the command line or the environment: the CLI prints it and exits with 2. */
 export class CliUsageError extends Error {
-  constructor(message: string) {
+  /** The command whose --help lists the options. */
+  constructor(message: string, readonly command: 'dev' | 'check' = 'dev') {
     super(message);
     this.name = 'CliUsageError';
   }
 }
 
 export type CliCommand =
-  | { readonly kind: 'help' }
+  | { readonly kind: 'help'; readonly command?: 'check' }
+  | { readonly kind: 'check'; readonly options: CheckCommandOptions }
   | {
     readonly kind: 'dev';
     readonly options: LocalCableServerOptions;
@@ -98,10 +101,12 @@ export function envName(option: string): string {
 
 /** Flags win over CABLE_* variables, which win over defaults. Throws `CliUsageError`. */
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCommand {
+  const commandAt = argv.findIndex((arg) => !arg.startsWith('-'));
+  if (argv[commandAt] === 'check') return parseCheck([...argv.slice(0, commandAt), ...argv.slice(commandAt + 1)]);
   const { values, positionals } = parseFlags(argv);
   if (values.help === true) return { kind: 'help' };
-  if (positionals.length === 0) throw new CliUsageError('missing command: the only command is "dev"');
-  if (positionals[0] !== 'dev') throw new CliUsageError(`unknown command "${positionals[0]}": the only command is "dev"`);
+  if (positionals.length === 0) throw new CliUsageError('missing command: "dev" (the local server) or "check" (checks a running cable)');
+  if (positionals[0] !== 'dev') throw new CliUsageError(`unknown command "${positionals[0]}": the commands are "dev" and "check"`);
   if (positionals.length > 1) throw new CliUsageError(`unexpected argument "${positionals[1]}"`);
 
   const read = (name: string): { value: string; source: string } | undefined => {
@@ -175,6 +180,17 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
   };
 }
 
+/** `cdk-cable check <url> [options]`: its own flags (check-options.ts), no CABLE_* variables. */
+function parseCheck(argv: readonly string[]): CliCommand {
+  try {
+    const options = parseCheckCli(argv);
+    return options ? { kind: 'check', options } : { kind: 'help', command: 'check' };
+  } catch (error) {
+    if (error instanceof CheckUsageError) throw new CliUsageError(error.message, 'check');
+    throw error;
+  }
+}
+
 export function helpText(): string {
   const rows = CLI_OPTIONS.map((o) => {
     const value = o.kind === 'boolean' ? '' : `=<${o.kind === 'seconds' ? 'seconds' : 'value'}>`;
@@ -183,6 +199,7 @@ export function helpText(): string {
   const width = Math.max(...rows.map(([flagText]) => flagText.length)) + 2;
   return [
     'Usage: cdk-cable dev [options]',
+    '       cdk-cable check <ws(s)://…/cable> [options]   (checks a running cable: cdk-cable check --help)',
     '',
     'Runs the cdk-cable handlers locally behind a WebSocket endpoint that behaves like API Gateway:',
     'ws://<host>:<port><path> for clients, http://<host>:<port><path>/@connections/{id} for posts,',
