@@ -1,21 +1,55 @@
 import { bundledEnvironment } from '../../lambda/local/bundled-handlers';
 import { parseCli } from '../../lambda/local/cli-options';
-import { closeServers, connectClient, memoryStores, startTestServer } from '../support/local-server';
+import { closeServers, connectClient, eventually, memoryStores, startTestServer, TestClient } from '../support/local-server';
 
 afterEach(closeServers);
 
+function isPing(frame: unknown): boolean {
+  return (frame as { type?: string }).type === 'ping';
+}
+
+/** When each ping reaches this client (epoch ms), recorded as it arrives. */
+function pingArrivals(client: TestClient): number[] {
+  const arrivals: number[] = [];
+  client.ws.on('message', (data) => {
+    if (isPing(JSON.parse(data.toString()))) arrivals.push(Date.now());
+  });
+  return arrivals;
+}
+
+/** Mean time between consecutive arrivals. */
+function meanInterval(arrivals: number[]): number {
+  return (arrivals[arrivals.length - 1] - arrivals[0]) / (arrivals.length - 1);
+}
+
 describe('local server: pinger', () => {
+  // Timing margins, explicit: the pinger runs once a second here, so a 1 s client averages ~1,000 ms
+  // between pings and a 2 s one ~2,000 ms. Averages over several intervals absorb a round that a
+  // loaded machine runs late (the next one comes early), and the bands stay apart at 1.5 s.
+  const FAST_MEAN_MS = { min: 700, max: 1_400 } as const;
+  const SLOW_MEAN_MS = { min: 1_600, max: 2_800 } as const;
+
   test('pings: a raw client gets {"type":"ping","message":<unix seconds>} every interval; ?pi= sets its own', async () => {
     const server = await startTestServer({ settings: { secret: 's', ping: { intervalSeconds: 1, minClientIntervalSeconds: 1 } } });
     const [fast, slow] = await Promise.all([connectClient(server.url), connectClient(`${server.url}?pi=2`)]);
+    const [fastPings, slowPings] = [pingArrivals(fast), pingArrivals(slow)];
     await Promise.all([fast.welcome(), slow.welcome()]);
-    await new Promise((resolve) => setTimeout(resolve, 4_200));
-    const pings = (frames: unknown[]) => frames.filter((f) => (f as { type?: string }).type === 'ping');
-    expect(pings(fast.messages).length).toBeGreaterThanOrEqual(4);
-    expect(pings(slow.messages).length).toBeGreaterThanOrEqual(2);
-    expect(pings(slow.messages).length).toBeLessThanOrEqual(3);
+
+    // Five pings (four intervals) at 1 s, three (two intervals) at 2 s: about 4-6 s either way.
+    await eventually(() => {
+      expect(fastPings.length).toBeGreaterThanOrEqual(5);
+      expect(slowPings.length).toBeGreaterThanOrEqual(3);
+    }, 12_000);
+
+    expect(fast.messages.filter(isPing)).toEqual(fastPings.map(() => ({ type: 'ping', message: expect.any(Number) })));
+    const fastMean = meanInterval(fastPings.slice(0, 5));
+    const slowMean = meanInterval(slowPings.slice(0, 3));
+    expect(fastMean).toBeGreaterThanOrEqual(FAST_MEAN_MS.min);
+    expect(fastMean).toBeLessThanOrEqual(FAST_MEAN_MS.max);
+    expect(slowMean).toBeGreaterThanOrEqual(SLOW_MEAN_MS.min);
+    expect(slowMean).toBeLessThanOrEqual(SLOW_MEAN_MS.max);
     expect([...memoryStores(server).connections.records.values()].map((r) => r.pingIntervalSeconds).sort()).toEqual([2, undefined]);
-  }, 10_000);
+  }, 20_000);
 
   test('close: the minute-long in-process period is cut short (close does not wait for it)', async () => {
     const server = await startTestServer({ settings: { secret: 's', ping: { intervalSeconds: 30 } } });
