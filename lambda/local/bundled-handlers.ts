@@ -108,14 +108,16 @@ export async function loadBundledHandlers(dir: string): Promise<BundledHandlers>
  * The environment the construct gives the functions, pointed at this server: its `@connections`
  * endpoint, its Lambda Invoke emulation, and the DynamoDB endpoint.
  */
-export function bundledEnvironment(props: {
+export interface BundledEnvironmentProps {
   readonly settings: CableSettings;
   readonly store: Extract<LocalStoreOptions, { kind: 'dynamodb' }>;
   readonly callbackUrl: string;
   readonly httpUrl: string;
   readonly logLevel: string;
   readonly rpc?: { readonly url: string; readonly timeoutMs?: number; readonly maxAttempts?: number };
-}): Record<string, string> {
+}
+
+export function bundledEnvironment(props: BundledEnvironmentProps): Record<string, string> {
   const { settings, store } = props;
   const { ping, maxConnectionAgeSeconds } = resolveConfig(settings);
   const secret = (value: string | undefined) => ({ value });

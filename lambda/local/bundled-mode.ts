@@ -1,9 +1,8 @@
 import { BroadcastService } from './broadcast-endpoint';
 import {
-  AsyncInvoker, BundledHandlers, bundledEnvironment, fromFunctionUrlResult, loadBundledHandlers, LOCAL_DELIVER_FUNCTION, LOCAL_FANOUT_FUNCTION,
-  toFunctionUrlEvent,
+  AsyncInvoker, BundledEnvironmentProps, BundledHandlers, bundledEnvironment, fromFunctionUrlResult, loadBundledHandlers,
+  LOCAL_DELIVER_FUNCTION, LOCAL_FANOUT_FUNCTION, toFunctionUrlEvent,
 } from './bundled-handlers';
-import type { LocalCableServerOptions, LocalCableServerOverrides } from './local-cable-server';
 import { LocalStoreOptions } from './local-runtime';
 import { RouteHandlers } from './websocket-endpoint';
 import { CableConfigError } from '../core/errors';
@@ -23,15 +22,24 @@ export interface BundledMode {
 }
 
 /** Loads the bundles, points their environment at this server, and routes their invocations. */
+/** Loads the bundles from `dir`, given the environment the server computed for them. */
+export type LoadBundles = (dir: string, environment: Readonly<Record<string, string>>) => Promise<BundledHandlers>;
+
 export async function startBundled(props: {
   readonly dir: string;
   readonly store: LocalStoreOptions;
-  readonly options: LocalCableServerOptions;
+  /** The server's options the bundles' environment follows. */
+  readonly options: {
+    readonly settings?: BundledEnvironmentProps['settings'];
+    readonly rpc?: BundledEnvironmentProps['rpc'];
+    readonly logLevel?: string;
+    readonly publicBroadcasts?: boolean;
+  };
   /** This server's `@connections` endpoint and its Lambda Invoke emulation. */
   readonly callbackUrl: string;
   readonly httpUrl: string;
   readonly logger: Logger;
-  readonly loadBundles?: LocalCableServerOverrides['loadBundles'];
+  readonly loadBundles?: LoadBundles;
 }): Promise<BundledMode> {
   const { dir, store, options, logger, loadBundles } = props;
   if (store.kind !== 'dynamodb') throw new CableConfigError('lambdaAssets needs store.kind "dynamodb": the bundles keep state in DynamoDB as in AWS');

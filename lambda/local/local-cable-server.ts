@@ -2,7 +2,7 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { BroadcastEndpoint, inProcessBroadcasts } from './broadcast-endpoint';
 import { AsyncInvoker, BundledHandlers } from './bundled-handlers';
-import { startBundled } from './bundled-mode';
+import { LoadBundles, startBundled } from './bundled-mode';
 import { ConnectionRegistry } from './connection-registry';
 import { withDemoPage } from './demo/demo-routes';
 import { LocalPingSchedule, localPingPeriodSeconds } from './local-ping-schedule';
@@ -100,7 +100,7 @@ export interface LocalCableServerOverrides {
    * in a worker with its own environment (`loadBundledHandlersInWorkers`, test/iam/).
    * @default - imported into this process, `environment` assigned to `process.env`
    */
-  readonly loadBundles?: (dir: string, environment: Readonly<Record<string, string>>) => Promise<BundledHandlers>;
+  readonly loadBundles?: LoadBundles;
 }
 
 /** The server with what tests inspect: the handlers' dependencies and the live connections. */

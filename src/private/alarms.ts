@@ -1,7 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import type { CableWebSocketApi } from '../cable-websocket-api';
 import type { CableWebSocketApiProps } from '../cable-websocket-api-props';
 
 /** The metrics the alarms and the dashboard watch (the construct's `metric*()` methods). */
@@ -63,11 +62,28 @@ export interface CableMonitoring {
   readonly dashboard?: cloudwatch.Dashboard;
 }
 
+/** The construct's `metric*()` methods the alarms and the dashboard watch (CableWebSocketApi has them). */
+export interface MetricSource {
+  metricHandlerErrors(): cloudwatch.IMetric;
+  metricLambdaThrottles(): cloudwatch.IMetric;
+  metricLambdaErrors(): cloudwatch.IMetric;
+  metricFanOutFailures(): cloudwatch.IMetric;
+  metricIntegrationError(): cloudwatch.IMetric;
+  metricExecutionError(): cloudwatch.IMetric;
+  metricConnectCount(): cloudwatch.IMetric;
+  metricMessageCount(): cloudwatch.IMetric;
+  metricBroadcasts(): cloudwatch.IMetric;
+  metricDeliveries(): cloudwatch.IMetric;
+  metricGoneConnections(): cloudwatch.IMetric;
+  metricIntegrationLatency(): cloudwatch.IMetric;
+  metricRpcErrors(): cloudwatch.IMetric;
+}
+
 /** The alarms and the dashboard over the cable's `metric*()` methods; the RPC alarm and graph exist only with `rpc`. */
 export interface AlarmsWiring {
   readonly settings: AlarmsSettings;
   /** The metrics come from the construct's own `metric*()` methods. */
-  readonly cable: CableWebSocketApi;
+  readonly cable: MetricSource;
   readonly hasRpc: boolean;
 }
 
