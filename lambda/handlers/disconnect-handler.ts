@@ -9,7 +9,10 @@ export function makeDisconnectHandler(deps: () => Promise<DisconnectDeps>, optio
     const { connectionId } = event.requestContext;
     let resolved: DisconnectDeps | undefined;
     return guarded('disconnect', connectionId, () => resolved?.logger, options, async () => {
-      resolved = withLogContext(await deps(), { requestId: event.requestContext.requestId, connectionId });
+      // The close code and reason API Gateway reports (1001 idle or 2-hour cut, 1005/1006 a lost client, ...):
+      // the access log has no variable for them, so every line of this invocation carries them.
+      const { requestId, disconnectStatusCode, disconnectReason } = event.requestContext;
+      resolved = withLogContext(await deps(), { requestId, connectionId, disconnectStatusCode, disconnectReason });
       await handleDisconnect(resolved, connectionId);
       return { statusCode: 200 };
     });

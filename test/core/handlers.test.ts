@@ -198,6 +198,13 @@ describe('$disconnect handler', () => {
     expect([...world.connections.records.keys()]).toEqual([OTHER_CONNECTION_ID]);
     expect(rows(world).map((r) => r.connectionId)).toEqual([OTHER_CONNECTION_ID]);
   });
+
+  test('$disconnect: its log lines carry the close code and reason API Gateway reports (the access log cannot)', async () => {
+    const { world, deps } = worldWith();
+    const closed = event('DISCONNECT', {});
+    await makeDisconnectHandler(deps)({ ...closed, requestContext: { ...closed.requestContext, disconnectStatusCode: 1001, disconnectReason: 'Going away' } });
+    expect(world.logger.entries.find((e) => e.event === 'disconnect')?.fields).toMatchObject({ disconnectStatusCode: 1001, disconnectReason: 'Going away' });
+  });
 });
 
 describe('deliver handler', () => {
