@@ -17,7 +17,7 @@ const DEFAULT_THROTTLE = { rateLimit: 1000, burstLimit: 2000 };
  * that threw or timed out), the status the handler returned, and how long it took. Only variables
  * that API Gateway lists for WebSocket access logs: an unsupported one fails the deployment.
  * The code a connection closed with (`disconnectStatusCode`) is not among them; it reaches only
- * the `$disconnect` handler's event (`requestContext`).
+ * the `$disconnect` handler's event (`requestContext`), whose log lines carry it.
  * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-logging.html
  */
 export const ACCESS_LOG_FORMAT = apigateway.AccessLogFormat.custom(JSON.stringify({
