@@ -102,6 +102,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // 2.222.0-alpha.0 there); its peer range is aws-cdk-lib ^2.214.0.
     '@aws-cdk/integ-tests-alpha@2.214.0-alpha.0',
     '@aws-cdk/integ-runner@2.197.10',
+    // Mutation testing of the protocol core (`test:mutation`, test/mutation/). 9.6.1: the newest
+    // release line that runs on Node 20 (10.x needs Node 22).
+    '@stryker-mutator/core@9.6.1',
+    '@stryker-mutator/jest-runner@9.6.1',
+    '@stryker-mutator/typescript-checker@9.6.1',
   ],
 });
 
@@ -269,5 +274,18 @@ const iamCheck = project.addTask('iam:check', {
   exec: 'ts-node --transpile-only --project test/tsconfig.json test/iam/iam-check.ts',
 });
 project.testTask.spawn(iamCheck);
+
+// Mutation testing of the protocol core (docs/contributing.md): Stryker mutates lambda/core/**/*.ts and
+// runs the tests that cover it (test/mutation/stryker.config.mjs), incrementally against
+// reports/mutation/stryker-incremental.json, then writes reports/mutation/summary.json. Not part of `test`.
+project.addTask('test:mutation', {
+  description: 'Mutation testing of lambda/core with Stryker (incremental); score in reports/mutation/summary.json',
+  steps: [
+    { exec: 'stryker run test/mutation/stryker.config.mjs', receiveArgs: true },
+    { exec: 'ts-node --transpile-only --project test/tsconfig.json test/mutation/summarize.ts' },
+  ],
+});
+project.gitignore.exclude('/.stryker-tmp/', '/reports/mutation/mutation.html', '/reports/mutation/mutation.json');
+project.npmignore?.exclude('/reports/', '/.stryker-tmp/');
 
 project.synth();
