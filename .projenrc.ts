@@ -288,4 +288,23 @@ project.addTask('test:mutation', {
 project.gitignore.exclude('/.stryker-tmp/', '/reports/mutation/mutation.html', '/reports/mutation/mutation.json');
 project.npmignore?.exclude('/reports/', '/.stryker-tmp/');
 
+// The deployable integration test (test/integ/integ.cable.ts, docs/integration-testing.md), run by
+// test/integ/run.sh. The snapshot comparison needs no AWS account (about 20 s here), so `projen test`
+// runs it last; `integ:snapshot:update` rewrites the snapshot offline; `integ:deploy` deploys,
+// asserts with `cdk-cable check`'s scenario from a function in the stack, and destroys.
+const integSnapshot = project.addTask('integ:snapshot', {
+  description: 'Compare the synthesized integration test stacks with the committed snapshot (offline)',
+  exec: 'bash test/integ/run.sh snapshot',
+});
+project.testTask.spawn(integSnapshot);
+project.addTask('integ:snapshot:update', {
+  description: 'Rewrite the integration test snapshot without deploying (review the diff before committing)',
+  exec: 'bash test/integ/run.sh update',
+});
+project.addTask('integ:deploy', {
+  description: 'Deploy the integration test stack to AWS_REGION (default us-east-1), run cdk-cable check from a function in it, destroy it (AWS credentials needed)',
+  exec: 'bash test/integ/run.sh deploy',
+  receiveArgs: true,
+});
+
 project.synth();
