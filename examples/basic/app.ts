@@ -12,6 +12,8 @@ export class CableStack extends Stack {
     });
     new CfnOutput(this, 'ActionCableUrl', { value: cable.url });
     new CfnOutput(this, 'CableSecretArn', { value: cable.secret.secretArn });
+    // The three outputs `npx cdk-cable check` takes after `cdk deploy` (docs/check.md).
+    new CfnOutput(this, 'BroadcastUrl', { value: cable.broadcastUrl });
   }
 }
 
