@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { deriveKey } from '../../lambda/core/config';
 import { signStream } from '../../lambda/core/signed-stream';
 import { CliIo, runCli } from '../../lambda/local/cli-main';
-import { CLI_OPTIONS, envName, parseCli } from '../../lambda/local/cli-options';
+import { envName, parseCli } from '../../lambda/local/cli-options';
+import { CLI_OPTIONS } from '../../lambda/local/dev-options';
 import { LocalCableServer } from '../../lambda/local/local-cable-server';
 import { closeServers, connectClient, startTestServer, subscribeCommand, TestClient } from '../support/local-server';
 
