@@ -43,7 +43,7 @@ export interface SignedConnectionsTransportOptions {
  * CPU per post (bench/transport.ts), which is what bounds a fan-out or ping function's rate.
  *
  * @example
- * const transport = new SignedConnectionsTransport({ callbackUrl: process.env.CABLE_CALLBACK_URL!, concurrency: 64 });
+ * const transport = new SignedConnectionsTransport({ callbackUrl: 'https://abc123.execute-api.eu-west-1.amazonaws.com/cable', concurrency: 64 });
  * await transport.send(connectionId, '{"type":"ping","message":1700000000}');
  * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
  */
