@@ -82,14 +82,17 @@ async function observePings(target: CableTarget): Promise<PingObservation> {
   }
 }
 
-/** Every interval between consecutive pings lies within BEAT_BAND_MS. */
+/**
+ * The mean interval between consecutive pings lies within BEAT_BAND_MS. A mean, not each
+ * interval: Rails' heartbeat is a timer task that catches up after a late run, so on a loaded
+ * machine one beat can come seconds late and the next 76 ms after it (seen here); the mean of a
+ * 1 s or a 6 s beat still falls outside the band.
+ */
 function expectRailsBeat({ arrivals }: PingObservation): void {
   expect(arrivals).toHaveLength(PINGS_OBSERVED);
-  const intervals = arrivals.slice(1).map((at, i) => at - arrivals[i]);
-  for (const interval of intervals) {
-    expect(interval).toBeGreaterThanOrEqual(BEAT_BAND_MS.min);
-    expect(interval).toBeLessThanOrEqual(BEAT_BAND_MS.max);
-  }
+  const meanInterval = (arrivals[arrivals.length - 1] - arrivals[0]) / (arrivals.length - 1);
+  expect(meanInterval).toBeGreaterThanOrEqual(BEAT_BAND_MS.min);
+  expect(meanInterval).toBeLessThanOrEqual(BEAT_BAND_MS.max);
 }
 
 async function record(target: CableTarget): Promise<Recorded> {
