@@ -4,8 +4,7 @@ import { clientPingInterval } from './ping-interval';
 import { Clock, ConnectionRecord, ConnectionStore, DeferredDelivery, Logger } from './ports';
 import { ACTIONCABLE_SUBPROTOCOL } from './protocol';
 import { ConnectRequest, offeredSubprotocols, storedHeaders } from './request';
-import { proxiedHeaders } from './rpc-client';
-import { RpcClient } from './rpc-client';
+import { proxiedHeaders, RpcClient } from './rpc-client';
 
 export interface ConnectDeps {
   readonly config: CableConfig;

@@ -1,8 +1,8 @@
+import { makeRpcWorld } from './rpc-support';
 import { CONNECTION_ID, expectValidFrames, makeWorld, SECRET, START_MS, World } from './support';
 import { CableSettings } from '../../lambda/core/config';
 import { connect, ConnectResult } from '../../lambda/core/connect';
 import { ConnectRequest } from '../../lambda/core/request';
-import { makeRpcWorld } from './rpc-support';
 
 const ORIGIN = 'https://app.example.com';
 
