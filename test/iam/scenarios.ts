@@ -3,6 +3,7 @@ import { BROADCAST_KEY, CableRun, JWT_SECRET, SECRET } from './cable-run';
 import { IamConfiguration } from './configurations';
 import { RecordedCall } from './recording-proxy';
 import { signStream } from '../../lambda/core/signed-stream';
+import { MAX_PING_INTERVAL_SECONDS } from '../../src/contract/defaults';
 import { CableFunctionName } from '../../src/contract/functions';
 import { createConsumer, disconnectConsumers, framesOf, RecordingConsumer, subscribe, welcomedConsumer } from '../e2e/support/rpc-e2e';
 import { generateToken } from '../support/anycable-app/serverless-app';
@@ -64,18 +65,29 @@ const turbo = (stream: string) => ({ channel: 'Turbo::StreamsChannel', signed_st
 /**
  * Rows of `connectionId` copied under `ghostId`: a connection whose `$disconnect` never came (API
  * Gateway does not promise it). Connected a minute earlier (a whole number of ping intervals), so
- * that its 410 is no longer taken for a socket still opening (`deliveryDeadlineMs`).
+ * that its 410 is no longer taken for a socket still opening (`deliveryDeadlineMs`). A ghost meant
+ * for a broadcast asks for the longest ping interval: the pinger, running meanwhile, must not find
+ * it gone first, or the broadcast's clean-up (and its call to the app) would find nothing to do.
  */
-async function ghostOf({ dynamo, run }: ScenarioContext, connectionId: string, ghostId: string): Promise<void> {
+async function ghostOf(
+  { dynamo, run }: ScenarioContext,
+  connectionId: string,
+  ghostId: string,
+  options: { pingIntervalSeconds?: number } = {},
+): Promise<void> {
   for (const table of [run.tables.connectionsTable, run.tables.subscriptionsTable]) {
     for (const row of await dynamo.scanAll(table)) {
       if (row.connectionId !== connectionId) continue;
       const copy = JSON.parse(JSON.stringify(row).split(connectionId).join(ghostId)) as Record<string, unknown>;
       if (typeof copy.connectedAt === 'number') copy.connectedAt -= 60_000;
+      if (options.pingIntervalSeconds !== undefined && table === run.tables.connectionsTable) copy.pingIntervalSeconds = options.pingIntervalSeconds;
       await dynamo.doc.send(new PutCommand({ TableName: table, Item: copy }));
     }
   }
 }
+
+/** The longest interval a client may ask for (MAX_PING_INTERVAL_SECONDS): no ping in a scenario's time. */
+const BROADCAST_GHOST = { pingIntervalSeconds: MAX_PING_INTERVAL_SECONDS };
 
 async function rowsOf({ dynamo, run }: ScenarioContext, connectionId: string): Promise<number> {
   const rows = [...await dynamo.scanAll(run.tables.connectionsTable), ...await dynamo.scanAll(run.tables.subscriptionsTable)];
@@ -200,12 +212,12 @@ export const SCENARIOS: readonly Scenario[] = [
     play: async (context) => {
       const { consumer, id } = await welcomed(context);
       for (const stream of ['iam:gone-inline', 'iam:gone-sharded']) expect(await subscribe(consumer, turbo(stream)).outcome).toBe('connected');
-      await ghostOf(context, id, 'GhostBroadcast=');
+      await ghostOf(context, id, 'GhostBroadcast=', BROADCAST_GHOST);
       expect((await post(context, { stream: 'iam:gone-inline', data: JSON.stringify('anyone?') })).status).toBe(201);
       await eventually(async () => expect(await rowsOf(context, 'GhostBroadcast=')).toBe(0), WAIT_MS);
 
-      await ghostOf(context, id, 'GhostFanOutA=');
-      await ghostOf(context, id, 'GhostFanOutB=');
+      await ghostOf(context, id, 'GhostFanOutA=', BROADCAST_GHOST);
+      await ghostOf(context, id, 'GhostFanOutB=', BROADCAST_GHOST);
       expect((await post(context, { stream: 'iam:gone-sharded', data: JSON.stringify('anyone?') })).status).toBe(201);
       await eventually(async () => expect(await rowsOf(context, 'GhostFanOutA=') + await rowsOf(context, 'GhostFanOutB=')).toBe(0), WAIT_MS);
       await called(context, 'fanout', 'dynamodb:DeleteItem');
