@@ -1,7 +1,8 @@
 /**
  * Turns Stryker's JSON report (mutation-testing-report-schema) into reports/mutation/summary.json,
  * the figures committed beside the code they measured. Run by `npx projen test:mutation` after
- * Stryker; `summarize.ts [report] [summary]` for other paths.
+ * Stryker; `summarize.ts [report] [summary] [scope]` for other paths, or to name the files a run
+ * limited with `--mutate` measured.
  *
  * `score` is Stryker's mutation score: detected (killed + timeout) over valid mutants (detected +
  * survived + no coverage), in percent; compile and runtime errors and ignored mutants are not valid.
@@ -37,7 +38,7 @@ export interface MutationSummary {
 
 interface Counts { killed: number; survived: number; timeout: number; noCoverage: number }
 
-export function summarize(report: MutationReport, measuredAt: string, root = process.cwd()): MutationSummary {
+export function summarize(report: MutationReport, measuredAt: string, scope = SCOPE, root = process.cwd()): MutationSummary {
   const total: Counts = { killed: 0, survived: 0, timeout: 0, noCoverage: 0 };
   const byFile: Record<string, number> = {};
   let ignored = 0;
@@ -52,7 +53,7 @@ export function summarize(report: MutationReport, measuredAt: string, root = pro
     if (score !== undefined) byFile[normalize(path, root)] = score;
   }
   return {
-    scope: SCOPE,
+    scope,
     measuredAt,
     mutants: total.killed + total.survived + total.timeout + total.noCoverage,
     ...total,
@@ -80,9 +81,9 @@ function normalize(path: string, root: string): string {
 }
 
 if (require.main === module) {
-  const [reportPath = 'reports/mutation/mutation.json', summaryPath = 'reports/mutation/summary.json'] = process.argv.slice(2);
+  const [reportPath = 'reports/mutation/mutation.json', summaryPath = 'reports/mutation/summary.json', scope = SCOPE] = process.argv.slice(2);
   const report = JSON.parse(readFileSync(reportPath, 'utf8')) as MutationReport;
-  const summary = summarize(report, statSync(reportPath).mtime.toISOString());
+  const summary = summarize(report, statSync(reportPath).mtime.toISOString(), scope);
   writeFileSync(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
   const files = Object.entries(summary.byFile);
   const lowest = files.reduce((min, entry) => (entry[1] < min[1] ? entry : min), files[0] ?? ['-', 0]);
