@@ -87,8 +87,9 @@ export function connectionStore(): DynamoConnectionStore {
 }
 
 export function subscriptionStore(): DynamoSubscriptionStore {
+  if (subscriptions) return subscriptions;
   const table = required(VARIABLES.subscriptionsTable, cableEnvironment().subscriptionsTable);
-  return subscriptions ??= new DynamoSubscriptionStore(dynamoDocument(), table);
+  return subscriptions = new DynamoSubscriptionStore(dynamoDocument(), table);
 }
 
 /**

@@ -17,8 +17,6 @@ export interface JwtSettings {
   readonly enforce: boolean;
 }
 
-export { DEFAULT_JWT_PARAM } from '../../src/contract/defaults';
-
 /**
  * What a token says about a connection. `none`: no token, so identification falls through to RPC
  * (or anonymous). `rejected` becomes `{"type":"disconnect","reason":<reason>,"reconnect":false}`
