@@ -17,19 +17,29 @@ import { LocalCableServer, startLocalCableServer } from '../../lambda/local/loca
  */
 
 /**
- * Rails' ActionCable::Server::Connections::BEAT_INTERVAL is 3 s. Three pings give two intervals
- * between consecutive pings, each of which must fall in a wide band around 3 s: a 1 s or a 6 s
- * beat fails, a timer a second late on a loaded machine does not.
+ * Rails' ActionCable::Server::Connections::BEAT_INTERVAL is 3 s. Each server is watched until
+ * BEATS_OBSERVED beats have arrived; the median interval between consecutive beats must fall in
+ * a wide band around 3 s: a 1 s or a 6 s beat fails, a timer a second late on a loaded machine
+ * does not.
  */
-const PINGS_OBSERVED = 3;
+const BEATS_OBSERVED = 5;
 const BEAT_BAND_MS = { min: 2_000, max: 5_000 } as const;
+/**
+ * Pings closer than this belong to one beat. Rails 6.1 starts its heartbeat timer with
+ * `@heartbeat_timer ||= ...` on every new connection, which races when connections open at
+ * once (this suite opens dozens): each extra timer sends its own ping, so one beat can bring
+ * several pings within milliseconds (seen in CI: three at once, then two at once 3 s later).
+ */
+const SAME_BEAT_MS = 1_000;
+/** Most pings read before giving up on BEATS_OBSERVED beats. */
+const MAX_PINGS = 60;
 /** Longest wait for the next ping: the 5 s band's upper edge and a margin. */
 const PING_WAIT_MS = 8_000;
 
 interface PingObservation {
   readonly pings: ReceivedFrame[];
-  /** When each of the first PINGS_OBSERVED pings arrived (epoch ms). */
-  readonly arrivals: number[];
+  /** When each beat's first ping arrived (epoch ms), BEATS_OBSERVED of them. */
+  readonly beats: number[];
 }
 
 interface Recorded {
@@ -66,33 +76,35 @@ function expectRailsPings(pings: ReceivedFrame[]): void {
   }
 }
 
-/** Connects, waits for the welcome, then records PINGS_OBSERVED pings and when each arrived. */
+/** Connects, waits for the welcome, then records pings until BEATS_OBSERVED beats have come. */
 async function observePings(target: CableTarget): Promise<PingObservation> {
   const client = await RawCableClient.open(target.url);
   try {
     await client.waitForFrame(isWelcome, 'welcome');
-    const arrivals: number[] = [];
-    for (let count = 1; count <= PINGS_OBSERVED; count++) {
+    const beats: number[] = [];
+    for (let count = 1; beats.length < BEATS_OBSERVED && count <= MAX_PINGS; count++) {
       await client.waitForFrames(isPing, count, `ping ${count}`, PING_WAIT_MS);
-      arrivals.push(Date.now());
+      const arrival = Date.now();
+      if (beats.length === 0 || arrival - beats[beats.length - 1] >= SAME_BEAT_MS) beats.push(arrival);
     }
-    return { pings: client.frames.filter(isPing), arrivals };
+    return { pings: client.frames.filter(isPing), beats };
   } finally {
     await client.close();
   }
 }
 
 /**
- * The mean interval between consecutive pings lies within BEAT_BAND_MS. A mean, not each
- * interval: Rails' heartbeat is a timer task that catches up after a late run, so on a loaded
- * machine one beat can come seconds late and the next 76 ms after it (seen here); the mean of a
- * 1 s or a 6 s beat still falls outside the band.
+ * The median interval between consecutive beats lies within BEAT_BAND_MS. Not each interval:
+ * Rails posts each beat onto its event loop, so on a loaded machine one beat can come up to a
+ * whole beat late and the next one right after it. A late beat makes one long and one short
+ * interval, so the median of four stays near 3 s, while a 1 s or a 6 s beat moves it out of the band.
  */
-function expectRailsBeat({ arrivals }: PingObservation): void {
-  expect(arrivals).toHaveLength(PINGS_OBSERVED);
-  const meanInterval = (arrivals[arrivals.length - 1] - arrivals[0]) / (arrivals.length - 1);
-  expect(meanInterval).toBeGreaterThanOrEqual(BEAT_BAND_MS.min);
-  expect(meanInterval).toBeLessThanOrEqual(BEAT_BAND_MS.max);
+function expectRailsBeat({ beats }: PingObservation): void {
+  expect(beats).toHaveLength(BEATS_OBSERVED);
+  const intervals = beats.slice(1).map((beat, index) => beat - beats[index]).sort((a, b) => a - b);
+  const median = (intervals[Math.floor((intervals.length - 1) / 2)] + intervals[Math.floor(intervals.length / 2)]) / 2;
+  expect(median).toBeGreaterThanOrEqual(BEAT_BAND_MS.min);
+  expect(median).toBeLessThanOrEqual(BEAT_BAND_MS.max);
 }
 
 async function record(target: CableTarget): Promise<Recorded> {
@@ -151,7 +163,7 @@ beforeAll(async () => {
   }
   await Promise.all(targets);
   writeReport();
-}, 45_000);
+}, 60_000);
 
 afterAll(async () => {
   await Promise.all([local?.close(), localRestricted?.close(), rails?.close()]);
@@ -236,7 +248,7 @@ describeWithRuby('conformance: cdk-cable sends what Rails sends', () => {
   test('ping: both send {"type":"ping","message":<integer unix seconds>} and nothing else within a beat', () => {
     const fromRails = unwrap(recorded.get('rails')?.pings, 'rails pings').pings;
     const cdkCable = unwrap(recorded.get('cdk-cable')?.pings, 'cdk-cable pings').pings;
-    for (const pings of [fromRails, cdkCable]) expect(pings.length).toBeGreaterThanOrEqual(PINGS_OBSERVED);
+    for (const pings of [fromRails, cdkCable]) expect(pings.length).toBeGreaterThanOrEqual(BEATS_OBSERVED);
     expect(new Set([...fromRails, ...cdkCable].map((ping) => Object.keys(ping).sort().join()))).toEqual(new Set(['message,type']));
   });
 });
