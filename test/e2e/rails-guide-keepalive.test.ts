@@ -87,7 +87,7 @@ describe('rails guide: keepalive', () => {
     const importmap = {
       cableKeepalive,
       applicationJs: codeBlock(GUIDE, '// app/javascript/application.js (importmap-rails)'),
-      importmapRb: codeBlock(GUIDE, '# config/importmap.rb (importmap-rails)'),
+      importmapRb: codeBlock(GUIDE, '# config/importmap.rb (importmap-rails, checked against 2.2.2)'),
     };
     const setups: Record<string, PageSetup> = {
       esbuild: esbuildSetup({ cableKeepalive, applicationJs: codeBlock(GUIDE, '// app/javascript/application.js (jsbundling-rails)') }),

@@ -16,11 +16,15 @@ const TURBO_RAILS = join(NODE_MODULES, '@hotwired', 'turbo-rails', 'app', 'javas
  * runs what the guide says. Exactly one block must match.
  */
 export function codeBlock(markdownFile: string, firstLine: string): string {
-  const markdown = readFileSync(join(ROOT, markdownFile), 'utf8');
-  const blocks = [...markdown.matchAll(/^```\w*\n([\s\S]*?)^```$/gm)].map((match) => match[1]);
-  const found = blocks.filter((block) => block.split('\n')[0] === firstLine);
+  const found = codeBlocks(markdownFile).filter(({ code }) => code.split('\n')[0] === firstLine).map(({ code }) => code);
   if (found.length !== 1) throw new Error(`${markdownFile} has ${found.length} code blocks starting with "${firstLine}", expected one`);
   return found[0];
+}
+
+/** Every fenced code block of a markdown file, with its language. */
+export function codeBlocks(markdownFile: string): { language: string; code: string }[] {
+  const markdown = readFileSync(join(ROOT, markdownFile), 'utf8');
+  return [...markdown.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].map((match) => ({ language: match[1], code: match[2] }));
 }
 
 /** importmap-rails' `pin "name"` and `pin "name", to: "file.js"`, as an import map's entries under `base`. */
