@@ -1,7 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { DEFAULT_RPC_PATH } from './contract/defaults';
+import { DEFAULT_RPC, DEFAULT_RPC_PATH } from './contract/defaults';
 import { CableRpcBinding } from './private/rpc-binding';
 
 /**
@@ -18,8 +18,10 @@ export interface CableRpcOptions {
   /**
    * How long one RPC call may take, retries included (anycable-go's `--rpc_request_timeout`).
    * A `$connect` waits for it, so the client's handshake does too. At most 8 seconds (the
-   * handlers run for 10).
-   * @default Duration.seconds(3)
+   * handlers run for 10). An app on Lambda gets the longest: the first call after a cold start
+   * waits for the app to boot, which for Rails (Lamby) commonly takes several seconds, and a
+   * call that times out refuses the connection.
+   * @default - `fromUrl`: Duration.seconds(3) (anycable-go's); `fromFunction`: Duration.seconds(8)
    */
   readonly timeout?: Duration;
 
@@ -159,6 +161,7 @@ class FunctionRpc extends CableRpc {
 
   public _bind(): CableRpcBinding {
     // The unqualified ARN: the handlers invoke it, and are granted exactly it (permissions.ts).
-    return bind({ kind: 'lambda', functionName: this.fn.functionArn, path: this.path, host: this.functionOptions.host }, this.options);
+    const timeout = this.options.timeout ?? Duration.millis(DEFAULT_RPC.functionTimeoutMs);
+    return bind({ kind: 'lambda', functionName: this.fn.functionArn, path: this.path, host: this.functionOptions.host }, { ...this.options, timeout });
   }
 }

@@ -64,6 +64,11 @@ export const DEFAULT_RPC_HEADERS: readonly string[] = ['cookie'];
 /** AnyCable RPC calls: anycable-go's `rpc_command_timeout` and the attempts when nothing reached the app. */
 export const DEFAULT_RPC = {
   timeoutMs: 3_000,
+  /**
+   * `CableRpc.fromFunction`: the call waits for the app function's cold start, which for Rails on
+   * Lambda (Lamby) commonly takes several seconds; the longest the handlers allow (they run for 10 s).
+   */
+  functionTimeoutMs: 8_000,
   maxAttempts: 3,
 } as const;
 

@@ -224,8 +224,16 @@ describe('rpc: fromFunction', () => {
       }),
     }));
     expect(readEnvironment(environmentOf(t, 'Disconnect') as Record<string, string>).rpc).toEqual({
-      kind: 'lambda', functionName: 'arn:aws:lambda:eu-west-1:123456789012:function:rails', path: '/rpc', host: 'app.example.com',
+      kind: 'lambda', functionName: 'arn:aws:lambda:eu-west-1:123456789012:function:rails', path: '/rpc', host: 'app.example.com', timeoutMs: 8000,
     });
+  });
+
+  test('timeout: fromFunction waits 8 s unless told (a Rails cold start on Lambda), fromUrl 3 s (the runtime\'s default)', () => {
+    const rpcOf = (rpc: (stack: Stack) => CableRpc) => readEnvironment(environmentOf(synthWith((stack) => ({ rpc: rpc(stack) })).template, 'Connect') as Record<string, string>).rpc;
+    const appFunction = (stack: Stack) => lambda.Function.fromFunctionArn(stack, 'App', 'arn:aws:lambda:eu-west-1:123456789012:function:rails');
+    expect(rpcOf((stack) => CableRpc.fromFunction(appFunction(stack)))).toMatchObject({ kind: 'lambda', timeoutMs: 8000 });
+    expect(rpcOf((stack) => CableRpc.fromFunction(appFunction(stack), { timeout: Duration.seconds(2) }))).toMatchObject({ kind: 'lambda', timeoutMs: 2000 });
+    expect(rpcOf(() => CableRpc.fromUrl(APP_URL))).not.toHaveProperty('timeoutMs');
   });
 
   test('fromFunction: an imported function is invoked by its ARN', () => {

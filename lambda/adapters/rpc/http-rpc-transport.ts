@@ -1,3 +1,4 @@
+import { DEFAULT_RPC } from '../../../src/contract/defaults';
 import { RPC_PROTO_VERSION, RpcCallError, RpcMethod, RpcTransport } from '../../core/rpc-protocol';
 
 export interface HttpRpcTransportOptions {
@@ -86,7 +87,11 @@ export interface RetryPolicy {
 }
 
 export function retryPolicy(options: Partial<RetryPolicy>): RetryPolicy {
-  const policy = { timeoutMs: options.timeoutMs ?? 3_000, maxAttempts: options.maxAttempts ?? 3, retryBaseDelayMs: options.retryBaseDelayMs ?? 100 };
+  const policy = {
+    timeoutMs: options.timeoutMs ?? DEFAULT_RPC.timeoutMs,
+    maxAttempts: options.maxAttempts ?? DEFAULT_RPC.maxAttempts,
+    retryBaseDelayMs: options.retryBaseDelayMs ?? 100,
+  };
   if (!(policy.timeoutMs > 0) || !Number.isFinite(policy.timeoutMs)) throw new Error(`timeoutMs must be a positive number of milliseconds, got ${policy.timeoutMs}`);
   if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1) throw new Error(`maxAttempts must be an integer of at least 1, got ${policy.maxAttempts}`);
   if (!(policy.retryBaseDelayMs >= 0)) throw new Error(`retryBaseDelayMs must be zero or more milliseconds, got ${policy.retryBaseDelayMs}`);

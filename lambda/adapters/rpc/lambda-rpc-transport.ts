@@ -26,8 +26,9 @@ export interface LambdaRpcTransportOptions {
   readonly secret?: string;
   /**
    * Bound on the whole call, retries included, as anycable-go bounds a command's retries by
-   * `rpc_command_timeout` (default 3000, like its `http_rpc_timeout` for one request).
-   * @default 3000
+   * `rpc_command_timeout` (default 3000, like its `http_rpc_timeout` for one request). The
+   * construct passes its own, 8000 unless set (`CableRpc.fromFunction`, for a cold start).
+   * @default 3000 (DEFAULT_RPC.timeoutMs)
    */
   readonly timeoutMs?: number;
   /**
