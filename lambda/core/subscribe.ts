@@ -55,16 +55,13 @@ export async function subscribe(deps: SubscribeDeps, connectionId: string, ident
  * `unsubscribe`: ActionCable sends nothing back. The streams of a built-in channel follow from
  * the identifier, so their rows are deleted by key (even if the store's index lags a subscribe
  * made a moment ago), and the caller that deleted the row gives the slot back: a repeated or
- * concurrent `unsubscribe` cannot free a slot twice. An identifier that no longer resolves (its
- * key was rotated) is looked up through the index; its slot is kept until the connection ends,
- * which errs toward the cap.
+ * concurrent `unsubscribe` cannot free a slot twice. An identifier that does not resolve stored
+ * nothing and costs nothing; one subscribed before its key was rotated keeps its row and slot
+ * until `$disconnect` removes the connection's rows (the client ignores frames for it).
  */
 export async function unsubscribe(deps: Pick<SubscribeDeps, 'subscriptions' | 'connections' | 'config'>, connectionId: string, identifier: string): Promise<ServerFrame[]> {
   const resolution = resolveChannel(deps.config, identifier);
-  if (resolution.kind === 'reject') {
-    await deps.subscriptions.remove(connectionId, identifier, []);
-    return [];
-  }
+  if (resolution.kind === 'reject') return [];
   let deleted = false;
   for (const stream of resolution.streams) {
     if (await deps.subscriptions.delete({ stream, connectionId, identifier })) deleted = true;
