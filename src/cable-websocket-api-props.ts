@@ -9,13 +9,14 @@ import { CableBroadcastProps } from './cable-broadcast-props';
 import { CableDistributionOptions } from './cable-distribution';
 import { CableFunctionProps } from './cable-function-props';
 import { CableKeepaliveProps } from './cable-keepalive-props';
+import { CableLimitsProps } from './cable-limits-props';
 import { CableRpc } from './cable-rpc';
 
 /**
  * Properties for a `CableWebSocketApi`. Those of one feature are grouped in the interfaces it
- * extends: access logs, functions, broadcasting and keepalive.
+ * extends: access logs, functions, broadcasting, keepalive and per-connection limits.
  */
-export interface CableWebSocketApiProps extends CableAccessLogProps, CableFunctionProps, CableBroadcastProps, CableKeepaliveProps {
+export interface CableWebSocketApiProps extends CableAccessLogProps, CableFunctionProps, CableBroadcastProps, CableKeepaliveProps, CableLimitsProps {
   /**
    * Name of the API Gateway stage; the WebSocket URL ends with it (`wss://…/cable`).
    * @default 'cable'

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { CableConfigError } from './errors';
 import {
-  API_GATEWAY_MAX_CONNECTION_SECONDS, DEFAULT_DELIVERY, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_JWT_PARAM,
+  API_GATEWAY_MAX_CONNECTION_SECONDS, DEFAULT_DELIVERY, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_JWT_PARAM, DEFAULT_LIMITS,
   DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_PING as PING_DEFAULTS, DEFAULT_RPC_HEADERS, DEFAULT_TTL_SECONDS, MAX_PING_INTERVAL_SECONDS,
 } from '../../src/contract/defaults';
 
@@ -39,6 +39,19 @@ export interface CableConfig {
   readonly jwt?: JwtConfig;
   /** What the app sees of a connection in RPC calls, and the key RPC requests carry. */
   readonly rpc: RpcConfig;
+  /** What one connection may hold and send. */
+  readonly limits: LimitSettings;
+}
+
+/** Bounds on what one connection may cost (docs/protocol.md, "Limits"). */
+export interface LimitSettings {
+  /**
+   * Channel subscriptions one connection may hold; a `subscribe` past it is answered
+   * `reject_subscription` and stores nothing. A repeat of a subscribed identifier takes no slot.
+   */
+  readonly maxSubscriptionsPerConnection: number;
+  /** Frames that are not commands a connection may send; the one that reaches it ends the connection with `invalid_request`. */
+  readonly maxInvalidFrames: number;
 }
 
 /**
@@ -129,12 +142,13 @@ export interface CableSettings {
   readonly rpcHeaders?: readonly string[];
   /** anycable-go's `--proxy-cookies`; default: every cookie. */
   readonly rpcCookies?: readonly string[];
+  readonly limits?: Partial<LimitSettings>;
 }
 
 // The defaults both sides use live in src/contract/defaults.ts; re-exported for the runtime.
 export {
   API_GATEWAY_MAX_CONNECTION_SECONDS, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_JWT_PARAM, DEFAULT_MAX_CONNECTION_AGE_SECONDS,
-  DEFAULT_DELIVERY, DEFAULT_RPC_HEADERS, DEFAULT_TTL_SECONDS, MAX_PING_INTERVAL_SECONDS,
+  DEFAULT_DELIVERY, DEFAULT_LIMITS, DEFAULT_RPC_HEADERS, DEFAULT_TTL_SECONDS, MAX_PING_INTERVAL_SECONDS,
 };
 
 /** Keepalive defaults (src/contract/defaults.ts); the clients' minimum defaults to the interval. */
@@ -188,6 +202,7 @@ export function resolveConfig(settings: CableSettings): CableConfig {
       proxyHeaders: resolveHeaderNames(settings.rpcHeaders),
       ...(settings.rpcCookies && settings.rpcCookies.length > 0 ? { proxyCookies: [...settings.rpcCookies] } : {}),
     },
+    limits: validateLimits({ ...DEFAULT_LIMITS, ...definedOnly(settings.limits ?? {}) }),
   };
 }
 
@@ -228,6 +243,14 @@ function validateDelivery(delivery: DeliverySettings): DeliverySettings {
     if (!Number.isInteger(value) || value < min) throw new CableConfigError(`delivery.${name} must be an integer of at least ${min}, got ${value}`);
   }
   return delivery;
+}
+
+function validateLimits(limits: LimitSettings): LimitSettings {
+  for (const name of ['maxSubscriptionsPerConnection', 'maxInvalidFrames'] as const) {
+    const value = limits[name];
+    if (!Number.isInteger(value) || value < 1) throw new CableConfigError(`limits.${name} must be an integer of at least 1, got ${value}`);
+  }
+  return limits;
 }
 
 /**

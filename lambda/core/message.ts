@@ -1,5 +1,6 @@
 import { performAppCommand } from './app-channel';
 import { isBuiltInChannel } from './channels';
+import { invalidFrame } from './invalid-frames';
 import { ConnectionStore, Logger } from './ports';
 import { byteLength, ClientCommand, disconnect, encodeFrame, MAX_MESSAGE_BYTES, ServerFrame, UNAUTHORIZED } from './protocol';
 import { RpcClient } from './rpc-client';
@@ -25,18 +26,19 @@ export type MessageDeps = SubscribeDeps & {
   readonly logger: Logger;
   /** The app's RPC endpoints: channels other than the built-in ones go there. Absent: they are rejected. */
   readonly rpc?: RpcClient;
-  /** Needed with `rpc`: an app channel's command reads and updates the connection's state. */
-  readonly connections?: ConnectionStore;
+  /** Counts subscriptions and invalid frames; with `rpc`, an app channel's command reads and updates the connection's state. */
+  readonly connections: ConnectionStore;
 };
 
 /**
  * `$default`: one client frame. Bad input has one defined outcome each (docs/protocol.md):
  * binary or oversized frames end the connection with `invalid_request` (reconnecting would
- * repeat them); malformed JSON, unknown commands and a missing or non-string identifier are
- * logged and ignored, as Rails does; a string identifier that is not a channel's JSON is
- * rejected (Rails logs it, leaving the client re-sending `subscribe` every 500 ms); `message`
- * to a built-in channel is logged and ignored (they have no actions). With the app's RPC
- * configured, every other channel is the app's (app-channel.ts).
+ * repeat them); malformed JSON, unknown commands, a missing or non-string identifier and
+ * `message` to a built-in channel (they have no actions) are ignored, as Rails does, but counted:
+ * the `limits.maxInvalidFrames`th ends the connection (invalid-frames.ts); a string identifier
+ * that is not a channel's JSON is rejected (Rails logs it, leaving the client re-sending
+ * `subscribe` every 500 ms). With the app's RPC configured, every other channel is the app's
+ * (app-channel.ts).
  */
 export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Promise<MessageResult> {
   const { connectionId } = frame;
@@ -44,16 +46,13 @@ export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Pro
   if (Buffer.byteLength(frame.body) > MAX_MESSAGE_BYTES) return invalidRequest(deps.logger, connectionId, 'message_too_large');
 
   const command = parseCommand(frame.body);
-  if (typeof command === 'string') {
-    deps.logger.warn('message.ignored', { connectionId, reason: command });
-    return { frames: [], close: false };
-  }
-  if (deps.rpc && deps.connections && !isBuiltInChannel(command.identifier)) {
+  if (typeof command === 'string') return invalidFrame(deps, connectionId, command);
+  if (deps.rpc && !isBuiltInChannel(command.identifier)) {
     // The app's channels read the connection row anyway, and refuse a connection without one.
     const result = await performAppCommand({ ...deps, rpc: deps.rpc, connections: deps.connections }, connectionId, command);
     return { frames: [], transmissions: result.transmissions, close: result.close };
   }
-  if (command.command === 'subscribe' && identificationRequired(deps) && !(await deps.connections?.get(connectionId))) {
+  if (command.command === 'subscribe' && identificationRequired(deps) && !(await deps.connections.get(connectionId))) {
     return unknownConnection(deps.logger, connectionId);
   }
   switch (command.command) {
@@ -62,8 +61,7 @@ export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Pro
     case 'unsubscribe':
       return { frames: await unsubscribe(deps, connectionId, command.identifier), close: false };
     case 'message':
-      deps.logger.info('message.ignored', { connectionId, reason: 'no_actions_on_builtin_channels', identifier: command.identifier });
-      return { frames: [], close: false };
+      return invalidFrame(deps, connectionId, 'no_actions_on_builtin_channels', { identifier: command.identifier });
   }
 }
 

@@ -91,6 +91,19 @@ export interface ConnectionStore {
    * kept. `connection_gone`: no such connection; `channel_gone`: `onlyIfSubscribed` and it is not.
    */
   updateState(connectionId: string, update: ConnectionStateUpdate): Promise<'updated' | 'connection_gone' | 'channel_gone'>;
+  /**
+   * Takes one of the connection's `max` subscription slots: one atomic conditional increment of
+   * its count, so concurrent subscribes never take more than `max`. False, changing nothing, when
+   * every slot is taken or there is no such connection.
+   */
+  reserveSubscription(connectionId: string, max: number): Promise<boolean>;
+  /** Gives a slot back (the count never goes below zero); a gone connection is not an error. */
+  releaseSubscription(connectionId: string): Promise<void>;
+  /**
+   * Counts one invalid frame from the connection (an atomic increment); returns the count so far,
+   * or undefined, changing nothing, when there is no such connection.
+   */
+  countInvalidFrame(connectionId: string): Promise<number | undefined>;
 }
 
 export interface Subscription {
@@ -108,9 +121,16 @@ export interface SubscriptionPage {
   readonly cursor?: string;
 }
 
+/** The key of one subscription row. */
+export type SubscriptionKey = Pick<Subscription, 'stream' | 'connectionId' | 'identifier'>;
+
 export interface SubscriptionStore {
   /** Idempotent: a second add of the same (stream, connection, identifier) creates nothing. */
   add(subscription: Subscription): Promise<'created' | 'exists'>;
+  /** Whether this row exists, read consistently (a row written a moment ago is seen). */
+  has(key: SubscriptionKey): Promise<boolean>;
+  /** Deletes this row by key; true only for the one caller that deleted it (so a slot is given back once). */
+  delete(key: SubscriptionKey): Promise<boolean>;
   /**
    * Removes every stream of one channel subscription; returns the streams whose rows are gone.
    * `knownStreams` are deleted by key too: an index may not show a row written a moment ago.

@@ -148,6 +148,7 @@ export function bundledEnvironment(props: BundledEnvironmentProps): Record<strin
     enforceJwt: settings.enforceJwt,
     rpcHeaders: settings.rpcHeaders,
     rpcCookies: settings.rpcCookies,
+    limits: settings.limits,
     rpc: props.rpc ? { kind: 'http', ...props.rpc } : undefined,
     secrets: {
       secret: secret(settings.secret),

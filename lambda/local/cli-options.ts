@@ -109,6 +109,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
         jwtSecret: string('jwt_secret'),
         jwtParam: string('jwt_param'),
         enforceJwt: flag('enforce_jwt'),
+        limits: {
+          maxSubscriptionsPerConnection: integer(read('max_subscriptions_per_connection'), 1, 1_000_000),
+          maxInvalidFrames: integer(read('max_invalid_frames'), 1, 1_000_000),
+        },
       },
     },
   };

@@ -1,5 +1,5 @@
 import { DEFAULT_HOST, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTION_MS, DEFAULT_PATH, DEFAULT_PORT } from './local-cable-server';
-import { DEFAULT_DELIVERY } from '../core/config';
+import { DEFAULT_DELIVERY, DEFAULT_LIMITS } from '../core/config';
 
 /** How an option's value is read. */
 export type OptionKind = 'string' | 'port' | 'seconds' | 'boolean' | 'origins' | 'level';
@@ -61,6 +61,18 @@ export const CLI_OPTIONS: readonly OptionSpec[] = [
   },
   { name: 'broadcast_concurrency', kind: 'string', default: String(DEFAULT_DELIVERY.concurrency), description: '@connections posts in flight at once per broadcast (the construct\'s broadcastConcurrency)' },
   { name: 'broadcast_shard_size', kind: 'string', default: String(DEFAULT_DELIVERY.shardSize), description: 'Subscribers per shard; larger streams are delivered in parallel shards (the construct\'s broadcastShardSize)' },
+  {
+    name: 'max_subscriptions_per_connection',
+    kind: 'string',
+    default: String(DEFAULT_LIMITS.maxSubscriptionsPerConnection),
+    description: 'Subscriptions one connection may hold; past it subscribe gets reject_subscription and stores nothing (the construct\'s maxSubscriptionsPerConnection)',
+  },
+  {
+    name: 'max_invalid_frames',
+    kind: 'string',
+    default: String(DEFAULT_LIMITS.maxInvalidFrames),
+    description: 'Frames that are not commands one connection may send; the last ends it with invalid_request (the construct\'s maxInvalidFrames)',
+  },
   { name: 'dynamodb_endpoint', kind: 'string', default: 'in-memory store', description: 'Keep connections and subscriptions in DynamoDB at this endpoint (e.g. DynamoDB Local)' },
   { name: 'connections_table', kind: 'string', default: '-', description: 'Connections table name (with --dynamodb_endpoint)' },
   { name: 'subscriptions_table', kind: 'string', default: '-', description: 'Subscriptions table name (with --dynamodb_endpoint)' },

@@ -74,3 +74,14 @@ export const DEFAULT_RPC = {
 
 /** anycable-rails' `http_rpc_mount_path`, the path an app on Lambda serves RPC at. */
 export const DEFAULT_RPC_PATH = '/_anycable';
+
+/**
+ * What one connection may cost (docs/cost.md, "What abuse costs"). A page's subscriptions are a
+ * handful to a few dozen; past the cap each new one is refused, so one broadcast brings a
+ * connection at most this many frames of one stream. After `maxInvalidFrames` frames that are
+ * not commands the connection is closed with `invalid_request`.
+ */
+export const DEFAULT_LIMITS = {
+  maxSubscriptionsPerConnection: 300,
+  maxInvalidFrames: 10,
+} as const;

@@ -43,6 +43,8 @@ export const ENVIRONMENT_VARIABLES = {
   rpcHttpHost: 'CABLE_RPC_HTTP_HOST',
   rpcTimeoutMs: 'CABLE_RPC_TIMEOUT',
   rpcMaxAttempts: 'CABLE_RPC_MAX_ATTEMPTS',
+  maxSubscriptionsPerConnection: 'CABLE_MAX_SUBSCRIPTIONS_PER_CONNECTION',
+  maxInvalidFrames: 'CABLE_MAX_INVALID_FRAMES',
 } as const;
 
 /**
@@ -90,6 +92,12 @@ export interface DeliveryEnvironment {
   readonly maxDelayMs?: number;
 }
 
+/** What one connection may hold and send (the `message` function applies them). */
+export interface LimitsEnvironment {
+  readonly maxSubscriptionsPerConnection?: number;
+  readonly maxInvalidFrames?: number;
+}
+
 /** Everything a function may be told; each function gets only the part it uses. */
 export interface CableFunctionEnvironment {
   readonly connectionsTable?: string;
@@ -118,6 +126,7 @@ export interface CableFunctionEnvironment {
   readonly rpcHeaders?: readonly string[];
   readonly rpcCookies?: readonly string[];
   readonly rpc?: RpcTarget;
+  readonly limits?: LimitsEnvironment;
   readonly secrets?: Readonly<Partial<Record<SecretName, SecretSource>>>;
 }
 
@@ -129,7 +138,7 @@ type Value = string | number | boolean | readonly string[] | undefined;
  */
 export function writeEnvironment(env: CableFunctionEnvironment): Record<string, string> {
   const V = ENVIRONMENT_VARIABLES;
-  const { ping = {}, delivery = {}, rpc } = env;
+  const { ping = {}, delivery = {}, limits = {}, rpc } = env;
   const pairs: Array<[string, Value]> = [
     [V.connectionsTable, env.connectionsTable],
     [V.subscriptionsTable, env.subscriptionsTable],
@@ -166,6 +175,8 @@ export function writeEnvironment(env: CableFunctionEnvironment): Record<string, 
     [V.rpcHttpHost, rpc?.kind === 'lambda' ? rpc.host : undefined],
     [V.rpcTimeoutMs, rpc?.timeoutMs],
     [V.rpcMaxAttempts, rpc?.maxAttempts],
+    [V.maxSubscriptionsPerConnection, limits.maxSubscriptionsPerConnection],
+    [V.maxInvalidFrames, limits.maxInvalidFrames],
   ];
   for (const [name, source] of Object.entries(env.secrets ?? {}) as Array<[SecretName, SecretSource | undefined]>) {
     pairs.push([SECRET_VARIABLES[name], source?.value], [`${SECRET_VARIABLES[name]}_ARN`, source?.arn]);
@@ -230,6 +241,10 @@ export function readEnvironment(vars: Readonly<Record<string, string | undefined
     rpcHeaders: parseList(vars[V.rpcHeaders]),
     rpcCookies: parseList(vars[V.rpcCookies]),
     rpc: readRpcTarget(vars),
+    limits: {
+      maxSubscriptionsPerConnection: integer(V.maxSubscriptionsPerConnection),
+      maxInvalidFrames: integer(V.maxInvalidFrames),
+    },
     secrets,
   };
 }

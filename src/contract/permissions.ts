@@ -93,12 +93,22 @@ export const PERMISSIONS: Readonly<Record<CableFunctionName, FunctionPermissions
   message: merge({
     needs: [
       { actions: ['dynamodb:PutItem'], resource: subscriptions(), why: 'message: stores a subscription' },
-      { actions: ['dynamodb:BatchWriteItem'], resource: subscriptions(), why: 'message: deletes a channel\'s subscriptions on unsubscribe' },
-      { actions: ['dynamodb:Query'], resource: byConnection, why: 'message: finds a channel\'s subscriptions on unsubscribe' },
+      { actions: ['dynamodb:GetItem'], resource: subscriptions(), why: 'message: reads a subscription\'s row before a subscribe, so a re-sent one takes no slot of the cap' },
+      {
+        actions: ['dynamodb:DeleteItem'],
+        resource: subscriptions(),
+        why: 'message: deletes a built-in channel\'s subscription on unsubscribe (ALL_OLD: its slot is given back once)',
+      },
+      {
+        actions: ['dynamodb:UpdateItem'],
+        resource: connections(),
+        why: 'message: counts the connection\'s subscriptions (the cap) and invalid frames on its row; with RPC, the state app channels keep there',
+      },
+      { actions: ['dynamodb:BatchWriteItem'], resource: subscriptions(), when: 'rpc', why: 'message: deletes an app channel\'s streams on unsubscribe or stop_streams' },
+      { actions: ['dynamodb:Query'], resource: byConnection, when: 'rpc', why: 'message: finds an app channel\'s subscriptions on unsubscribe' },
       { actions: ['execute-api:ManageConnections'], resource: { kind: 'connections', method: 'POST' }, why: 'message: answers the client (confirm, reject, transmissions)' },
       { actions: ['execute-api:ManageConnections'], resource: { kind: 'connections', method: 'DELETE' }, why: 'message: closes a connection the app disconnects or that sent what it must not' },
       { actions: ['dynamodb:GetItem'], resource: connections(), when: 'identification', why: 'message: reads the connection row before a subscribe (no row: rejected, refused) and for app channel commands' },
-      { actions: ['dynamodb:UpdateItem'], resource: connections(), when: 'rpc', why: 'message: updates the channel state and streams app channels keep on the connection row' },
       { actions: ['lambda:InvokeFunction'], resource: { kind: 'rpcFunction' }, when: 'rpcFunction', why: 'message: runs app channel commands through the app\'s RPC' },
     ],
     secrets: [

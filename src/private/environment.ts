@@ -1,3 +1,4 @@
+import { Token } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { CableApi } from './api';
 import { DeliverySettings, deliveryEnvironment } from './broadcast';
@@ -8,6 +9,7 @@ import { PingerSettings, pingEnvironment } from './pinger';
 import type { CableSecrets } from './secrets';
 import type { CableTables } from './tables';
 import type { CableWebSocketApiProps } from '../cable-websocket-api-props';
+import { DEFAULT_LIMITS } from '../contract/defaults';
 import type { CableFunctionEnvironment } from '../contract/environment';
 import type { CableFunctionName } from '../contract/functions';
 
@@ -25,8 +27,28 @@ export function settings(props: CableWebSocketApiProps): StreamsSettings {
   return { turboStreams: props.turboStreams ?? true, publicStreams: props.publicStreams ?? false };
 }
 
+/** What one connection may hold and send: the `message` function applies them. */
+export interface LimitsSettings {
+  readonly maxSubscriptionsPerConnection: number;
+  readonly maxInvalidFrames: number;
+}
+
+export function limitsSettings(props: CableWebSocketApiProps): LimitsSettings {
+  const limits = {
+    maxSubscriptionsPerConnection: props.maxSubscriptionsPerConnection ?? DEFAULT_LIMITS.maxSubscriptionsPerConnection,
+    maxInvalidFrames: props.maxInvalidFrames ?? DEFAULT_LIMITS.maxInvalidFrames,
+  };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Token.isUnresolved(value) && (!Number.isInteger(value) || value < 1)) {
+      throw new Error(`\`${name}\` must be a whole number of at least 1, got ${value}; leave it unset for the default (${DEFAULT_LIMITS[name as keyof LimitsSettings]})`);
+    }
+  }
+  return limits;
+}
+
 export interface EnvironmentWiring {
   readonly streams: StreamsSettings;
+  readonly limits: LimitsSettings;
   readonly ttlSeconds: number;
   readonly pinger: PingerSettings;
   readonly delivery: DeliverySettings;
@@ -43,11 +65,12 @@ type Part =
   | 'deliverFunction' | 'fanOutFunction' // the functions it starts
   | 'jwt' // the JWT settings (the keys a function reads come from the permission manifest)
   | 'rpc' // the app's RPC, when there is one
+  | 'limits' // what one connection may hold and send
   | 'tellsTheApp'; // with RPC only: the app's RPC and the common secret, to tell of gone connections
 
 const PARTS: Record<CableFunctionName, Part[]> = {
   connect: ['deliverFunction', 'jwt', 'rpc'],
-  message: ['rpc'],
+  message: ['rpc', 'limits'],
   // Without RPC, `$disconnect` tells no one and reads no secret.
   disconnect: ['tellsTheApp'],
   deliver: [],
@@ -78,6 +101,7 @@ export function environmentOf(name: CableFunctionName, wiring: EnvironmentWiring
     fanOutFunction: parts.has('fanOutFunction') ? createdBefore(created, 'fanout', name).functionName : undefined,
     ...(parts.has('jwt') ? { jwtParam: identification.jwtParam, enforceJwt: identification.enforceJwt } : {}),
     ...(parts.has('rpc') && rpc ? { rpc: rpc.target, rpcHeaders: rpc.headers, rpcCookies: rpc.cookies } : {}),
+    ...(parts.has('limits') ? { limits: wiring.limits } : {}),
     // The keys it reads, as the permission manifest lists them: told of exactly what it may read.
     secrets: Object.fromEntries([...secretsRead(name, wiring.secrets, identification)].map(([key, secret]) => [key, { arn: secret.secretArn }])),
   };

@@ -23,6 +23,7 @@ export interface CableSettings {
   readonly identification: identification.Identification;
   readonly delivery: broadcast.DeliverySettings;
   readonly streams: environment.StreamsSettings;
+  readonly limits: environment.LimitsSettings;
   readonly secrets: secrets.SecretsSettings;
   readonly alarms: alarms.AlarmsSettings;
 }
@@ -38,6 +39,7 @@ export function resolveSettings(props: CableWebSocketApiProps): CableSettings {
     identification: identification.settings(props),
     delivery: broadcast.settings(props),
     streams: environment.settings(props),
+    limits: environment.limitsSettings(props),
     secrets: secrets.settings(props),
     alarms: alarms.settings(props),
   };

@@ -107,3 +107,57 @@ describe('DynamoConnectionStore', () => {
     });
   });
 });
+
+describe('DynamoConnectionStore limits', () => {
+  async function attributes(): Promise<Record<string, unknown>> {
+    const { Item: item } = await dynamo.client.send(new GetItemCommand({ TableName: table, Key: { connectionId: { S: record.connectionId } } }));
+    return item ?? {};
+  }
+
+  test('reserveSubscription: takes slots up to max, then refuses without a write', async () => {
+    await store.put(record);
+    expect(await store.reserveSubscription(record.connectionId, 2)).toBe(true);
+    expect(await store.reserveSubscription(record.connectionId, 2)).toBe(true);
+    expect(await store.reserveSubscription(record.connectionId, 2)).toBe(false);
+    expect(await attributes()).toMatchObject({ subscriptionCount: { N: '2' } });
+  });
+
+  test('reserveSubscription: concurrent reservations take exactly max slots (one conditional update each)', async () => {
+    await store.put(record);
+    const taken = await Promise.all(Array.from({ length: 20 }, () => store.reserveSubscription(record.connectionId, 7)));
+    expect(taken.filter(Boolean)).toHaveLength(7);
+    expect(await attributes()).toMatchObject({ subscriptionCount: { N: '7' } });
+  });
+
+  test('reserveSubscription: a connection without a row is refused and no row appears', async () => {
+    expect(await store.reserveSubscription('gone', 5)).toBe(false);
+    expect(await store.get('gone')).toBeUndefined();
+  });
+
+  test('releaseSubscription: gives a slot back, never below zero, and a gone connection is no error', async () => {
+    await store.put(record);
+    await store.reserveSubscription(record.connectionId, 1);
+    await store.releaseSubscription(record.connectionId);
+    await store.releaseSubscription(record.connectionId);
+    expect(await attributes()).toMatchObject({ subscriptionCount: { N: '0' } });
+    expect(await store.reserveSubscription(record.connectionId, 1)).toBe(true);
+    await expect(store.releaseSubscription('gone')).resolves.toBeUndefined();
+    expect(await store.get('gone')).toBeUndefined();
+  });
+
+  test('countInvalidFrame: counts 1, 2, 3 on the row; a connection without a row is undefined and gets none', async () => {
+    await store.put(record);
+    expect([await store.countInvalidFrame(record.connectionId), await store.countInvalidFrame(record.connectionId)]).toEqual([1, 2]);
+    expect(await store.countInvalidFrame(record.connectionId)).toBe(3);
+    expect(await attributes()).toMatchObject({ invalidFrames: { N: '3' } });
+    expect(await store.countInvalidFrame('gone')).toBeUndefined();
+    expect(await store.get('gone')).toBeUndefined();
+  });
+
+  test('counts: the rest of the row is untouched, and get still returns the record', async () => {
+    await store.put(record);
+    await store.reserveSubscription(record.connectionId, 3);
+    await store.countInvalidFrame(record.connectionId);
+    expect(await store.get(record.connectionId)).toEqual({ ...record, cstate: {}, channels: {} });
+  });
+});

@@ -209,6 +209,40 @@ describe('listByStream', () => {
   });
 });
 
+describe('has and delete', () => {
+  test('has: true for a stored row only (same stream, connection and identifier)', async () => {
+    await store.add(sub('room:1', 'c1'));
+    expect(await store.has(sub('room:1', 'c1'))).toBe(true);
+    expect(await store.has(sub('room:1', 'c2'))).toBe(false);
+    expect(await store.has(sub('room:2', 'c1', turbo('room:1')))).toBe(false);
+    expect(await store.has({ ...sub('room:1', 'c1'), identifier: turbo('room:9') })).toBe(false);
+  });
+
+  test('has: asks for a strongly consistent read, so a re-sent subscribe sees the first one\'s row', async () => {
+    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const inputs: unknown[] = [];
+    client.middlewareStack.add((next, context) => async (args) => {
+      if (context.commandName === 'GetItemCommand') inputs.push(args.input);
+      return next(args);
+    }, { step: 'initialize' });
+    try {
+      await new DynamoSubscriptionStore(DynamoDBDocumentClient.from(client), table).has(sub('room:1', 'c1'));
+      expect(inputs).toEqual([expect.objectContaining({ TableName: table, ConsistentRead: true })]);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  test('delete: removes that row only, and tells only the one caller that removed it', async () => {
+    await store.add(sub('room:1', 'c1'));
+    await store.add(sub('room:1', 'c2'));
+    const results = await Promise.all([1, 2, 3].map(() => store.delete(sub('room:1', 'c1'))));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect((await rows()).map((row) => row.connectionId)).toEqual(['c2']);
+    expect(await store.delete(sub('room:1', 'c1'))).toBe(false);
+  });
+});
+
 describe('remove', () => {
   test('remove: removes one identifier of one connection and leaves the others', async () => {
     const other = '{"channel":"$pubsub","stream_name":"room:1"}';

@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { logicalId, makeStack } from './support';
 import { CableRpc, CableWebSocketApi, CableWebSocketApiProps } from '../../src';
-import { DEFAULT_DELIVERY, DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_PING, DEFAULT_TTL_SECONDS } from '../../src/contract/defaults';
+import { DEFAULT_DELIVERY, DEFAULT_LIMITS, DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_PING, DEFAULT_TTL_SECONDS } from '../../src/contract/defaults';
 import { CableFunctionEnvironment, readEnvironment, SecretName } from '../../src/contract/environment';
 import { CABLE_FUNCTIONS, CableFunctionName } from '../../src/contract/functions';
 
@@ -65,6 +65,8 @@ describe('environment round trip', () => {
     broadcastConcurrency: 16,
     broadcastShardSize: 2000,
     broadcastRetry: { maxAttempts: 2, baseDelay: Duration.millis(100), maxDelay: Duration.seconds(2) },
+    maxSubscriptionsPerConnection: 50,
+    maxInvalidFrames: 4,
     jwtParam: 'token',
     enforceJwt: true,
     jwtSecret: secret(stack, 'jwt'),
@@ -88,6 +90,7 @@ describe('environment round trip', () => {
     maxConnectionAgeSeconds: 90 * 60,
     ping: { intervalSeconds: 30, minClientIntervalSeconds: 10, maxClientIntervalSeconds: 300, maxPerSecond: 1000 },
     delivery: {},
+    limits: {},
   };
   const rpc: CableFunctionEnvironment = {
     rpc: { kind: 'http', url: RPC_URL, timeoutMs: 2000, maxAttempts: 2 },
@@ -97,7 +100,7 @@ describe('environment round trip', () => {
   const delivery = { concurrency: 16, shardSize: 2000, maxAttempts: 2, baseDelayMs: 100, maxDelayMs: 2000 };
   const expected: Environments = {
     connect: { ...shared, ...rpc, jwtParam: 'token', enforceJwt: true },
-    message: { ...shared, ...rpc },
+    message: { ...shared, ...rpc, limits: { maxSubscriptionsPerConnection: 50, maxInvalidFrames: 4 } },
     disconnect: { ...shared, ...rpc },
     deliver: shared,
     broadcast: { ...shared, ...rpc, delivery },
@@ -155,8 +158,14 @@ describe('environment defaults', () => {
         maxPerSecond: DEFAULT_PING.maxPerSecond,
       },
       delivery,
+      limits: name === 'message' ? DEFAULT_LIMITS : {},
     });
     expect(secretsOf(envs[name])).toEqual(secrets[name] ?? []);
+  });
+
+  test('maxSubscriptionsPerConnection, maxInvalidFrames: a value that is not a whole number of at least 1 is refused, naming the prop', () => {
+    expect(() => environments(() => ({ maxSubscriptionsPerConnection: 0 }))).toThrow(/`maxSubscriptionsPerConnection` must be a whole number of at least 1, got 0/);
+    expect(() => environments(() => ({ maxInvalidFrames: 2.5 }))).toThrow(/`maxInvalidFrames` must be a whole number of at least 1, got 2.5/);
   });
 
   test('pings: false tells every function the interval is 0', () => {

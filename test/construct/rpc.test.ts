@@ -270,11 +270,14 @@ describe('rpc: connection state (least privilege)', () => {
     expect(actions).not.toContain('dynamodb:UpdateItem');
   });
 
-  test('rpc: unset, neither message nor disconnect may read or update connection rows', () => {
-    for (const name of ['MessageHandler', 'DisconnectHandler']) {
-      expect(actionsOf(withoutRpc, name)).not.toContain('dynamodb:GetItem');
-      expect(actionsOf(withoutRpc, name)).not.toContain('dynamodb:UpdateItem');
-    }
+  test('rpc: unset, disconnect may neither read nor update connection rows; message only updates them (the limits\' counts), never reads one', () => {
+    expect(actionsOf(withoutRpc, 'DisconnectHandler')).not.toContain('dynamodb:GetItem');
+    expect(actionsOf(withoutRpc, 'DisconnectHandler')).not.toContain('dynamodb:UpdateItem');
+    const table = logicalId(withoutRpc, 'AWS::DynamoDB::Table', 'ConnectionsTable');
+    const onConnections = statementsOf(withoutRpc, 'MessageHandler')
+      .filter((statement) => JSON.stringify(statement.Resource).includes(table))
+      .flatMap((statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]));
+    expect(onConnections).toEqual(['dynamodb:UpdateItem']);
   });
 
   test('rpc: unset, the disconnect handler gets no secret and may read none', () => {

@@ -64,6 +64,8 @@ export class DynamoLikeStore implements SubscriptionStore {
   constructor(readonly inner: MemorySubscriptionStore, private readonly maxPage = Number.POSITIVE_INFINITY) {}
 
   add: SubscriptionStore['add'] = (s) => this.inner.add(s);
+  has: SubscriptionStore['has'] = (key) => this.inner.has(key);
+  delete: SubscriptionStore['delete'] = (key) => this.inner.delete(key);
   remove: SubscriptionStore['remove'] = (...args) => this.inner.remove(...args);
   removeStreams: SubscriptionStore['removeStreams'] = (...args) => this.inner.removeStreams(...args);
   removeAll: SubscriptionStore['removeAll'] = (id) => this.inner.removeAll(id);

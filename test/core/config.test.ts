@@ -1,5 +1,6 @@
 import {
-  CableConfig, CableSettings, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_DELIVERY, DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_PING, DEFAULT_TTL_SECONDS,
+  CableConfig, CableSettings, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_DELIVERY, DEFAULT_LIMITS, DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_PING,
+  DEFAULT_TTL_SECONDS,
   resolveConfig,
 } from '../../lambda/core/config';
 import { CableConfigError } from '../../lambda/core/errors';
@@ -20,7 +21,14 @@ describe('resolveConfig', () => {
       maxConnectionAgeSeconds: DEFAULT_MAX_CONNECTION_AGE_SECONDS,
       jwt: undefined,
       rpc: { secret: undefined, proxyHeaders: ['cookie'] },
+      limits: DEFAULT_LIMITS,
     });
+  });
+
+  test('limits: partial settings keep the other default; invalid values name the setting', () => {
+    expect(resolveConfig({ limits: { maxInvalidFrames: 3 } }).limits).toEqual({ ...DEFAULT_LIMITS, maxInvalidFrames: 3 });
+    expect(() => resolveConfig({ limits: { maxSubscriptionsPerConnection: 0 } })).toThrow(/limits.maxSubscriptionsPerConnection must be an integer of at least 1, got 0/);
+    expect(() => resolveConfig({ limits: { maxInvalidFrames: 1.5 } })).toThrow(/limits.maxInvalidFrames must be an integer of at least 1, got 1.5/);
   });
 
   test('broadcastKey: derived from secret as anycable-go does, hex(HMAC-SHA256(secret, "broadcast-cable"))', () => {

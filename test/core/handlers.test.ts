@@ -1,5 +1,5 @@
 import {
-  CONNECTION_ID, expectValidFrames, makeWorld, OTHER_CONNECTION_ID, rows, SECRET, START_MS, subscribeCommand, turboIdentifier, World,
+  CONNECTION_ID, expectValidFrames, makeWorld, openConnections, OTHER_CONNECTION_ID, rows, SECRET, START_MS, subscribeCommand, turboIdentifier, World,
 } from './support';
 import { CableSettings } from '../../lambda/core/config';
 import { signStream } from '../../lambda/core/signed-stream';
@@ -123,6 +123,7 @@ describe('$default handler', () => {
 
   test('$default: posts the command\'s frames through the transport', async () => {
     const { world, deps } = worldWith();
+    await openConnections(world, CONNECTION_ID);
     world.transport.open(CONNECTION_ID);
 
     const result = await makeMessageHandler(deps)(event('MESSAGE', { body: subscribeCommand(ROOM) }));
@@ -136,6 +137,7 @@ describe('$default handler', () => {
 
   test('$default: ignored input posts nothing and keeps the connection open', async () => {
     const { world, deps } = worldWith();
+    await openConnections(world, CONNECTION_ID);
     world.transport.open(CONNECTION_ID);
 
     expect(await makeMessageHandler(deps)(event('MESSAGE', { body: 'not json' }))).toEqual({ statusCode: 200 });

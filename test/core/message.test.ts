@@ -1,5 +1,5 @@
 import {
-  CONNECTION_ID, expectValidFrames, makeWorld, messageCommand, OTHER_CONNECTION_ID, rows, SECRET, send, snapshot,
+  CONNECTION_ID, expectValidFrames, makeWorld, messageCommand, openConnections, OTHER_CONNECTION_ID, rows, SECRET, send, snapshot,
   subscribeCommand, turboIdentifier, unsubscribeCommand, World,
 } from './support';
 import { connect } from '../../lambda/core/connect';
@@ -14,6 +14,7 @@ const ROOM_2 = turboIdentifier(signStream('room:2', SECRET));
 /** CONNECTION_ID on room 1 and room 2, OTHER_CONNECTION_ID on room 1. */
 async function seeded(): Promise<World> {
   const world = makeWorld();
+  await openConnections(world, CONNECTION_ID, OTHER_CONNECTION_ID);
   await send(world, subscribeCommand(ROOM_1));
   await send(world, subscribeCommand(ROOM_2));
   await send(world, subscribeCommand(ROOM_1), OTHER_CONNECTION_ID);
@@ -68,9 +69,9 @@ describe('message', () => {
     expect(result).toEqual(NOTHING);
     expect(snapshot(world)).toEqual(before);
     expect(world.logger.entries).toEqual([{
-      level: 'info',
+      level: 'warn',
       event: 'message.ignored',
-      fields: { connectionId: CONNECTION_ID, reason: 'no_actions_on_builtin_channels', identifier: ROOM_1 },
+      fields: { connectionId: CONNECTION_ID, reason: 'no_actions_on_builtin_channels', identifier: ROOM_1, count: 1 },
     }]);
   });
 });
@@ -110,7 +111,7 @@ describe('bad input', () => {
 
     expect(result).toEqual(NOTHING);
     expect(snapshot(world)).toEqual(before);
-    expect(world.logger.entries).toEqual([{ level: 'warn', event: 'message.ignored', fields: { connectionId: CONNECTION_ID, reason } }]);
+    expect(world.logger.entries).toEqual([{ level: 'warn', event: 'message.ignored', fields: { connectionId: CONNECTION_ID, reason, count: 1 } }]);
   });
 
   test.each<{ name: string; body: string; binary: boolean; reason: string }>([
@@ -188,6 +189,7 @@ describe('rejected connections', () => {
 
   test('without required identification (no RPC, JWT not enforced) an anonymous connection subscribes without a read', async () => {
     const world = makeWorld({ secret: SECRET });
+    await openConnections(world, CONNECTION_ID);
     const get = jest.spyOn(world.connections, 'get');
     expect(await send(world, subscribeCommand(ROOM_1))).toEqual({ frames: [{ type: 'confirm_subscription', identifier: ROOM_1 }], close: false });
     expect(get).not.toHaveBeenCalled();

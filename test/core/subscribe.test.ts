@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import {
-  CONNECTION_ID, expectValidFrames, makeWorld, pubsubIdentifier, rows, SECRET, send, START_MS,
+  CONNECTION_ID, expectValidFrames, makeWorld, openConnections, pubsubIdentifier, rows, SECRET, send, START_MS,
   subscribeCommand, turboIdentifier,
 } from './support';
 import { MAX_IDENTIFIER_BYTES } from '../../lambda/core/channels';
@@ -354,6 +354,7 @@ describe('subscribe', () => {
 
   test.each(cases)('$name', async (c) => {
     const world = makeWorld(c.settings ?? { secret: SECRET });
+    await openConnections(world, CONNECTION_ID);
     const out: ServerFrame[] = [];
     for (const body of c.in) {
       const result = await send(world, body);
@@ -375,12 +376,14 @@ describe('subscribe', () => {
 
   test('subscribe: rows expire ttlSeconds after the subscribe', async () => {
     const world = makeWorld({ secret: SECRET, ttlSeconds: 3600, maxConnectionAgeSeconds: 1800 });
+    await openConnections(world, CONNECTION_ID);
     await send(world, subscribeCommand(TURBO_ROOM));
     expect(world.subscriptions.all().map((s) => s.expiresAt)).toEqual([Math.floor(START_MS / 1000) + 3600]);
   });
 
   test('subscribe: concurrent subscribes of one identifier make one row and each is confirmed', async () => {
     const world = makeWorld();
+    await openConnections(world, CONNECTION_ID);
     const results = await Promise.all([1, 2, 3, 4].map(() => send(world, subscribeCommand(TURBO_ROOM))));
     expect(results.map((r) => r.frames)).toEqual([1, 2, 3, 4].map(() => [confirm(TURBO_ROOM)]));
     expect(rows(world)).toEqual([{ stream: ROOM, connectionId: CONNECTION_ID, identifier: TURBO_ROOM }]);
@@ -388,6 +391,7 @@ describe('subscribe', () => {
 
   test('subscribe: the same identifier on two connections is two rows', async () => {
     const world = makeWorld();
+    await openConnections(world, 'conn-1', 'conn-2');
     await send(world, subscribeCommand(TURBO_ROOM), 'conn-1');
     await send(world, subscribeCommand(TURBO_ROOM), 'conn-2');
     expect(rows(world).map((r) => r.connectionId)).toEqual(['conn-1', 'conn-2']);

@@ -74,6 +74,16 @@ export function makeWorld(settings: CableSettings = { secret: SECRET }): World {
 }
 
 /**
+ * Rows for these connections, as `$connect` stores an anonymous client's: a connection's
+ * subscriptions and invalid frames are counted on its row, and one without a row is refused.
+ */
+export async function openConnections(world: Pick<World, 'connections'>, ...ids: string[]): Promise<void> {
+  for (const connectionId of ids) {
+    await world.connections.put({ connectionId, connectedAt: START_MS, expiresAt: Math.floor(START_MS / 1000) + 10_800, subprotocol: 'actioncable-v1-json', headers: {}, query: {} });
+  }
+}
+
+/**
  * The invariants of every server frame: a `disconnect` says whether to reconnect (the client
  * reads a missing `reconnect` as false), and nothing exceeds what API Gateway will post.
  */

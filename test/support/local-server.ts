@@ -181,6 +181,18 @@ export class HeldConnectionStore implements ConnectionStore {
     return this.inner.updateState(...args);
   }
 
+  reserveSubscription(connectionId: string, max: number): Promise<boolean> {
+    return this.inner.reserveSubscription(connectionId, max);
+  }
+
+  releaseSubscription(connectionId: string): Promise<void> {
+    return this.inner.releaseSubscription(connectionId);
+  }
+
+  countInvalidFrame(connectionId: string): Promise<number | undefined> {
+    return this.inner.countInvalidFrame(connectionId);
+  }
+
   /** Lets every held `$connect` go on. */
   open(): void {
     this.release();

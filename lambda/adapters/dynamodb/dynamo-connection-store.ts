@@ -9,6 +9,10 @@ const [CONNECTED_AT, PING_INTERVAL] = CONNECTIONS.pingsIndexAttributes;
 const MAX_KEY_BYTES = 2048;
 /** Where identifiers too long for the index key are kept: usable by RPC calls, not by a remote disconnect. */
 const UNINDEXED_IDENTIFIERS = 'identifiersUnindexed';
+/** The connection's built-in channel subscriptions, counted against `limits.maxSubscriptionsPerConnection`. */
+const SUBSCRIPTION_COUNT = 'subscriptionCount';
+/** Frames that were not commands, counted against `limits.maxInvalidFrames`. */
+const INVALID_FRAMES = 'invalidFrames';
 
 export interface DynamoConnectionStoreOptions {
   /**
@@ -118,7 +122,7 @@ export class DynamoConnectionStore implements ConnectionStore {
       }
       return 'updated';
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException')) throw error;
+      if (!isConditionFailed(error)) throw error;
       return (await this.get(connectionId)) ? 'channel_gone' : 'connection_gone';
     }
   }
@@ -132,6 +136,57 @@ export class DynamoConnectionStore implements ConnectionStore {
       ExpressionAttributeNames: { '#pk': CONNECTIONS.partitionKey, '#cstate': 'cstate', '#channels': 'channels' },
       ExpressionAttributeValues: { ':empty': {} },
     }));
+  }
+
+  /**
+   * One conditional UpdateItem (`ADD`): atomic, so concurrent subscribes cannot pass the cap
+   * together. Billed by the row's size, like every write to it; a refused one is billed too.
+   */
+  async reserveSubscription(connectionId: string, max: number): Promise<boolean> {
+    return this.conditionalAdd(connectionId, SUBSCRIPTION_COUNT, 1, 'attribute_exists(#pk) AND (attribute_not_exists(#n) OR #n < :max)', { ':max': max });
+  }
+
+  async releaseSubscription(connectionId: string): Promise<void> {
+    await this.conditionalAdd(connectionId, SUBSCRIPTION_COUNT, -1, '#n > :zero', { ':zero': 0 });
+  }
+
+  async countInvalidFrame(connectionId: string): Promise<number | undefined> {
+    try {
+      const { Attributes: attributes } = await this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [CONNECTIONS.partitionKey]: connectionId },
+        UpdateExpression: 'ADD #n :one',
+        // Never a row of its own for a connection that has none (it would carry no TTL).
+        ConditionExpression: 'attribute_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': CONNECTIONS.partitionKey, '#n': INVALID_FRAMES },
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }));
+      return attributes?.[INVALID_FRAMES] as number;
+    } catch (error) {
+      if (isConditionFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** `ADD #n :delta` if `condition` holds; false when it does not. */
+  private async conditionalAdd(
+    connectionId: string, attribute: string, delta: number, condition: string, values: Record<string, number>,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [CONNECTIONS.partitionKey]: connectionId },
+        UpdateExpression: 'ADD #n :delta',
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { '#n': attribute, ...(condition.includes('#pk') ? { '#pk': CONNECTIONS.partitionKey } : {}) },
+        ExpressionAttributeValues: { ':delta': delta, ...values },
+      }));
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
   }
 
   /** ALL_OLD: the deleted row comes back, and only to the one caller that deleted it. */
@@ -207,6 +262,11 @@ function toRecord(item: Record<string, any>): ConnectionRecord {
     ...(item.cstate !== undefined ? { cstate: item.cstate } : {}),
     ...(item.channels !== undefined ? { channels: item.channels } : {}),
   };
+}
+
+/** By name too: an instanceof check fails when the bundle holds two copies of the SDK. */
+function isConditionFailed(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
 }
 
 /** DynamoDB's answer to a path into a map the row does not have. */

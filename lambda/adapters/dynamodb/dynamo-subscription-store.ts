@@ -1,7 +1,9 @@
-import { BatchWriteCommand, BatchWriteCommandInput, DynamoDBDocumentClient, PutCommand, QueryCommand, QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand, BatchWriteCommandInput, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { decodeCursor, encodeCursor } from './cursor';
 import { SUBSCRIPTIONS, subscriberKey } from './schema';
-import { Subscription, SubscriptionPage, SubscriptionStore } from '../../core/ports';
+import { Subscription, SubscriptionKey, SubscriptionPage, SubscriptionStore } from '../../core/ports';
 
 const DEFAULT_PAGE_SIZE = 1000;
 /** BatchWriteItem accepts at most 25 requests. */
@@ -57,6 +59,24 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
       if ((error as Error | undefined)?.name === 'ConditionalCheckFailedException') return 'exists';
       throw error;
     }
+  }
+
+  /** One GetItem, consistent: a `subscribe` re-sent right after the first must see its row. */
+  async has(key: SubscriptionKey): Promise<boolean> {
+    const { Item: item } = await this.doc.send(new GetCommand({
+      TableName: this.tableName,
+      Key: rowKey(key),
+      ConsistentRead: true,
+      ProjectionExpression: '#stream',
+      ExpressionAttributeNames: { '#stream': SUBSCRIPTIONS.partitionKey },
+    }));
+    return item !== undefined;
+  }
+
+  /** One DeleteItem; ALL_OLD tells the one caller that deleted the row. */
+  async delete(key: SubscriptionKey): Promise<boolean> {
+    const { Attributes: attributes } = await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: rowKey(key), ReturnValues: 'ALL_OLD' }));
+    return attributes !== undefined;
   }
 
   async remove(connectionId: string, identifier: string, knownStreams: string[] = []): Promise<string[]> {
@@ -153,6 +173,10 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
       wait = Math.min(wait * 2, 1000);
     }
   }
+}
+
+function rowKey(key: SubscriptionKey): Key {
+  return { [SUBSCRIPTIONS.partitionKey]: key.stream, [SUBSCRIPTIONS.sortKey]: subscriberKey(key.connectionId, key.identifier) };
 }
 
 /** The key of a `listByStream` page cursor, which must belong to `stream`. */

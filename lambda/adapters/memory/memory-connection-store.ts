@@ -5,12 +5,15 @@ const DEFAULT_PAGE_SIZE = 1000;
 /** Connections in a Map: the local server's embedded store and the core tests' store. */
 export class MemoryConnectionStore implements ConnectionStore {
   readonly records = new Map<string, ConnectionRecord>();
+  /** Each connection's subscription count and invalid frames, attributes of its row in DynamoDB: they go with it. */
+  readonly counts = new Map<string, { subscriptions: number; invalidFrames: number }>();
 
   /** `pageSize`: connections per `listForPing` page (small in tests, to exercise cursors). */
   constructor(private readonly pageSize = DEFAULT_PAGE_SIZE) {}
 
   async put(record: ConnectionRecord): Promise<void> {
     this.records.set(record.connectionId, record);
+    this.counts.delete(record.connectionId);
   }
 
   async get(connectionId: string): Promise<ConnectionRecord | undefined> {
@@ -20,7 +23,37 @@ export class MemoryConnectionStore implements ConnectionStore {
   async delete(connectionId: string): Promise<ConnectionRecord | undefined> {
     const record = this.records.get(connectionId);
     this.records.delete(connectionId);
+    this.counts.delete(connectionId);
     return record;
+  }
+
+  async reserveSubscription(connectionId: string, max: number): Promise<boolean> {
+    const counts = this.countsOf(connectionId);
+    if (!counts || counts.subscriptions >= max) return false;
+    counts.subscriptions++;
+    return true;
+  }
+
+  async releaseSubscription(connectionId: string): Promise<void> {
+    const counts = this.countsOf(connectionId);
+    if (counts && counts.subscriptions > 0) counts.subscriptions--;
+  }
+
+  async countInvalidFrame(connectionId: string): Promise<number | undefined> {
+    const counts = this.countsOf(connectionId);
+    if (!counts) return undefined;
+    return ++counts.invalidFrames;
+  }
+
+  /** The counts of a connection that has a row (undefined otherwise), created at zero. */
+  private countsOf(connectionId: string): { subscriptions: number; invalidFrames: number } | undefined {
+    if (!this.records.has(connectionId)) return undefined;
+    let counts = this.counts.get(connectionId);
+    if (!counts) {
+      counts = { subscriptions: 0, invalidFrames: 0 };
+      this.counts.set(connectionId, counts);
+    }
+    return counts;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Subscription, SubscriptionPage, SubscriptionStore } from '../../core/ports';
+import { Subscription, SubscriptionKey, SubscriptionPage, SubscriptionStore } from '../../core/ports';
 import { subscriberKey } from '../dynamodb/schema';
 
 const DEFAULT_PAGE_SIZE = 1000;
@@ -29,6 +29,19 @@ export class MemorySubscriptionStore implements SubscriptionStore {
     partition.rows.set(key, subscription);
     partition.keys.splice(firstAfter(partition.keys, key), 0, key);
     return 'created';
+  }
+
+  async has(key: SubscriptionKey): Promise<boolean> {
+    return this.byStream.get(key.stream)?.rows.has(subscriberKey(key.connectionId, key.identifier)) ?? false;
+  }
+
+  async delete(key: SubscriptionKey): Promise<boolean> {
+    const partition = this.byStream.get(key.stream);
+    const subscriber = subscriberKey(key.connectionId, key.identifier);
+    if (!partition?.rows.delete(subscriber)) return false;
+    partition.keys.splice(firstAfter(partition.keys, subscriber) - 1, 1);
+    if (partition.rows.size === 0) this.byStream.delete(key.stream);
+    return true;
   }
 
   // Memory is consistent: known streams add nothing the scan does not find.
