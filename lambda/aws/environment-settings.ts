@@ -18,5 +18,6 @@ export function settingsFromEnvironment(env: CableFunctionEnvironment): Omit<Cab
     enforceJwt: env.enforceJwt,
     rpcHeaders: env.rpcHeaders,
     rpcCookies: env.rpcCookies,
+    originHeader: env.originHeader,
   };
 }

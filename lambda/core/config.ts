@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { CableConfigError } from './errors';
+import { HEADER_NAME, OriginVerification } from './origin-verification';
 import {
-  API_GATEWAY_MAX_CONNECTION_SECONDS, DEFAULT_DELIVERY, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_JWT_PARAM,
-  DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_PING as PING_DEFAULTS, DEFAULT_RPC_HEADERS, DEFAULT_TTL_SECONDS, MAX_PING_INTERVAL_SECONDS,
+  API_GATEWAY_MAX_CONNECTION_SECONDS, DEFAULT_DELIVERY, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_JWT_PARAM, DEFAULT_MAX_CONNECTION_AGE_SECONDS,
+  DEFAULT_ORIGIN_HEADER, DEFAULT_PING as PING_DEFAULTS, DEFAULT_RPC_HEADERS, DEFAULT_TTL_SECONDS, MAX_PING_INTERVAL_SECONDS,
 } from '../../src/contract/defaults';
 
 /**
@@ -39,6 +40,8 @@ export interface CableConfig {
   readonly jwt?: JwtConfig;
   /** What the app sees of a connection in RPC calls, and the key RPC requests carry. */
   readonly rpc: RpcConfig;
+  /** `$connect` refuses requests without this header (origin-verification.ts); undefined: any request. */
+  readonly originVerification?: OriginVerification;
 }
 
 /**
@@ -129,6 +132,10 @@ export interface CableSettings {
   readonly rpcHeaders?: readonly string[];
   /** anycable-go's `--proxy-cookies`; default: every cookie. */
   readonly rpcCookies?: readonly string[];
+  /** The value a fronting CloudFront distribution sends in `originHeader`; unset: no origin verification. */
+  readonly originSecret?: string;
+  /** Default `X-Origin-Verify`; only with `originSecret`. */
+  readonly originHeader?: string;
 }
 
 // The defaults both sides use live in src/contract/defaults.ts; re-exported for the runtime.
@@ -188,7 +195,19 @@ export function resolveConfig(settings: CableSettings): CableConfig {
       proxyHeaders: resolveHeaderNames(settings.rpcHeaders),
       ...(settings.rpcCookies && settings.rpcCookies.length > 0 ? { proxyCookies: [...settings.rpcCookies] } : {}),
     },
+    ...resolveOriginVerification(settings),
   };
+}
+
+function resolveOriginVerification(settings: CableSettings): { originVerification?: OriginVerification } {
+  const secret = nonEmpty(settings.originSecret);
+  const header = nonEmpty(settings.originHeader);
+  if (!secret) {
+    if (header !== undefined) throw new CableConfigError(`originHeader ("${header}") needs originSecret, the value the header must carry`);
+    return {};
+  }
+  if (header !== undefined && !HEADER_NAME.test(header)) throw new CableConfigError(`originHeader must be an HTTP header name, got "${header}"`);
+  return { originVerification: { header: (header ?? DEFAULT_ORIGIN_HEADER).toLowerCase(), secret } };
 }
 
 

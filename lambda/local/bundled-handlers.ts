@@ -149,6 +149,7 @@ export function bundledEnvironment(props: BundledEnvironmentProps): Record<strin
     rpcHeaders: settings.rpcHeaders,
     rpcCookies: settings.rpcCookies,
     rpc: props.rpc ? { kind: 'http', ...props.rpc } : undefined,
+    originHeader: settings.originHeader,
     secrets: {
       secret: secret(settings.secret),
       turboStreamsSecret: secret(settings.turboStreamsSecret),
@@ -156,6 +157,7 @@ export function bundledEnvironment(props: BundledEnvironmentProps): Record<strin
       broadcastKey: secret(settings.broadcastKey),
       httpRpcSecret: secret(settings.httpRpcSecret),
       jwtSecret: secret(settings.jwtSecret),
+      originSecret: secret(settings.originSecret),
     },
   });
   // Every variable is set, empty when unused: a previous server in this process may have left others in process.env.

@@ -69,3 +69,6 @@ export const DEFAULT_RPC = {
 
 /** anycable-rails' `http_rpc_mount_path`, the path an app on Lambda serves RPC at. */
 export const DEFAULT_RPC_PATH = '/_anycable';
+
+/** The header a fronting CloudFront distribution sends the origin secret in (`originVerification.headerName`). */
+export const DEFAULT_ORIGIN_HEADER = 'X-Origin-Verify';

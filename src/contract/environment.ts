@@ -43,6 +43,8 @@ export const ENVIRONMENT_VARIABLES = {
   rpcHttpHost: 'CABLE_RPC_HTTP_HOST',
   rpcTimeoutMs: 'CABLE_RPC_TIMEOUT',
   rpcMaxAttempts: 'CABLE_RPC_MAX_ATTEMPTS',
+  // Origin verification: the header a fronting CloudFront distribution sends CABLE_ORIGIN_SECRET in.
+  originHeader: 'CABLE_ORIGIN_HEADER',
 } as const;
 
 /**
@@ -56,6 +58,8 @@ export const SECRET_VARIABLES = {
   broadcastKey: 'CABLE_BROADCAST_KEY',
   httpRpcSecret: 'CABLE_HTTP_RPC_SECRET',
   jwtSecret: 'CABLE_JWT_SECRET',
+  // Origin verification: what a fronting CloudFront distribution sends in CABLE_ORIGIN_HEADER.
+  originSecret: 'CABLE_ORIGIN_SECRET',
 } as const;
 
 export type SecretName = keyof typeof SECRET_VARIABLES;
@@ -118,6 +122,8 @@ export interface CableFunctionEnvironment {
   readonly rpcHeaders?: readonly string[];
   readonly rpcCookies?: readonly string[];
   readonly rpc?: RpcTarget;
+  /** The header carrying the origin secret (`$connect` refuses requests without it); with `secrets.originSecret`. */
+  readonly originHeader?: string;
   readonly secrets?: Readonly<Partial<Record<SecretName, SecretSource>>>;
 }
 
@@ -166,6 +172,7 @@ export function writeEnvironment(env: CableFunctionEnvironment): Record<string, 
     [V.rpcHttpHost, rpc?.kind === 'lambda' ? rpc.host : undefined],
     [V.rpcTimeoutMs, rpc?.timeoutMs],
     [V.rpcMaxAttempts, rpc?.maxAttempts],
+    [V.originHeader, env.originHeader],
   ];
   for (const [name, source] of Object.entries(env.secrets ?? {}) as Array<[SecretName, SecretSource | undefined]>) {
     pairs.push([SECRET_VARIABLES[name], source?.value], [`${SECRET_VARIABLES[name]}_ARN`, source?.arn]);
@@ -230,6 +237,7 @@ export function readEnvironment(vars: Readonly<Record<string, string | undefined
     rpcHeaders: parseList(vars[V.rpcHeaders]),
     rpcCookies: parseList(vars[V.rpcCookies]),
     rpc: readRpcTarget(vars),
+    originHeader: text(V.originHeader),
     secrets,
   };
 }

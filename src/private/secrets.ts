@@ -11,6 +11,8 @@ export interface CableSecrets {
   readonly turboStreamsSecret?: secretsmanager.ISecret;
   readonly streamsSecret?: secretsmanager.ISecret;
   readonly broadcastKey?: secretsmanager.ISecret;
+  /** What a fronting distribution sends `$connect` to prove a request came through it; none: no origin verification. */
+  readonly originSecret?: secretsmanager.ISecret;
 }
 
 export type SecretsSettings = Partial<CableSecrets> & {
