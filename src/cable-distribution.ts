@@ -2,6 +2,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 
 /**
  * A CloudFront distribution the `CableWebSocketApi` creates in front of its stage
@@ -16,7 +17,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 export interface CableDistributionOptions {
   /**
    * Alternate domain names (`app.example.com`) viewers use. The first one that is not a wildcard
-   * is sent to `$connect` as `X-Forwarded-Host` and appears in `url`; each non-wildcard one
+   * is sent to `$connect` as `X-Forwarded-Host` (honoured because the distribution also sends the
+   * origin verification header, see `originVerification`) and appears in `url`; each non-wildcard one
    * becomes an allowed origin (`https://<domain>`) unless `allowedOrigins` is set.
    * Requires `certificate`.
    * @default - the distribution's own `*.cloudfront.net` domain, with no `X-Forwarded-Host`
@@ -77,10 +79,48 @@ export interface CableDistributionOptions {
 export interface CableBehaviorOptions {
   /**
    * The host name viewers use for this distribution (one of its alternate domain names). It is
-   * sent to `$connect` as `X-Forwarded-Host`, appears in the returned URL and, unless
+   * sent to `$connect` as `X-Forwarded-Host` (honoured only with origin verification: with
+   * `distribution` or `originVerification`), appears in the returned URL and, unless
    * `allowedOrigins` is set, is added to the allowed origins as `https://<domainName>`.
    * @default - the distribution's `*.cloudfront.net` domain in the returned URL; no
    * `X-Forwarded-Host` (`$connect` sees the API's `execute-api` host) and no allowed origin added
    */
   readonly domainName?: string;
+}
+
+/**
+ * Origin verification (`CableWebSocketApiProps.originVerification`): a CloudFront distribution in
+ * front of the API adds a secret header to every request it sends the API, and `$connect` refuses
+ * any request without it (403), so that the `execute-api` endpoint cannot be used to bypass the
+ * distribution's WAF and geo restriction, nor to forge `X-Forwarded-Host` (the host the app sees
+ * in the RPC connect's `env.url`).
+ *
+ * The construct's own `distribution` and `addBehaviorTo` add the header themselves; a
+ * distribution configured elsewhere must send `<headerName>: <the secret's SecretString>` as an
+ * origin custom header to the cable's origin.
+ *
+ * @example
+ * // A distribution defined outside this CDK app fronts the cable:
+ * const originSecret = secretsmanager.Secret.fromSecretNameV2(this, 'OriginSecret', 'cable/origin');
+ * new CableWebSocketApi(this, 'Cable', { originVerification: { secret: originSecret } });
+ *
+ * @see https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/add-origin-custom-headers.html
+ */
+export interface CableOriginVerificationOptions {
+  /**
+   * The header that carries the secret. Not one CloudFront cannot add (`Host`, `Cookie`, `Via`,
+   * `X-Amz-*`, `X-Edge-*`, ...) nor one the cable reads (`Origin`, `Authorization`,
+   * `Sec-WebSocket-*`, `X-Forwarded-*`).
+   * @default 'X-Origin-Verify'
+   */
+  readonly headerName?: string;
+
+  /**
+   * The secret whose `SecretString` (the whole string, not JSON) the header carries. `$connect`
+   * reads it once per execution environment; the distributions this construct configures take
+   * the value at deployment (a CloudFormation dynamic reference), so after changing it deploy
+   * again with a change to the distribution, or they keep sending the old value.
+   * @default - a 64-character secret generated in Secrets Manager (removed as `removalPolicy` says)
+   */
+  readonly secret?: secretsmanager.ISecret;
 }

@@ -6,7 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { CableAccessLogProps } from './cable-access-log-props';
 import { CableBroadcastProps } from './cable-broadcast-props';
-import { CableDistributionOptions } from './cable-distribution';
+import { CableDistributionOptions, CableOriginVerificationOptions } from './cable-distribution';
 import { CableFunctionProps } from './cable-function-props';
 import { CableKeepaliveProps } from './cable-keepalive-props';
 import { CableLimitsProps } from './cable-limits-props';
@@ -78,6 +78,16 @@ export interface CableWebSocketApiProps extends CableAccessLogProps, CableFuncti
    * @default - no CloudFront distribution
    */
   readonly distribution?: CableDistributionOptions;
+
+  /**
+   * Refuse `$connect` requests that did not come through a CloudFront distribution: the
+   * distribution sends a secret header, and only requests carrying it are served (and may set
+   * `X-Forwarded-Host`). Set it when you front the API with your own distribution; with
+   * `distribution` it is always on (these options then choose the header and the secret).
+   * @default - on with `distribution` (header `X-Origin-Verify`, generated secret); otherwise
+   * off: any request is served, and `X-Forwarded-Host` is ignored
+   */
+  readonly originVerification?: CableOriginVerificationOptions;
 
   /**
    * The common secret (anycable-go's `--secret`): the key for Turbo signed stream names and

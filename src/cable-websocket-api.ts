@@ -17,6 +17,7 @@ import * as cdn from './private/cloudfront';
 import { environmentOf } from './private/environment';
 import * as functions from './private/functions';
 import { apiGatewayMetric, cableMetric, lambdaSum } from './private/metrics';
+import { OriginVerification, originVerificationOf } from './private/origin-verification';
 import { AllowedOrigins } from './private/origins';
 import * as permissions from './private/permissions';
 import * as pinger from './private/pinger';
@@ -70,6 +71,11 @@ export class CableWebSocketApi extends Construct {
   public readonly secret: secretsmanager.ISecret;
   /** The access log group, when access logging is on. */
   public readonly accessLogGroup?: logs.ILogGroup;
+  /**
+   * The secret a distribution in front of the cable sends `$connect` in the origin verification
+   * header, with `distribution` or `originVerification` (given or generated).
+   */
+  public readonly originSecret?: secretsmanager.ISecret;
   /** The CloudFront distribution in front of the stage, when `distribution` is set. */
   public readonly distribution?: cloudfront.Distribution;
   /** The origins `$connect` accepts (`allowedOrigins`, or those of the cable's domain names). */
@@ -80,6 +86,8 @@ export class CableWebSocketApi extends Construct {
   private readonly cableApi: api.CableApi;
   /** The functions by their contract name. */
   private readonly cableFunctions: functions.CableFunctions;
+  /** The header and secret every distribution in front of the cable sends; none: not verified. */
+  private readonly originVerification?: OriginVerification;
 
   constructor(scope: Construct, id: string, props: CableWebSocketApiProps = {}) {
     super(scope, id);
@@ -91,16 +99,19 @@ export class CableWebSocketApi extends Construct {
     const cableSecrets = secrets.create(this, settings.secrets);
     this.cableApi = api.create(this, settings.api);
     const environment = { ...settings, ttlSeconds: settings.tables.ttlSeconds, tables: cableTables, api: this.cableApi, secrets: cableSecrets };
+    this.originVerification = originVerificationOf(settings.cloudfront?.originHeader, cableSecrets.originSecret);
     this.cableFunctions = functions.create(this, {
       settings: settings.functions,
       webSocketApi: this.cableApi.webSocketApi,
-      environment: (name, created) => environmentOf(name, { ...environment, allowedOrigins: this.origins.value }, created),
+      environment: (name, created) => environmentOf(name, {
+        ...environment, allowedOrigins: this.origins.value, originHeader: this.originVerification?.headerName,
+      }, created),
     });
     permissions.create(this, { functions: this.cableFunctions, tables: cableTables, api: this.cableApi, secrets: cableSecrets, identification });
     const onFailure = settings.functions.asyncFailureDestination;
     pinger.create(this, { settings: settings.pinger, pinger: this.cableFunctions.ping, onFailure });
     this.broadcastFunctionUrl = broadcast.create(this, { ...this.cableFunctions, onFailure });
-    const cloudFront = cdn.create(this, { options: settings.cloudfront, api: this.cableApi });
+    const cloudFront = cdn.create(this, { options: settings.cloudfront?.distribution, api: this.cableApi, verification: this.originVerification });
 
     this.webSocketApi = this.cableApi.webSocketApi;
     this.stage = this.cableApi.stage;
@@ -108,6 +119,7 @@ export class CableWebSocketApi extends Construct {
     this.connectionsTable = cableTables.connections;
     this.subscriptionsTable = cableTables.subscriptions;
     this.secret = cableSecrets.secret;
+    this.originSecret = cableSecrets.originSecret;
     this.connectHandler = this.cableFunctions.connect;
     this.messageHandler = this.cableFunctions.message;
     this.disconnectHandler = this.cableFunctions.disconnect;
@@ -167,7 +179,7 @@ export class CableWebSocketApi extends Construct {
     if (distribution === this.distribution) {
       throw new Error(`\`distribution\` ${distribution.node.path} already serves the cable: it is this construct's own distribution`);
     }
-    const url = cdn.addBehavior(this.cableApi, distribution, options);
+    const url = cdn.addBehavior(this.cableApi, distribution, options, this.originVerification);
     if (options.domainName !== undefined) this.origins.addDefaults([options.domainName], this.connectHandler);
     return url;
   }

@@ -19,5 +19,6 @@ export function settingsFromEnvironment(env: CableFunctionEnvironment): Omit<Cab
     rpcHeaders: env.rpcHeaders,
     rpcCookies: env.rpcCookies,
     limits: env.limits,
+    originHeader: env.originHeader,
   };
 }

@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { CableConfigError } from './errors';
+import { HEADER_NAME, OriginVerification } from './origin-verification';
 import {
   API_GATEWAY_MAX_CONNECTION_SECONDS, DEFAULT_DELIVERY, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_JWT_PARAM, DEFAULT_LIMITS,
-  DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_PING as PING_DEFAULTS, DEFAULT_RPC_HEADERS, DEFAULT_TTL_SECONDS, MAX_PING_INTERVAL_SECONDS,
+  DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_ORIGIN_HEADER, DEFAULT_PING as PING_DEFAULTS, DEFAULT_RPC_HEADERS, DEFAULT_TTL_SECONDS, MAX_PING_INTERVAL_SECONDS,
 } from '../../src/contract/defaults';
 
 /**
@@ -41,6 +42,8 @@ export interface CableConfig {
   readonly rpc: RpcConfig;
   /** What one connection may hold and send. */
   readonly limits: LimitSettings;
+  /** `$connect` refuses requests without this header (origin-verification.ts); undefined: any request. */
+  readonly originVerification?: OriginVerification;
 }
 
 /** Bounds on what one connection may cost (docs/protocol.md, "Limits"). */
@@ -143,6 +146,10 @@ export interface CableSettings {
   /** anycable-go's `--proxy-cookies`; default: every cookie. */
   readonly rpcCookies?: readonly string[];
   readonly limits?: Partial<LimitSettings>;
+  /** The value a fronting CloudFront distribution sends in `originHeader`; unset: no origin verification. */
+  readonly originSecret?: string;
+  /** Default `X-Origin-Verify`; only with `originSecret`. */
+  readonly originHeader?: string;
 }
 
 // The defaults both sides use live in src/contract/defaults.ts; re-exported for the runtime.
@@ -203,7 +210,19 @@ export function resolveConfig(settings: CableSettings): CableConfig {
       ...(settings.rpcCookies && settings.rpcCookies.length > 0 ? { proxyCookies: [...settings.rpcCookies] } : {}),
     },
     limits: validateLimits({ ...DEFAULT_LIMITS, ...definedOnly(settings.limits ?? {}) }),
+    ...resolveOriginVerification(settings),
   };
+}
+
+function resolveOriginVerification(settings: CableSettings): { originVerification?: OriginVerification } {
+  const secret = nonEmpty(settings.originSecret);
+  const header = nonEmpty(settings.originHeader);
+  if (!secret) {
+    if (header !== undefined) throw new CableConfigError(`originHeader ("${header}") needs originSecret, the value the header must carry`);
+    return {};
+  }
+  if (header !== undefined && !HEADER_NAME.test(header)) throw new CableConfigError(`originHeader must be an HTTP header name, got "${header}"`);
+  return { originVerification: { header: (header ?? DEFAULT_ORIGIN_HEADER).toLowerCase(), secret } };
 }
 
 

@@ -1,5 +1,6 @@
 import { CableConfig } from './config';
 import { identify } from './identify';
+import { carriesOriginSecret, forwardedUrl, withoutOriginSecret } from './origin-verification';
 import { clientPingInterval } from './ping-interval';
 import { Clock, ConnectionRecord, ConnectionStore, DeferredDelivery, Logger } from './ports';
 import { ACTIONCABLE_SUBPROTOCOL } from './protocol';
@@ -18,20 +19,30 @@ export interface ConnectDeps {
 
 export type ConnectResult =
   | { readonly kind: 'accept'; readonly subprotocol: string }
-  | { readonly kind: 'refuse'; readonly status: 400 | 403; readonly reason: 'unsupported_subprotocol' | 'forbidden_origin' }
+  | { readonly kind: 'refuse'; readonly status: 400 | 403; readonly reason: 'unsupported_subprotocol' | 'forbidden_origin' | 'not_from_distribution' }
   /** Identification failed (the app's RPC or a JWT without identifiers): refused, the client retries. */
   | { readonly kind: 'refuse'; readonly status: 500; readonly reason: string };
 
 /**
- * `$connect`: negotiate `actioncable-v1-json`, check `Origin`, identify the client (JWT, the
+ * `$connect`: with origin verification, refuse a request that did not come through the
+ * distribution (origin-verification.ts); negotiate `actioncable-v1-json`, check `Origin`, identify the client (JWT, the
  * app's RPC `connect`, or anonymous: identify.ts), record the connection (with the ping interval
  * it asks for with AnyCable's `?pi=<seconds>`, see ping-interval.ts), and schedule the welcome:
  * API Gateway refuses posts to a connection until `$connect` has returned. A rejected client is
  * let in to be told why (Rails' `reject_unauthorized_connection` does the same: a refused
  * handshake would make the client retry forever) and closed; nothing is recorded for it.
  */
-export async function connect(deps: ConnectDeps, request: ConnectRequest): Promise<ConnectResult> {
+export async function connect(deps: ConnectDeps, received: ConnectRequest): Promise<ConnectResult> {
   const { config, clock } = deps;
+  const verification = config.originVerification;
+  if (verification && !carriesOriginSecret(verification, received.headers)) {
+    deps.logger.info('connect.refused', { connectionId: received.connectionId, reason: 'not_from_distribution' });
+    return { kind: 'refuse', status: 403, reason: 'not_from_distribution' };
+  }
+  // Only the distribution's requests may name the host viewers used; none keeps the secret.
+  const request: ConnectRequest = verification
+    ? { ...received, headers: withoutOriginSecret(verification, received.headers), url: forwardedUrl(received.url, received.headers) }
+    : received;
   if (!offeredSubprotocols(request.headers).includes(ACTIONCABLE_SUBPROTOCOL)) {
     deps.logger.info('connect.refused', { connectionId: request.connectionId, reason: 'unsupported_subprotocol' });
     return { kind: 'refuse', status: 400, reason: 'unsupported_subprotocol' };

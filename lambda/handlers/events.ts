@@ -44,7 +44,9 @@ export function toConnectRequest(event: WebSocketEvent): ConnectRequest {
     if (value !== undefined) query[name] = value;
   }
   const search = new URLSearchParams(query).toString();
-  const host = headers['x-forwarded-host'] ?? headers.host ?? domainName;
+  // The API's own host: `X-Forwarded-Host` is anyone's to send, and the core honours it only on
+  // a request that proved it came through the distribution (core/origin-verification.ts).
+  const host = headers.host ?? domainName;
   const remoteAddress = event.requestContext.identity?.sourceIp;
   return { connectionId, headers, query, url: `wss://${host}/${stage}${search ? `?${search}` : ''}`, ...(remoteAddress ? { remoteAddress } : {}) };
 }

@@ -150,6 +150,7 @@ export function bundledEnvironment(props: BundledEnvironmentProps): Record<strin
     rpcCookies: settings.rpcCookies,
     limits: settings.limits,
     rpc: props.rpc ? { kind: 'http', ...props.rpc } : undefined,
+    originHeader: settings.originHeader,
     secrets: {
       secret: secret(settings.secret),
       turboStreamsSecret: secret(settings.turboStreamsSecret),
@@ -157,6 +158,7 @@ export function bundledEnvironment(props: BundledEnvironmentProps): Record<strin
       broadcastKey: secret(settings.broadcastKey),
       httpRpcSecret: secret(settings.httpRpcSecret),
       jwtSecret: secret(settings.jwtSecret),
+      originSecret: secret(settings.originSecret),
     },
   });
   // Every variable is set, empty when unused: a previous server in this process may have left others in process.env.

@@ -85,3 +85,5 @@ export const DEFAULT_LIMITS = {
   maxSubscriptionsPerConnection: 300,
   maxInvalidFrames: 10,
 } as const;
+/** The header a fronting CloudFront distribution sends the origin secret in (`originVerification.headerName`). */
+export const DEFAULT_ORIGIN_HEADER = 'X-Origin-Verify';

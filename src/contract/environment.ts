@@ -45,6 +45,8 @@ export const ENVIRONMENT_VARIABLES = {
   rpcMaxAttempts: 'CABLE_RPC_MAX_ATTEMPTS',
   maxSubscriptionsPerConnection: 'CABLE_MAX_SUBSCRIPTIONS_PER_CONNECTION',
   maxInvalidFrames: 'CABLE_MAX_INVALID_FRAMES',
+  // Origin verification: the header a fronting CloudFront distribution sends CABLE_ORIGIN_SECRET in.
+  originHeader: 'CABLE_ORIGIN_HEADER',
 } as const;
 
 /**
@@ -58,6 +60,8 @@ export const SECRET_VARIABLES = {
   broadcastKey: 'CABLE_BROADCAST_KEY',
   httpRpcSecret: 'CABLE_HTTP_RPC_SECRET',
   jwtSecret: 'CABLE_JWT_SECRET',
+  // Origin verification: what a fronting CloudFront distribution sends in CABLE_ORIGIN_HEADER.
+  originSecret: 'CABLE_ORIGIN_SECRET',
 } as const;
 
 export type SecretName = keyof typeof SECRET_VARIABLES;
@@ -127,6 +131,8 @@ export interface CableFunctionEnvironment {
   readonly rpcCookies?: readonly string[];
   readonly rpc?: RpcTarget;
   readonly limits?: LimitsEnvironment;
+  /** The header carrying the origin secret (`$connect` refuses requests without it); with `secrets.originSecret`. */
+  readonly originHeader?: string;
   readonly secrets?: Readonly<Partial<Record<SecretName, SecretSource>>>;
 }
 
@@ -177,6 +183,7 @@ export function writeEnvironment(env: CableFunctionEnvironment): Record<string, 
     [V.rpcMaxAttempts, rpc?.maxAttempts],
     [V.maxSubscriptionsPerConnection, limits.maxSubscriptionsPerConnection],
     [V.maxInvalidFrames, limits.maxInvalidFrames],
+    [V.originHeader, env.originHeader],
   ];
   for (const [name, source] of Object.entries(env.secrets ?? {}) as Array<[SecretName, SecretSource | undefined]>) {
     pairs.push([SECRET_VARIABLES[name], source?.value], [`${SECRET_VARIABLES[name]}_ARN`, source?.arn]);
@@ -245,6 +252,7 @@ export function readEnvironment(vars: Readonly<Record<string, string | undefined
       maxSubscriptionsPerConnection: integer(V.maxSubscriptionsPerConnection),
       maxInvalidFrames: integer(V.maxInvalidFrames),
     },
+    originHeader: text(V.originHeader),
     secrets,
   };
 }

@@ -88,6 +88,8 @@ export const PERMISSIONS: Readonly<Record<CableFunctionName, FunctionPermissions
       { secret: 'secret', why: 'connect: the JWT key and the RPC key default to (or derive from) the common secret' },
       { secret: 'jwtSecret', why: 'connect: verifies JWT identification tokens' },
       { secret: 'httpRpcSecret', when: 'rpc', why: 'connect: signs RPC connect calls' },
+      // Origin verification (a CloudFront distribution or originVerification): configured or not at all.
+      { secret: 'originSecret', why: 'connect: refuses requests that lack the origin header the distribution adds' },
     ],
   }),
   message: merge({

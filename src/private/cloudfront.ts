@@ -8,8 +8,10 @@ import * as targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
 import type { CableApi } from './api';
 import { acknowledge, NagAcknowledgement } from './nag';
+import { OriginVerification, originSecretValue, validateOriginHeader } from './origin-verification';
 import { CableBehaviorOptions, CableDistributionOptions } from '../cable-distribution';
 import type { CableWebSocketApiProps } from '../cable-websocket-api-props';
+import { DEFAULT_ORIGIN_HEADER } from '../contract/defaults';
 
 /** CloudFront reads viewer certificates from ACM in this region only. */
 const CERTIFICATE_REGION = 'us-east-1';
@@ -28,12 +30,17 @@ export function executeApiHost(api: apigwv2.IWebSocketApi): string {
 /**
  * The cable's origin: the `execute-api` host over HTTPS (TLS 1.2) only. CloudFront puts the
  * viewer's path after the origin path, so `/<stageName>` reaches the stage with no origin path.
+ * With origin verification, the secret header too (`$connect` refuses requests without it).
  */
-export function cableOrigin(api: apigwv2.IWebSocketApi, forwardedHost?: string): cloudfront.IOrigin {
+export function cableOrigin(api: apigwv2.IWebSocketApi, forwardedHost?: string, verification?: OriginVerification): cloudfront.IOrigin {
+  const headers: Record<string, string> = {
+    ...(forwardedHost === undefined ? {} : { 'X-Forwarded-Host': forwardedHost }),
+    ...(verification ? { [verification.headerName]: originSecretValue(verification.secret) } : {}),
+  };
   return new origins.HttpOrigin(executeApiHost(api), {
     protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
     originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
-    customHeaders: forwardedHost === undefined ? undefined : { 'X-Forwarded-Host': forwardedHost },
+    customHeaders: Object.keys(headers).length === 0 ? undefined : headers,
   });
 }
 
@@ -131,9 +138,19 @@ function zoneNameOf(zone: route53.IHostedZone): string | undefined {
   }
 }
 
-export function settings(props: CableWebSocketApiProps): CableDistributionOptions | undefined {
+/** `distribution`, and the origin verification header when verification is on. */
+export interface CloudFrontSettings {
+  readonly distribution?: CableDistributionOptions;
+  /** The header that carries the origin secret; undefined: no origin verification. */
+  readonly originHeader?: string;
+}
+
+export function settings(props: CableWebSocketApiProps): CloudFrontSettings {
   if (props.distribution) validateDistributionOptions(props.distribution);
-  return props.distribution;
+  const verifies = props.distribution !== undefined || props.originVerification !== undefined;
+  const originHeader = verifies ? props.originVerification?.headerName ?? DEFAULT_ORIGIN_HEADER : undefined;
+  if (originHeader !== undefined) validateOriginHeader(originHeader);
+  return { distribution: props.distribution, originHeader };
 }
 
 /** The construct's own distribution, and the cable's `wss://` URL through it. */
@@ -150,13 +167,16 @@ export interface CloudFrontWiring {
   /** `distribution`; none: no distribution. */
   readonly options?: CableDistributionOptions;
   readonly api: CableApi;
+  /** Always set with `options`: the construct's distribution proves its requests. */
+  readonly verification?: OriginVerification;
 }
 
 export function create(scope: Construct, wiring: CloudFrontWiring): CableCloudFront | undefined {
-  const { options, api } = wiring;
+  const { options, api, verification } = wiring;
   if (!options) return undefined;
+  if (!verification) throw new Error('the construct\'s distribution needs origin verification (secrets.ts creates its secret with distribution)');
   const stageName = api.stage.stageName;
-  const distribution = createDistribution(scope, api.webSocketApi, stageName, options);
+  const distribution = createDistribution(scope, api.webSocketApi, stageName, options, verification);
   const host = publicHost(options.domainNames) ?? distribution.distributionDomainName;
   return { distribution, publicUrl: `wss://${host}/${stageName}` };
 }
@@ -165,18 +185,24 @@ export function create(scope: Construct, wiring: CloudFrontWiring): CableCloudFr
  * Serves the cable at `/<stageName>` of a distribution the app owns (`addBehaviorTo`), with the
  * same origin and behavior as the construct's own; returns the cable's `wss://` URL through it.
  */
-export function addBehavior(api: CableApi, distribution: cloudfront.Distribution, options: CableBehaviorOptions): string {
+export function addBehavior(
+  api: CableApi, distribution: cloudfront.Distribution, options: CableBehaviorOptions, verification: OriginVerification | undefined,
+): string {
   const domainName = options.domainName;
   if (domainName !== undefined) validateHostName('domainName', domainName, false);
-  const { origin, ...behavior } = cableBehavior(cableOrigin(api.webSocketApi, domainName));
+  if (domainName !== undefined && !verification) {
+    Annotations.of(distribution).addWarningV2('cdk-cable:forwardedHostIgnored',
+      `addBehaviorTo: \`$connect\` ignores the X-Forwarded-Host "${domainName}" without origin verification (anyone could send it straight to execute-api), so the app sees the execute-api host in env.url: set \`originVerification\` on the cable`);
+  }
+  const { origin, ...behavior } = cableBehavior(cableOrigin(api.webSocketApi, domainName, verification));
   distribution.addBehavior(`/${api.stage.stageName}`, origin, behavior);
   return `wss://${domainName ?? distribution.distributionDomainName}/${api.stage.stageName}`;
 }
 
 function createDistribution(
-  scope: Construct, api: apigwv2.IWebSocketApi, stageName: string, options: CableDistributionOptions,
+  scope: Construct, api: apigwv2.IWebSocketApi, stageName: string, options: CableDistributionOptions, verification: OriginVerification,
 ): cloudfront.Distribution {
-  const cable = cableBehavior(cableOrigin(api, publicHost(options.domainNames)));
+  const cable = cableBehavior(cableOrigin(api, publicHost(options.domainNames), verification));
   const distribution = new cloudfront.Distribution(scope, 'Distribution', {
     comment: `cdk-cable ${scope.node.path}`.slice(0, 128),
     defaultBehavior: options.defaultBehavior ?? cable,

@@ -58,6 +58,8 @@ export interface EnvironmentWiring {
   readonly api: CableApi;
   readonly secrets: CableSecrets;
   readonly identification: Identification;
+  /** The header the origin secret comes in; undefined: no origin verification. */
+  readonly originHeader?: string;
 }
 
 type Part =
@@ -66,7 +68,8 @@ type Part =
   | 'jwt' // the JWT settings (the keys a function reads come from the permission manifest)
   | 'rpc' // the app's RPC, when there is one
   | 'limits' // what one connection may hold and send
-  | 'tellsTheApp'; // with RPC only: the app's RPC and the common secret, to tell of gone connections
+  | 'tellsTheApp' // with RPC only: the app's RPC and the common secret, to tell of gone connections
+  | 'originVerification'; // the header a fronting distribution proves itself with (its secret: the manifest)
 
 const PARTS: Record<CableFunctionName, Part[]> = {
   connect: ['deliverFunction', 'jwt', 'rpc'],
@@ -79,6 +82,8 @@ const PARTS: Record<CableFunctionName, Part[]> = {
   // Ping rounds post to every connection with the same concurrency and retries as broadcasts.
   ping: ['delivery', 'tellsTheApp'],
 };
+// Only `$connect` sees the upgrade request, so only it verifies where the request came from.
+PARTS.connect.push('originVerification');
 
 /** The environment of `name`; `created` holds the functions created before it. */
 export function environmentOf(name: CableFunctionName, wiring: EnvironmentWiring, created: Partial<CableFunctions>): CableFunctionEnvironment {
@@ -102,6 +107,7 @@ export function environmentOf(name: CableFunctionName, wiring: EnvironmentWiring
     ...(parts.has('jwt') ? { jwtParam: identification.jwtParam, enforceJwt: identification.enforceJwt } : {}),
     ...(parts.has('rpc') && rpc ? { rpc: rpc.target, rpcHeaders: rpc.headers, rpcCookies: rpc.cookies } : {}),
     ...(parts.has('limits') ? { limits: wiring.limits } : {}),
+    ...(parts.has('originVerification') && wiring.originHeader !== undefined ? { originHeader: wiring.originHeader } : {}),
     // The keys it reads, as the permission manifest lists them: told of exactly what it may read.
     secrets: Object.fromEntries([...secretsRead(name, wiring.secrets, identification)].map(([key, secret]) => [key, { arn: secret.secretArn }])),
   };

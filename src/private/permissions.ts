@@ -110,6 +110,7 @@ function secretOf(name: SecretName, secrets: CableSecrets, identification: Ident
     case 'broadcastKey': return secrets.broadcastKey;
     case 'jwtSecret': return identification.jwtSecret;
     case 'httpRpcSecret': return identification.rpc?.secret;
+    case 'originSecret': return secrets.originSecret;
   }
 }
 

@@ -11,22 +11,29 @@ export interface CableSecrets {
   readonly turboStreamsSecret?: secretsmanager.ISecret;
   readonly streamsSecret?: secretsmanager.ISecret;
   readonly broadcastKey?: secretsmanager.ISecret;
+  /** What a fronting distribution sends `$connect` to prove a request came through it; none: no origin verification. */
+  readonly originSecret?: secretsmanager.ISecret;
 }
 
 export type SecretsSettings = Partial<CableSecrets> & {
-  /** Of the generated secret, as of the tables: the Rails app shares its value. */
+  /** Of the generated secrets, as of the tables: the Rails app shares the common secret's value. */
   readonly removalPolicy: RemovalPolicy;
+  /** Origin verification is on (`distribution` or `originVerification`): an origin secret is needed. */
+  readonly verifiesOrigin: boolean;
 };
 
 export function settings(props: CableWebSocketApiProps): SecretsSettings {
   const { secret, turboStreamsSecret, streamsSecret, broadcastKey } = props;
-  return { secret, turboStreamsSecret, streamsSecret, broadcastKey, removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN };
+  const verifiesOrigin = props.distribution !== undefined || props.originVerification !== undefined;
+  const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+  return { secret, turboStreamsSecret, streamsSecret, broadcastKey, removalPolicy, verifiesOrigin, originSecret: props.originVerification?.secret };
 }
 
-/** The given secrets, with the common secret generated when none is given. */
+/** The given secrets, with the common secret (and the origin secret, when needed) generated when none is given. */
 export function create(scope: Construct, options: SecretsSettings): CableSecrets {
-  const { removalPolicy, ...given } = options;
-  return { ...given, secret: options.secret ?? generateSecret(scope, removalPolicy) };
+  const { removalPolicy, verifiesOrigin, ...given } = options;
+  const originSecret = verifiesOrigin ? options.originSecret ?? generateOriginSecret(scope, removalPolicy) : undefined;
+  return { ...given, secret: options.secret ?? generateSecret(scope, removalPolicy), ...(originSecret ? { originSecret } : {}) };
 }
 
 function generateSecret(scope: Construct, removalPolicy: RemovalPolicy): secretsmanager.Secret {
@@ -38,6 +45,23 @@ function generateSecret(scope: Construct, removalPolicy: RemovalPolicy): secrets
   acknowledge(secret, [{
     id: 'AwsSolutions-SMG4',
     reason: 'The Rails app signs stream names with the same value; rotating it here alone would reject every page rendered before. Rotate both together by updating the secret.',
+  }]);
+  return secret;
+}
+
+/**
+ * Letters and digits only: CloudFront sends it as a header value, and CloudFormation puts it
+ * into the distribution's configuration through a dynamic reference (cloudfront.ts).
+ */
+function generateOriginSecret(scope: Construct, removalPolicy: RemovalPolicy): secretsmanager.Secret {
+  const secret = new secretsmanager.Secret(scope, 'OriginSecret', {
+    description: 'cdk-cable origin verification: the header value CloudFront sends $connect',
+    generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    removalPolicy,
+  });
+  acknowledge(secret, [{
+    id: 'AwsSolutions-SMG4',
+    reason: 'The distribution takes the value at deployment (a CloudFormation dynamic reference); a rotation outside a deployment would make $connect refuse every request until the distribution is updated.',
   }]);
   return secret;
 }

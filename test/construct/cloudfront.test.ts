@@ -60,7 +60,8 @@ describe('origin', () => {
           DomainName: apiHost(api),
           CustomOriginConfig: { OriginProtocolPolicy: 'https-only', OriginSSLProtocols: ['TLSv1.2'] },
           OriginPath: Match.absent(),
-          OriginCustomHeaders: Match.absent(),
+          // The origin verification header only (test/construct/origin-verification.test.ts).
+          OriginCustomHeaders: [Match.objectLike({ HeaderName: 'X-Origin-Verify' })],
         }],
       },
     });
@@ -72,6 +73,7 @@ describe('origin', () => {
     }));
     expect(distributionConfig(template).Origins[0].OriginCustomHeaders).toEqual([
       { HeaderName: 'X-Forwarded-Host', HeaderValue: 'app.example.com' },
+      { HeaderName: 'X-Origin-Verify', HeaderValue: expect.anything() },
     ]);
   });
 });

@@ -82,13 +82,13 @@ describe('toConnectRequest', () => {
 
   test.each<{ name: string; fields: Omit<WebSocketEvent, 'requestContext'>; url: string; query: Record<string, string> }>([
     {
-      name: 'toConnectRequest: url uses x-forwarded-host first',
+      name: 'toConnectRequest: url ignores x-forwarded-host (the core honours it only with origin verification)',
       fields: { headers: { 'Host': 'abc123.execute-api.us-east-1.amazonaws.com', 'X-Forwarded-Host': 'cable.example.com' } },
-      url: 'wss://cable.example.com/prod',
+      url: 'wss://abc123.execute-api.us-east-1.amazonaws.com/prod',
       query: {},
     },
     {
-      name: 'toConnectRequest: url uses host next',
+      name: 'toConnectRequest: url uses host',
       fields: { headers: { Host: 'cable.example.com' } },
       url: 'wss://cable.example.com/prod',
       query: {},

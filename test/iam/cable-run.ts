@@ -21,6 +21,8 @@ import { SECRET } from '../support/local-server';
 
 export const ASSETS = path.join(__dirname, '..', '..', 'assets', FUNCTIONS_DIR);
 export const JWT_SECRET = 'iam-check-jwt-secret';
+/** What the local run serves for the generated origin secret (what the distribution would send). */
+export const ORIGIN_SECRET = 'iam-check-origin-secret';
 export { BROADCAST_KEY, SECRET };
 
 /** Changes to a function's environment for one run (timing that AWS's limits keep slow); each is named in the report. */
@@ -58,7 +60,8 @@ export async function startCableRun(props: {
   const secrets = new Map<string, string>();
   for (const [id, resource] of cable.resources) {
     if (resource.type !== 'AWS::SecretsManager::Secret') continue;
-    secrets.set(resource.ref, id.startsWith('JwtSecret') ? JWT_SECRET : id.startsWith('CableSecret') ? SECRET : `iam-check-${id}`);
+    const value = id.startsWith('JwtSecret') ? JWT_SECRET : id.startsWith('CableSecret') ? SECRET : id.startsWith('CableOriginSecret') ? ORIGIN_SECRET : `iam-check-${id}`;
+    secrets.set(resource.ref, value);
   }
 
   const proxies: RecordingProxy[] = [];

@@ -20,6 +20,8 @@ export interface IamConfiguration {
   readonly jwt?: boolean;
   /** `enforceJwt`: a connection without a valid token is refused. */
   readonly enforceJwt?: boolean;
+  /** Origin verification (a distribution): only requests carrying the origin header are served. */
+  readonly originVerification?: boolean;
 }
 
 const jwtSecret = (stack: Stack) => new secretsmanager.Secret(stack, 'JwtSecret');
@@ -51,5 +53,11 @@ export const CONFIGURATIONS: readonly IamConfiguration[] = [
       jwtSecret: jwtSecret(stack),
       enforceJwt: true,
     }),
+  },
+  {
+    // Its own scenarios (ORIGIN_SCENARIOS): the stock consumer cannot send the distribution's header.
+    name: 'distribution (origin verification)',
+    originVerification: true,
+    build: (stack) => new CableWebSocketApi(stack, 'Cable', { distribution: {} }),
   },
 ];

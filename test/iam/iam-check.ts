@@ -5,7 +5,7 @@ import { EnvironmentOverrides, startCableRun } from './cable-run';
 import { CONFIGURATIONS, IamConfiguration } from './configurations';
 import { Check, evaluate, exercised, Grant, grantsOf, unexercisedReason, withKeyCalls } from './evaluate';
 import { RecordedCall } from './recording-proxy';
-import { playScenario, RESTART_SCENARIO, Scenario, SCENARIOS } from './scenarios';
+import { ORIGIN_SCENARIOS, playScenario, RESTART_SCENARIO, Scenario, SCENARIOS } from './scenarios';
 import { SynthesizedCable, synthesize } from './template';
 import { CABLE_FUNCTIONS } from '../../src/contract/functions';
 import { freePort, installRecordingConsumer } from '../e2e/support/rpc-e2e';
@@ -61,7 +61,7 @@ async function checkConfiguration(configuration: IamConfiguration, dynamo: TestD
     }
   };
   log(`${configuration.name}`);
-  await play(SCENARIOS, SMALL_SHARDS);
+  await play(configuration.originVerification ? ORIGIN_SCENARIOS : SCENARIOS, SMALL_SHARDS);
   if (restart) await play([RESTART_SCENARIO], SHORT_LIFE);
 
   const withKeys = withKeyCalls(calls, cable);

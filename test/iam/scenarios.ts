@@ -1,14 +1,15 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { BROADCAST_KEY, CableRun, JWT_SECRET, SECRET } from './cable-run';
+import { BROADCAST_KEY, CableRun, JWT_SECRET, ORIGIN_SECRET, SECRET } from './cable-run';
 import { IamConfiguration } from './configurations';
 import { RecordedCall } from './recording-proxy';
 import { signStream } from '../../lambda/core/signed-stream';
 import { MAX_PING_INTERVAL_SECONDS } from '../../src/contract/defaults';
+import { ENVIRONMENT_VARIABLES as V } from '../../src/contract/environment';
 import { CableFunctionName } from '../../src/contract/functions';
 import { createConsumer, disconnectConsumers, framesOf, RecordingConsumer, subscribe, welcomedConsumer } from '../e2e/support/rpc-e2e';
 import { generateToken } from '../support/anycable-app/serverless-app';
 import { TestDynamo } from '../support/dynalite';
-import { eventually, refusedStatus } from '../support/local-server';
+import { connectClient, eventually, refusedStatus } from '../support/local-server';
 
 /*
  * What the stock @rails/actioncable consumer (and Rails' HTTP broadcaster) does to a cable, one
@@ -259,6 +260,28 @@ export const SCENARIOS: readonly Scenario[] = [
       consumer.disconnect();
       await eventually(async () => expect(await rowsOf(context, id)).toBe(0), WAIT_MS);
       if (context.configuration.rpc === 'http') await eventually(() => expect(context.run.app!.calls.some((call) => call.rpcMethod === 'disconnect')).toBe(true), WAIT_MS);
+    },
+  },
+];
+
+/**
+ * With a distribution (origin verification), `$connect` reads the origin secret: a request sent
+ * straight to the API is refused, one carrying the header the distribution adds is welcomed.
+ */
+export const ORIGIN_SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'connect: origin verification refuses a direct request (403) and welcomes one through the distribution',
+    play: async ({ run }) => {
+      const header = run.environments.connect[V.originHeader];
+      expect(header).toBe('X-Origin-Verify');
+      expect(await refusedStatus(run.server.url)).toBe(403);
+      expect(await refusedStatus(run.server.url, undefined, { headers: { [header]: 'guessed' } })).toBe(403);
+      const client = await connectClient(run.server.url, undefined, { headers: { [header]: ORIGIN_SECRET } });
+      try {
+        await client.welcome();
+      } finally {
+        await client.close();
+      }
     },
   },
 ];
