@@ -2,7 +2,7 @@ import { performAppCommand } from './app-channel';
 import { isBuiltInChannel } from './channels';
 import { ConnectionStore, Logger } from './ports';
 import { byteLength, ClientCommand, disconnect, encodeFrame, MAX_MESSAGE_BYTES, ServerFrame, UNAUTHORIZED } from './protocol';
-import { RpcClient } from './rpc-client';
+import type { RpcClient } from './rpc-client';
 import { subscribe, SubscribeDeps, unsubscribe } from './subscribe';
 
 export interface InboundFrame {
