@@ -1,5 +1,6 @@
+import * as path from 'node:path';
 import { awscdk, DependencyType, github, javascript, JsonFile, release } from 'projen';
-import { CABLE_FUNCTIONS, FUNCTION_BUNDLE_FILE, FUNCTIONS_DIR, functionBundleName } from './src/contract/functions';
+import { CABLE_FUNCTIONS, FUNCTION_BUNDLE_FILE, FUNCTION_CHUNKS_DIR, FUNCTIONS_DIR, functionBundleName } from './src/contract/functions';
 
 // Lambda's Node.js runtimes are ESM-capable; CommonJS dependencies bundled into an ESM file
 // still call require() for Node built-ins, so give them one.
@@ -120,20 +121,37 @@ project.deps.addDependency('constructs@^10.0.0', DependencyType.PEER);
 project.deps.removeDependency('constructs', DependencyType.DEVENV);
 project.deps.addDependency('constructs@10.5.1', DependencyType.DEVENV);
 
-// The functions shipped as bundled assets: lambda/aws/<name>-function.ts -> assets/lambda/aws/<name>-function/index.mjs.
+// The functions shipped as bundled assets: lambda/aws/<name>-function.ts -> assets/lambda/aws/<name>-function/,
+// index.mjs and chunks/ (Code.fromAsset takes the folder). Code splitting (bench/results/bundles.json,
+// docs/benchmarks.md): what a function imports with `import()` (the RPC client, the SDK's credential
+// providers Lambda never uses) is a chunk loaded only when used, so the cold import reads about a
+// quarter of the code it used to. Minified with names kept (function names in stack traces). The
+// source maps beside the code carry no sources (about 40% of their size with them): a stack trace
+// needs only the mappings. The construct leaves them out of the function's code and Node's
+// --enable-source-maps off unless `sourceMaps` is set.
 for (const name of CABLE_FUNCTIONS) {
-  project.bundler.addBundle(`${FUNCTIONS_DIR}/${functionBundleName(name)}.ts`, {
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    outfile: FUNCTION_BUNDLE_FILE,
-    minify: true,
-    sourcemap: true,
-    banner: ESM_REQUIRE_BANNER,
-    // The AWS SDK's ES module builds tree-shake; its CommonJS builds do not (~40% smaller).
-    mainFields: ['module', 'main'],
-    watchTask: false,
+  const source = `${FUNCTIONS_DIR}/${functionBundleName(name)}`;
+  const outdir = `${project.bundler.bundledir}/${source}`;
+  const task = project.addTask(`bundle:${source}`, {
+    description: `Bundle ${source}.ts into ${outdir}/ (${FUNCTION_BUNDLE_FILE} and its chunks)`,
+    steps: [
+      // esbuild writes over its files but leaves chunks of earlier builds, which the asset would carry.
+      { exec: `rm -rf ${outdir}` },
+      {
+        execArgs: [
+          'esbuild', '--bundle', `${path.parse(FUNCTION_BUNDLE_FILE).name}=${source}.ts`,
+          '--platform=node', '--target=node22', '--format=esm', '--splitting',
+          `--outdir=${outdir}`, '--out-extension:.js=.mjs', `--chunk-names=${FUNCTION_CHUNKS_DIR}/[name]-[hash]`,
+          '--minify', '--keep-names', '--sourcemap', '--sources-content=false',
+          `--banner:js=${ESM_REQUIRE_BANNER}`,
+          // The AWS SDK's ES module builds tree-shake; its CommonJS builds do not (~40% smaller).
+          '--main-fields=module,main',
+          '--log-level=warning',
+        ],
+      },
+    ],
   });
+  project.bundler.bundleTask.spawn(task);
 }
 
 // The local cable server CLI (`npx cdk-cable dev`), bundled with its dependencies so the
@@ -144,6 +162,9 @@ const cli = project.bundler.addBundle('lambda/local/cli.ts', {
   format: 'esm',
   outfile: 'cdk-cable.mjs',
   sourcemap: true,
+  // Mappings only, as for the functions: the map was 2.9 MB with the sources, the package's largest
+  // file (projen's `sourcesContent: false` writes no flag, so the flag itself).
+  esbuildArgs: { '--sources-content': 'false' },
   banner: `#!/usr/bin/env node\n${ESM_REQUIRE_BANNER}`,
   executable: true,
   watchTask: false,

@@ -30,6 +30,19 @@ export interface CableFunctionProps {
   readonly runtime?: lambda.Runtime;
 
   /**
+   * Ship the functions' source maps and run them with `NODE_OPTIONS=--enable-source-maps`, so stack
+   * traces in their logs point into cdk-cable's TypeScript sources instead of the minified bundle.
+   *
+   * Off by default (a behaviour change: the functions used to run with it): with it, Node reads and
+   * parses a function's maps at each cold start, which lengthens its cold import
+   * (bench/results/bundles.json). The bundles keep their function names (esbuild `--keep-names`),
+   * so a trace without maps still names the functions. Turning it on adds the maps to every
+   * function's code and NODE_OPTIONS to its environment (each function is updated).
+   * @default false
+   */
+  readonly sourceMaps?: boolean;
+
+  /**
    * Where Lambda sends the asynchronous events of the deliver, fan-out and ping functions that it gave up on.
    *
    * Each event arrives with the error, for example in `new lambda_destinations.SqsDestination(queue)`:

@@ -16,6 +16,7 @@ import * as broadcast from './private/broadcast';
 import * as cdn from './private/cloudfront';
 import { environmentOf } from './private/environment';
 import * as functions from './private/functions';
+import { annotateIdleCost } from './private/idle-cost';
 import { apiGatewayMetric, cableMetric, lambdaSum } from './private/metrics';
 import { OriginVerification, originVerificationOf } from './private/origin-verification';
 import { AllowedOrigins } from './private/origins';
@@ -135,6 +136,8 @@ export class CableWebSocketApi extends Construct {
     const monitoring = alarms.create(this, { settings: settings.alarms, cable: this, hasRpc: identification.rpc !== undefined });
     this.alarms = monitoring.alarms;
     this.dashboard = monitoring.dashboard;
+    const { pinger: { enabled: pings }, functions: { memorySize } } = settings;
+    annotateIdleCost(this, { pings, memorySize, secret: this.secret, alarms: this.alarms, dashboard: this.dashboard });
     new CfnOutput(this, 'BroadcastUrl', { value: this.broadcastUrl, description: 'AnyCable HTTP broadcast URL (anycable-rails http_broadcast_url)' });
   }
 

@@ -15,7 +15,9 @@ export function emitMetrics(
   detail?: { readonly name: string; readonly value: string },
 ): void {
   const names = Object.keys(values);
-  if (names.length === 0) return;
+  // Nothing to count (an idle pinger's minute): no line, so CloudWatch bills no custom metric for
+  // that hour ($0.30 a metric-month when a value arrives every hour; docs/cost.md, "Idle").
+  if (names.every((name) => values[name] === 0)) return;
   const base = apiId ? [API_ID_DIMENSION] : [];
   const dimensionSets = [base, ...(detail ? [[...base, detail.name]] : [])].filter((set) => set.length > 0);
   logger.info('metrics', {

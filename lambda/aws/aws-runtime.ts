@@ -14,12 +14,10 @@ import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscriptio
 import { emitMetrics } from '../adapters/emf-metrics';
 import { LambdaDeferredDelivery } from '../adapters/lambda/lambda-deferred-delivery';
 import { LambdaShardDispatcher } from '../adapters/lambda/lambda-shard-dispatcher';
-import { HttpRpcTransport } from '../adapters/rpc/http-rpc-transport';
-import { LambdaRpcTransport } from '../adapters/rpc/lambda-rpc-transport';
 import { readSecretValue } from '../adapters/secrets/read-secret-value';
 import { CableConfig, resolveConfig } from '../core/config';
 import { CableConfigError } from '../core/errors';
-import { RpcClient } from '../core/rpc-client';
+import type { RpcClient } from '../core/rpc-client';
 import { HandlerOptions } from '../handlers/guard';
 
 /*
@@ -121,32 +119,21 @@ export function pingPeriodMs(): number | undefined {
 
 /**
  * The app's AnyCable RPC (an HTTP URL or a Lambda function), with the RPC secret of `config`;
- * undefined when neither is set.
+ * undefined when neither is set. Its code (rpc-runtime.ts: the client, its transports and the
+ * Lambda client) is imported on first use, a chunk of its own that a function without RPC never loads.
  */
-export function rpcClient(config: CableConfig): RpcClient | undefined {
+export async function rpcClient(config: CableConfig): Promise<RpcClient | undefined> {
   const target = cableEnvironment().rpc;
   if (!target) return undefined;
   if (rpc) return rpc;
-  const { secret } = config.rpc;
-  const { timeoutMs, maxAttempts } = target;
-  const carrier = target.kind === 'http'
-    ? new HttpRpcTransport({ url: target.url, secret, timeoutMs, maxAttempts })
-    : new LambdaRpcTransport({
-      // Its own client without the SDK's retries: the transport retries within the RPC timeout.
-      client: new LambdaClient({ ...lambdaEndpoint(), maxAttempts: 1 }),
-      functionName: target.functionName,
-      path: target.path,
-      host: target.host,
-      secret,
-      timeoutMs,
-      maxAttempts,
-    });
+  // '.js': TypeScript's spelling of an ES module import; esbuild resolves it to rpc-runtime.ts.
+  const { createRpcClient } = await import('./rpc-runtime.js');
   // The reason is in the flow's own log line (`connect.rpc_failed`, `command.rpc_error`, ...).
   const countFailure = (method: string) => emitMetrics(cableLogger(), cableEnvironment().apiId, { [CABLE_METRIC_NAMES.rpcErrors]: 1 }, {
     name: CABLE_METRIC_DETAIL_DIMENSIONS.rpcErrors,
     value: method,
   });
-  return rpc = new RpcClient(carrier, countFailure);
+  return rpc ??= createRpcClient(target, config.rpc.secret, lambdaEndpoint(), countFailure);
 }
 
 export function deferredDelivery(): LambdaDeferredDelivery {

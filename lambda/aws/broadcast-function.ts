@@ -14,6 +14,6 @@ export const handler = makeBroadcastHandler(async () => {
     clock: systemClock,
     logger: cableLogger(),
     // Told of connections a broadcast finds gone before their `$disconnect` (forget-connection.ts).
-    rpc: rpcClient(config),
+    rpc: await rpcClient(config),
   };
 }, handlerOptions());

@@ -11,6 +11,6 @@ export const handler = makeConnectHandler(async () => {
     delivery: deferredDelivery(),
     clock: systemClock,
     logger: cableLogger(),
-    rpc: rpcClient(config),
+    rpc: await rpcClient(config),
   };
 }, handlerOptions());

@@ -5,5 +5,5 @@ import { makeDisconnectHandler } from '../handlers/disconnect-handler';
 export const handler = makeDisconnectHandler(async () => {
   // Secrets are read only when the app is to be told (its RPC key).
   const config = await cableConfigForRpc();
-  return { connections: connectionStore(), subscriptions: subscriptionStore(), logger: cableLogger(), config, rpc: rpcClient(config) };
+  return { connections: connectionStore(), subscriptions: subscriptionStore(), logger: cableLogger(), config, rpc: await rpcClient(config) };
 }, handlerOptions());

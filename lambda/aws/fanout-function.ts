@@ -13,6 +13,6 @@ export const handler = makeFanOutHandler(async () => {
     clock: systemClock,
     logger: cableLogger(),
     // Told of connections a shard finds gone before their `$disconnect` (forget-connection.ts).
-    rpc: rpcClient(config),
+    rpc: await rpcClient(config),
   };
 }, handlerOptions());

@@ -12,6 +12,6 @@ export const handler = makeMessageHandler(async () => {
     transport: apiGatewayTransport(),
     clock: systemClock,
     logger: cableLogger(),
-    rpc: rpcClient(config),
+    rpc: await rpcClient(config),
   };
 }, handlerOptions());

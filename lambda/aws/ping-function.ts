@@ -14,6 +14,6 @@ export const handler = makePingHandler(async () => {
     logger: cableLogger(),
     periodMs: pingPeriodMs(),
     // Told of connections the pinger finds gone before their `$disconnect` (forget-connection.ts).
-    rpc: rpcClient(config),
+    rpc: await rpcClient(config),
   };
 }, handlerOptions());

@@ -2,7 +2,8 @@ import { MAX_IDENTIFIER_BYTES, MAX_STREAM_BYTES, parseIdentifier } from './chann
 import { CableConfig } from './config';
 import { ChannelRecord, Clock, ConnectionRecord, ConnectionStore, Logger, mergeState, SubscriptionStore } from './ports';
 import { ClientCommand, confirmSubscription, encodeFrame, frameHead, rejectSubscription, UNAUTHORIZED } from './protocol';
-import { commandEnv, RpcClient } from './rpc-client';
+import type { RpcClient } from './rpc-client';
+import { commandEnv } from './rpc-env';
 import { RpcCallError, RpcCommandResponse, RpcStatus } from './rpc-protocol';
 
 export interface AppChannelDeps {

@@ -5,7 +5,7 @@ import { forgetConnection } from './forget-connection';
 import { Broadcast, Clock, ConnectionStore, Logger, ShardDispatcher, ShardRequest, Subscription, SubscriptionPage, SubscriptionStore, Transport } from './ports';
 import { MAX_MESSAGE_BYTES } from './protocol';
 import { RetryingSender } from './retrying-sender';
-import { RpcClient } from './rpc-client';
+import type { RpcClient } from './rpc-client';
 import { WorkQueue } from './work-queue';
 
 export interface FanOutDeps {

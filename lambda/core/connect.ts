@@ -5,7 +5,8 @@ import { clientPingInterval } from './ping-interval';
 import { Clock, ConnectionRecord, ConnectionStore, DeferredDelivery, Logger } from './ports';
 import { ACTIONCABLE_SUBPROTOCOL } from './protocol';
 import { ConnectRequest, offeredSubprotocols, storedHeaders } from './request';
-import { proxiedHeaders, RpcClient } from './rpc-client';
+import type { RpcClient } from './rpc-client';
+import { proxiedHeaders } from './rpc-env';
 
 export interface ConnectDeps {
   readonly config: CableConfig;

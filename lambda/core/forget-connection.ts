@@ -1,6 +1,7 @@
 import { RpcConfig } from './config';
 import { ConnectionStore, Logger, SubscriptionStore } from './ports';
-import { disconnectEnv, RpcClient } from './rpc-client';
+import type { RpcClient } from './rpc-client';
+import { disconnectEnv } from './rpc-env';
 import { RpcCallError, RpcStatus } from './rpc-protocol';
 
 export interface ForgetConnectionDeps {

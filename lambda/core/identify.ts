@@ -3,7 +3,8 @@ import { identifyByJwt } from './jwt-identification';
 import { Logger, mergeState } from './ports';
 import { disconnect, encodeFrame, frameHead, UNAUTHORIZED, welcome } from './protocol';
 import { ConnectRequest } from './request';
-import { proxiedHeaders, requestUrl, RpcClient } from './rpc-client';
+import type { RpcClient } from './rpc-client';
+import { proxiedHeaders, requestUrl } from './rpc-env';
 import { RpcCallError, RpcStatus } from './rpc-protocol';
 
 export interface IdentifyDeps {

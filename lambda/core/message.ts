@@ -3,7 +3,7 @@ import { isBuiltInChannel } from './channels';
 import { invalidFrame } from './invalid-frames';
 import { ConnectionStore, Logger } from './ports';
 import { byteLength, ClientCommand, disconnect, encodeFrame, MAX_MESSAGE_BYTES, ServerFrame, UNAUTHORIZED } from './protocol';
-import { RpcClient } from './rpc-client';
+import type { RpcClient } from './rpc-client';
 import { subscribe, SubscribeDeps, unsubscribe } from './subscribe';
 
 export interface InboundFrame {

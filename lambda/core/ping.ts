@@ -6,7 +6,7 @@ import { Clock, ConnectionStore, Logger, PingCandidate, SubscriptionStore, Trans
 import { disconnect, encodeFrame, ping } from './protocol';
 import { RateLimiter } from './rate-limiter';
 import { RetryingSender } from './retrying-sender';
-import { RpcClient } from './rpc-client';
+import type { RpcClient } from './rpc-client';
 import { WorkQueue } from './work-queue';
 
 export interface PingDeps {

@@ -4,7 +4,7 @@ import { ConnectionGoneError } from './errors';
 import { forgetConnection } from './forget-connection';
 import { ConnectionStore, Logger, SubscriptionStore, Transport } from './ports';
 import { disconnect, encodeFrame } from './protocol';
-import { RpcClient } from './rpc-client';
+import type { RpcClient } from './rpc-client';
 
 export interface RemoteDisconnectDeps {
   readonly connections: ConnectionStore;

@@ -9,7 +9,7 @@ import { acknowledge } from './nag';
 import { validateMemorySize, validateReservedConcurrency } from './validation';
 import type { CableWebSocketApiProps } from '../cable-websocket-api-props';
 import { CableFunctionEnvironment, writeEnvironment } from '../contract/environment';
-import { CableFunctionName, FUNCTION_HANDLER, FUNCTIONS_DIR, functionBundleName } from '../contract/functions';
+import { CableFunctionName, FUNCTION_HANDLER, FUNCTION_SOURCE_MAP_GLOB, FUNCTIONS_DIR, functionBundleName } from '../contract/functions';
 
 /** Memory of each function unless `memorySize` says otherwise, MB. */
 export const DEFAULT_MEMORY_SIZE = 256;
@@ -34,6 +34,8 @@ export interface FunctionsSettings {
   readonly reservedConcurrency: Partial<Record<CableFunctionName, number>>;
   /** Where Lambda sends the asynchronous events it gave up on (deliver, fan-out, ping). */
   readonly asyncFailureDestination?: lambda.IDestination;
+  /** Ship the source maps and turn on Node's --enable-source-maps (`sourceMaps`). */
+  readonly sourceMaps: boolean;
 }
 
 export interface FunctionsWiring {
@@ -103,6 +105,7 @@ export function settings(props: CableWebSocketApiProps): FunctionsSettings {
     defaultRuntime: props.runtime === undefined,
     reservedConcurrency: { broadcast: validateReservedConcurrency('broadcastReservedConcurrency', props.broadcastReservedConcurrency) },
     asyncFailureDestination: props.asyncFailureDestination,
+    sourceMaps: props.sourceMaps ?? false,
   };
 }
 
@@ -141,13 +144,15 @@ function createFunction(
     memorySize: options.memorySize,
     timeout: TIMEOUTS[name],
     reservedConcurrentExecutions: options.reservedConcurrency[name],
-    code: lambda.Code.fromAsset(handlerAssetPath(name)),
+    // The folder: index.mjs and the chunks it imports; its source maps only when they are used.
+    code: lambda.Code.fromAsset(handlerAssetPath(name), options.sourceMaps ? {} : { exclude: [FUNCTION_SOURCE_MAP_GLOB] }),
     handler: FUNCTION_HANDLER,
     logGroup,
     environment: {
       ...writeEnvironment(environment),
-      // Stack traces point into lambda/ sources instead of the minified bundle.
-      NODE_OPTIONS: '--enable-source-maps',
+      // Stack traces point into lambda/ sources instead of the minified bundle, at the price of
+      // parsing the maps at each cold start (bench/results/bundles.json): only when asked.
+      ...options.sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {},
     },
   });
   acknowledge(fn.role!, [{
