@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { CheckCommandOptions, CheckUsageError, parseCheckCli } from './check-options';
 import { CLI_OPTIONS } from './dev-options';
 import { DEFAULT_HOST, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTION_MS, DEFAULT_PATH, DEFAULT_PORT, LocalCableServerOptions } from './local-cable-server';
-import { parseBoolean } from '../../src/contract/environment';
+import { parseBoolean } from '../../src/contract/environment-values';
 import { LogLevel } from '../adapters/console-logger';
 import { API_GATEWAY_MAX_CONNECTION_SECONDS, MAX_PING_INTERVAL_SECONDS } from '../core/config';
 import { CableConfigError } from '../core/errors';

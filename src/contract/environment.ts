@@ -1,4 +1,5 @@
 import { CableConfigError } from './config-error';
+import { parseBoolean, parseInteger, parseList } from './environment-values';
 
 /**
  * The functions' environment: what the construct writes (`writeEnvironment`) and what the
@@ -272,31 +273,4 @@ function readRpcTarget(vars: Readonly<Record<string, string | undefined>>): RpcT
   const path = vars[V.rpcPath];
   const host = vars[V.rpcHttpHost];
   return { kind: 'lambda', functionName, ...(path ? { path } : {}), ...(host ? { host } : {}), ...tuning };
-}
-
-/** `true`/`1` or `false`/`0`; unset or empty is undefined. */
-export function parseBoolean(name: string, value: string | undefined): boolean | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (value === 'true' || value === '1') return true;
-  if (value === 'false' || value === '0') return false;
-  throw new CableConfigError(`${name} must be true or false, got "${value}"`);
-}
-
-export function parseInteger(name: string, value: string | undefined): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed)) throw new CableConfigError(`${name} must be an integer, got "${value}"`);
-  return parsed;
-}
-
-/** A comma-separated list, trimmed; unset or blank is undefined. */
-export function parseList(value: string | undefined): string[] | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  return value.split(',').map((v) => v.trim()).filter((v) => v.length > 0);
-}
-
-/** `value`, or a `CableConfigError` saying which variable must be set. */
-export function required(name: string, value: string | undefined): string {
-  if (!value) throw new CableConfigError(`${name} must be set`);
-  return value;
 }
