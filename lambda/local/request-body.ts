@@ -19,7 +19,7 @@ export interface BodyLimits {
 
 export type BodyRead =
   | { readonly ok: true; readonly body: Buffer }
-  /** Not read: answer with `status` and `message`; the connection closes after that answer. */
+  /** Not read: answer with `status` and `message`; the connection ends after that answer. */
   | { readonly ok: false; readonly status: 400 | 408 | 413; readonly message: string };
 
 type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
@@ -74,15 +74,28 @@ export function readBody(request: IncomingMessage, response: ServerResponse, lim
 }
 
 /**
- * The route answers without reading the body (refused from its headers): when one is still to
- * come, the answer says `Connection: close`, so Node ends the socket once it is written instead of
- * reading the body to keep the connection alive. What arrives meanwhile is discarded.
+ * How long a connection refused before its body was read stays open after the answer: closing it
+ * with unread bytes makes the kernel send a reset, which can destroy the answer before the client
+ * reads it (a 401 seen as ECONNRESET). Go's net/http, anycable-go's server, does the same: it
+ * half-closes, waits 500 ms (`rstAvoidanceDelay`) without reading, then closes.
+ */
+const LINGER_MS = 500;
+
+/**
+ * The route answers without reading the body (refused from its headers, or over a limit): when
+ * some is still to come, the connection is half-closed once the answer is written, stops being
+ * read (the client's sends then stall on TCP flow control), and is closed `LINGER_MS` later.
  */
 export function answerWithoutBody(request: IncomingMessage, response: ServerResponse): void {
   if (request.complete || !hasBody(request)) return;
   awaitingContinue.delete(request);
-  if (!response.headersSent) response.setHeader('Connection', 'close');
-  request.resume();
+  const socket = request.socket;
+  response.once('finish', () => {
+    socket.end();
+    // After Node's own handling of the finished response, which resumes reading on the next tick.
+    setImmediate(() => socket.pause());
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  });
 }
 
 function refuse(request: IncomingMessage, response: ServerResponse, status: 408 | 413, message: string): BodyRead {
