@@ -8,6 +8,7 @@ import { withDemoPage } from './demo/demo-routes';
 import { LocalPingSchedule, localPingPeriodSeconds } from './local-ping-schedule';
 import { buildLocalRuntime, LocalRuntime, LocalStoreOptions } from './local-runtime';
 import { managementApi } from './management-api';
+import { continueWhenRead } from './request-body';
 import { RouteHandlers, WebSocketEndpoint } from './websocket-endpoint';
 import { ConsoleLogger, LogLevel } from '../adapters/console-logger';
 import { BROADCAST_PATH } from '../core/broadcast-http';
@@ -185,11 +186,16 @@ export async function startInspectableServer(
     }
   }
   const endpoint = new WebSocketEndpoint({ path, domainName: authority, registry, logger, handlers });
-  const broadcasts = new BroadcastEndpoint(serveBroadcast, logger);
+  const broadcasts = new BroadcastEndpoint(serveBroadcast, logger, {
+    broadcastKey: runtime.config.broadcastKey, publicBroadcasts: options.publicBroadcasts ?? false,
+  });
   const api = managementApi({ path, registry, logger, invoke, broadcast: broadcasts.handle });
-  http.on('request', !options.demo ? api : withDemoPage({
+  const routes = !options.demo ? api : withDemoPage({
     config: runtime.config, cablePath: path, broadcastUrl: `http://${authority}${BROADCAST_PATH}`, publicBroadcasts: options.publicBroadcasts ?? false, logger,
-  }, api));
+  }, api);
+  http.on('request', routes);
+  // `Expect: 100-continue`: answered by the route once it reads the body (request-body.ts).
+  http.on('checkContinue', continueWhenRead(routes));
   http.on('upgrade', endpoint.handleUpgrade);
 
   const url = `ws://${authority}${path}`;

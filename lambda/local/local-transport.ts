@@ -5,7 +5,7 @@ import { Transport } from '../core/ports';
 export type PostOutcome =
   /** 200: the frame was handed to the socket. */
   | 'sent'
-  /** 410: unknown, closed, or not yet open (its `$connect` has not returned). */
+  /** 410: unknown, closed, not yet open (its `$connect` has not returned), or cut off for not reading. */
   | 'gone'
   /** 413: over the 128 KB message quota. */
   | 'too_large';

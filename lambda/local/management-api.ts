@@ -1,6 +1,8 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { AsyncInvoker } from './bundled-handlers';
 import { ConnectionRegistry } from './connection-registry';
+import { answerWithoutBody, readBody } from './request-body';
+import { isForeignOrigin } from './same-origin';
 import { BROADCAST_PATH } from '../core/broadcast-http';
 import { Logger } from '../core/ports';
 import { MAX_MESSAGE_BYTES } from '../core/protocol';
@@ -25,7 +27,10 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
  * `POST` sends the body as one text frame (200; 410 `GoneException` while `$connect` runs or once
  * closed; 413 over 128 KB), `DELETE` closes (204), `GET` describes (200). Signatures are not checked.
  * The same port also answers `POST /_broadcast` (handed to `props.broadcast`) and, with bundled
- * handlers, Lambda's Invoke API.
+ * handlers, Lambda's Invoke API. Requests from web pages of other origins are refused (403): a
+ * page the developer visits could otherwise post frames into their cable with a CORS "simple
+ * request" (no preflight for a `text/plain` POST), which the SDK's raw-body posts make impossible
+ * to refuse by content type.
  * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
  */
 export function managementApi(props: ManagementApiProps): (request: IncomingMessage, response: ServerResponse) => void {
@@ -45,6 +50,10 @@ async function handle(props: ManagementApiProps, request: IncomingMessage, respo
     if (props.broadcast) return props.broadcast(request, response);
     return reply(response, 404, `${BROADCAST_PATH} is not served here`);
   }
+  if (isForeignOrigin(request)) {
+    answerWithoutBody(request, response);
+    return reply(response, 403, `requests from web pages of other origins (${request.headers.origin}) are refused`, 'ForbiddenException');
+  }
   const invoke = INVOKE_PATH.exec(pathname);
   if (invoke && request.method === 'POST') return invokeAsync(props, decodeURIComponent(invoke[1]), request, response);
   if (pathname === props.path) return reply(response, 426, `${props.path} is a WebSocket endpoint: connect with a WebSocket client`);
@@ -55,9 +64,9 @@ async function handle(props: ManagementApiProps, request: IncomingMessage, respo
 
   switch (request.method) {
     case 'POST': {
-      const body = await readBody(request, MAX_MESSAGE_BYTES);
-      if (body === undefined) return reply(response, 413, `message is over the ${MAX_MESSAGE_BYTES}-byte quota`, 'PayloadTooLargeException');
-      const outcome = registry.post(connectionId, body);
+      const read = await readBody(request, response, { maxBytes: MAX_MESSAGE_BYTES, tooLarge: `message is over the ${MAX_MESSAGE_BYTES}-byte quota` });
+      if (!read.ok) return reply(response, read.status, read.message, read.status === 413 ? 'PayloadTooLargeException' : undefined);
+      const outcome = registry.post(connectionId, read.body);
       if (outcome === 'sent') return reply(response, 200);
       if (outcome === 'too_large') return reply(response, 413, `message is over the ${MAX_MESSAGE_BYTES}-byte quota`, 'PayloadTooLargeException');
       return gone(response);
@@ -65,7 +74,8 @@ async function handle(props: ManagementApiProps, request: IncomingMessage, respo
     case 'DELETE':
       return registry.disconnect(connectionId) ? reply(response, 204) : gone(response);
     case 'GET': {
-      await drain(request);
+      const read = await readBody(request, response, { maxBytes: MAX_MESSAGE_BYTES });
+      if (!read.ok) return reply(response, read.status, read.message);
       const connection = registry.get(connectionId);
       if (!connection) return gone(response);
       const { context, lastActiveAt } = connection;
@@ -83,17 +93,17 @@ async function handle(props: ManagementApiProps, request: IncomingMessage, respo
 
 /** `InvocationType: Event` only, answered 202 before the function runs, as Lambda does. */
 async function invokeAsync(props: ManagementApiProps, functionName: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const body = await readBody(request, 256 * 1024);
+  const read = await readBody(request, response, { maxBytes: 256 * 1024, tooLarge: 'payload is over 256 KB' });
+  if (!read.ok) return reply(response, read.status, read.message, read.status === 413 ? 'RequestTooLargeException' : undefined);
   if (!props.invoke?.has(functionName)) {
     return reply(response, 404, `Function not found: ${functionName}`, 'ResourceNotFoundException');
   }
   if (request.headers['x-amz-invocation-type'] !== 'Event') {
     return reply(response, 400, 'the local server emulates asynchronous (Event) invocations only', 'InvalidParameterValueException');
   }
-  if (body === undefined) return reply(response, 413, 'payload is over 256 KB', 'RequestTooLargeException');
   let payload: unknown;
   try {
-    payload = JSON.parse(body.toString('utf8'));
+    payload = JSON.parse(read.body.toString('utf8'));
   } catch {
     return reply(response, 400, 'payload is not JSON', 'InvalidRequestContentException');
   }
@@ -114,21 +124,6 @@ function connectionIdOf(path: string, pathname: string): string | null | undefin
     }
   }
   return undefined;
-}
-
-/** The whole body, or undefined when it is over `limit` bytes (read to the end all the same). */
-export async function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size <= limit) chunks.push(chunk as Buffer);
-  }
-  return size > limit ? undefined : Buffer.concat(chunks);
-}
-
-async function drain(request: IncomingMessage): Promise<void> {
-  for await (const _ of request) void _;
 }
 
 function gone(response: ServerResponse): void {

@@ -141,10 +141,10 @@ export class WebSocketEndpoint {
     ws.on('ping', () => registry.touch(connectionId));
     ws.on('pong', () => registry.touch(connectionId));
     ws.on('error', (error) => logger.warn('local.socket_error', { connectionId, error }));
-    ws.once('close', (code: number, reason: Buffer) => {
-      registry.remove(connectionId);
-      logger.info('local.close', { connectionId, code, reason: reason.toString() });
-      enqueue(() => this.runDisconnect(context, code, reason.toString()));
+    ws.once('close', (clientCode: number, clientReason: Buffer) => {
+      const { code, reason } = registry.remove(connectionId) ?? { code: clientCode, reason: clientReason.toString() };
+      logger.info('local.close', { connectionId, code, reason });
+      enqueue(() => this.runDisconnect(context, code, reason));
     });
   }
 

@@ -252,7 +252,8 @@ describe('@connections with the real ApiGatewayManagementApiClient', () => {
 
   test('/_broadcast: a body over 6 MB (a Function URL\'s limit) is 413', async () => {
     const server = await startTestServer();
-    const response = await fetch(server.broadcastUrl, { method: 'POST', body: 'x'.repeat(6 * 1024 * 1024 + 1) });
+    const headers = { Authorization: `Bearer ${server.runtime.config.broadcastKey}` };
+    const response = await fetch(server.broadcastUrl, { method: 'POST', headers, body: 'x'.repeat(6 * 1024 * 1024 + 1) });
     expect(response.status).toBe(413);
     expect(await response.json()).toEqual({ message: expect.stringMatching(/over 6291456 bytes/) });
   });

@@ -33,7 +33,7 @@ function broadcasts(client: TestClient): unknown[] {
 }
 
 function postText(server: LocalCableServer, text: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${server.httpUrl}/demo/messages`, { method: 'POST', body: new URLSearchParams({ text }), headers });
+  return fetch(`${server.httpUrl}/demo/messages`, { method: 'POST', body: JSON.stringify({ text }), headers: { 'Content-Type': 'application/json', ...headers } });
 }
 
 describe('demo page (HTTP)', () => {

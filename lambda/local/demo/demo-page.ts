@@ -21,7 +21,8 @@ form?.addEventListener('submit', (event) => {
 
 async function send(action: string, field: Field): Promise<void> {
   try {
-    const response = await fetch(action, { method: 'POST', body: new URLSearchParams({ text: field.value }) });
+    // JSON, which the server requires: a page of another origin cannot post it without a CORS preflight.
+    const response = await fetch(action, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: field.value }) });
     if (!response.ok) throw new Error(((await response.json()) as { message?: string }).message ?? `HTTP ${response.status}`);
     field.value = '';
     field.focus();

@@ -8,7 +8,8 @@ import {
 import { CableConfig } from '../../core/config';
 import { Logger } from '../../core/ports';
 import { signStream } from '../../core/signed-stream';
-import { readBody } from '../management-api';
+import { answerWithoutBody, readBody } from '../request-body';
+import { isForeignOrigin } from '../same-origin';
 
 type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -29,7 +30,7 @@ export interface DemoPageProps {
 /** Builds the page script; `npx projen bundle` and `npx projen test` build it too. */
 export const DEMO_BUILD_COMMAND = 'npx projen bundle:lambda/local/demo/demo-page';
 const SCRIPT_FILE = 'demo-page.js';
-/** A form post is a few bytes; anything much bigger is not from the page. */
+/** A post of the form is a few bytes; anything much bigger is not from the page. */
 const MAX_FORM_BYTES = 16 * 1024;
 
 /**
@@ -98,19 +99,26 @@ async function serveScript(props: DemoPageProps, file: string, type: string, req
 }
 
 /**
- * `POST /demo/messages` with `text=...` (a form post): 204 once `POST /_broadcast` has accepted
- * the Turbo Stream (201); 400 for an empty or too long text; 403 for a post from another origin
- * (only this page may broadcast with the server's key); 502 with `POST /_broadcast`'s answer otherwise.
+ * `POST /demo/messages` with `{"text": "..."}` (the page's script posts the form as JSON): 204 once
+ * `POST /_broadcast` has accepted the Turbo Stream (201); 400 for an empty or too long text; 403
+ * for a post from another origin and 415 for any other content type, so that only this page may
+ * broadcast with the server's key: a page elsewhere can post a form or `text/plain` without a CORS
+ * preflight, but not JSON. 502 with `POST /_broadcast`'s answer otherwise.
  */
 async function postMessage(props: DemoPageProps, request: IncomingMessage, response: ServerResponse): Promise<void> {
   if (!allowMethod(request, response, 'POST')) return;
-  const origin = request.headers.origin;
-  if (origin !== undefined && origin !== `http://${request.headers.host}`) {
-    return sendJson(response, 403, { message: `posts from another origin (${origin}) are refused` });
+  if (isForeignOrigin(request)) {
+    answerWithoutBody(request, response);
+    return sendJson(response, 403, { message: `posts from another origin (${request.headers.origin}) are refused` });
   }
-  const body = await readBody(request, MAX_FORM_BYTES);
-  if (body === undefined) return sendJson(response, 413, { message: `the form is over ${MAX_FORM_BYTES} bytes` });
-  const text = (new URLSearchParams(body.toString('utf8')).get('text') ?? '').trim();
+  if (!isJson(request.headers['content-type'])) {
+    answerWithoutBody(request, response);
+    return sendJson(response, 415, { message: `send {"text": "..."} as application/json, not ${request.headers['content-type'] ?? 'no content type'}` });
+  }
+  const read = await readBody(request, response, { maxBytes: MAX_FORM_BYTES, tooLarge: `the form is over ${MAX_FORM_BYTES} bytes` });
+  if (!read.ok) return sendJson(response, read.status, { message: read.message });
+  const text = textOf(read.body);
+  if (text === undefined) return sendJson(response, 400, { message: 'the body is not {"text": "<string>"}' });
   if (text.length === 0) return sendJson(response, 400, { message: 'text is empty' });
   if (text.length > MAX_DEMO_MESSAGE_CHARS) return sendJson(response, 400, { message: `text is over ${MAX_DEMO_MESSAGE_CHARS} characters` });
 
@@ -165,6 +173,20 @@ function allowMethod(request: IncomingMessage, response: ServerResponse, method:
   if (request.method === method || (method === 'GET' && request.method === 'HEAD')) return true;
   response.writeHead(405, { Allow: method === 'GET' ? 'GET, HEAD' : 'POST' }).end();
   return false;
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return contentType?.split(';')[0].trim().toLowerCase() === 'application/json';
+}
+
+/** The trimmed `text` of `{"text": "..."}`; undefined for any other body. */
+function textOf(body: Buffer): string | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { text?: unknown };
+    return typeof parsed?.text === 'string' ? parsed.text.trim() : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function messageOf(body: string): string {
