@@ -1,4 +1,4 @@
-import { Subscription, SubscriptionPage, SubscriptionStore } from '../core/ports';
+import { Subscription, SubscriptionKey, SubscriptionPage, SubscriptionStore } from '../core/ports';
 
 /** Subscriber reads between two turns of the event loop. */
 export const READS_PER_TURN = 64;
@@ -22,6 +22,14 @@ export class YieldingSubscriptionStore implements SubscriptionStore {
 
   add(subscription: Subscription): Promise<'created' | 'exists'> {
     return this.store.add(subscription);
+  }
+
+  has(key: SubscriptionKey): Promise<boolean> {
+    return this.store.has(key);
+  }
+
+  delete(key: SubscriptionKey): Promise<boolean> {
+    return this.store.delete(key);
   }
 
   remove(connectionId: string, identifier: string, knownStreams?: string[]): Promise<string[]> {

@@ -2,7 +2,7 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo, connect, Socket } from 'node:net';
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { MemorySubscriptionStore } from '../../lambda/adapters/memory/memory-subscription-store';
-import { Subscription, SubscriptionPage, SubscriptionStore } from '../../lambda/core/ports';
+import { SubscriptionPage } from '../../lambda/core/ports';
 import { BroadcastEndpoint } from '../../lambda/local/broadcast-endpoint';
 import { SLOW_READER } from '../../lambda/local/connection-registry';
 import { InspectableLocalCableServer } from '../../lambda/local/local-cable-server';
@@ -189,19 +189,17 @@ describe('WebSocket: a client that does not read', () => {
 });
 
 /** Calls `onFirstRead` on the first subscriber read. */
-class SignallingStore implements SubscriptionStore {
-  private readonly store = new MemorySubscriptionStore();
-  constructor(private onFirstRead?: () => void) {}
-  listByStream(stream: string, cursor?: string, limit?: number): Promise<SubscriptionPage> {
+class SignallingStore extends MemorySubscriptionStore {
+  constructor(private onFirstRead?: () => void) {
+    super();
+  }
+
+  override listByStream(stream: string, cursor?: string, limit?: number): Promise<SubscriptionPage> {
     const signal = this.onFirstRead;
     this.onFirstRead = undefined;
     signal?.();
-    return this.store.listByStream(stream, cursor, limit);
+    return super.listByStream(stream, cursor, limit);
   }
-  add(subscription: Subscription) { return this.store.add(subscription); }
-  remove(connectionId: string, identifier: string, knownStreams?: string[]) { return this.store.remove(connectionId, identifier, knownStreams); }
-  removeStreams(connectionId: string, identifier: string, streams: string[]) { return this.store.removeStreams(connectionId, identifier, streams); }
-  removeAll(connectionId: string) { return this.store.removeAll(connectionId); }
 }
 
 describe('POST /_broadcast: a large batch', () => {
