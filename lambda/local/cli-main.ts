@@ -124,7 +124,8 @@ function banner(server: LocalCableServer, options: LocalCableServerOptions, conf
     ['Store', store],
     ['Pings', pings(config, options)],
     ['Demo page', options.demo ? `${server.httpUrl}/` : 'off (--demo=false)'],
-    ['Limits', `${MAX_MESSAGE_BYTES / 1024} KB messages, idle timeout ${seconds(options.idleTimeoutMs)}, max connection ${seconds(options.maxConnectionMs)}`],
+    ['Limits', `${MAX_MESSAGE_BYTES / 1024} KB messages, idle timeout ${seconds(options.idleTimeoutMs)}, max connection ${seconds(options.maxConnectionMs)}, `
+      + `${config.limits.maxSubscriptionsPerConnection} subscriptions per connection, closed after ${config.limits.maxInvalidFrames} invalid frames (docs/local-server.md, "Limits")`],
   ];
   return [
     'cdk-cable dev: the cable handlers behind a local WebSocket endpoint with API Gateway semantics',

@@ -170,6 +170,14 @@ describe('cdk-cable dev (in-process)', () => {
     expect(await on.exitCode).toBe(0);
   });
 
+  test('banner: names the per-connection limits the flags set', async () => {
+    const run = runInProcess(['dev', '--port=0', '--log_level=silent', '--max_subscriptions_per_connection=7', '--max_invalid_frames=3']);
+    await run.server;
+    expect(run.text()).toMatch(/Limits: +.*, 7 subscriptions per connection, closed after 3 invalid frames/);
+    run.stop('SIGTERM');
+    expect(await run.exitCode).toBe(0);
+  });
+
   test('--help: prints every option with its environment variable and exits 0', async () => {
     const run = runInProcess(['dev', '--help']);
     expect(await run.exitCode).toBe(0);
