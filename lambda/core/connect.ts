@@ -1,6 +1,7 @@
 import { CableConfig } from './config';
 import { identify } from './identify';
 import { clientPingInterval } from './ping-interval';
+import { ensurePinger, PingKeepalive } from './ping-lease';
 import { Clock, ConnectionRecord, ConnectionStore, DeferredDelivery, Logger } from './ports';
 import { ACTIONCABLE_SUBPROTOCOL } from './protocol';
 import { ConnectRequest, offeredSubprotocols, storedHeaders } from './request';
@@ -14,6 +15,8 @@ export interface ConnectDeps {
   readonly logger: Logger;
   /** The app's RPC endpoints (AnyCable RPC); absent: no RPC `connect`. */
   readonly rpc?: RpcClient;
+  /** Starts a pinger when none holds the lease (ping-lease.ts); absent: the schedule alone pings. */
+  readonly keepalive?: PingKeepalive;
 }
 
 export type ConnectResult =
@@ -67,7 +70,12 @@ export async function connect(deps: ConnectDeps, request: ConnectRequest): Promi
     cstate: identity.cstate,
     channels: {},
   });
-  if (identity.transmissions.length === 0) return { kind: 'accept', subprotocol: ACTIONCABLE_SUBPROTOCOL };
+  // Alongside the welcome's hand-over; never throws.
+  const pinger = deps.keepalive ? ensurePinger(deps.keepalive, clock, deps.logger) : undefined;
+  if (identity.transmissions.length === 0) {
+    await pinger;
+    return { kind: 'accept', subprotocol: ACTIONCABLE_SUBPROTOCOL };
+  }
   try {
     await deps.delivery.deliverLater({
       connectionId: request.connectionId,
@@ -78,6 +86,8 @@ export async function connect(deps: ConnectDeps, request: ConnectRequest): Promi
     // The connection will be refused, and API Gateway sends no `$disconnect` for it.
     await deps.connections.delete(request.connectionId);
     throw error;
+  } finally {
+    await pinger;
   }
   return { kind: 'accept', subprotocol: ACTIONCABLE_SUBPROTOCOL };
 }

@@ -41,12 +41,13 @@ export interface EnvironmentWiring {
 type Part =
   | 'delivery' // how frames reach many connections
   | 'deliverFunction' | 'fanOutFunction' // the functions it starts
+  | 'pingFunction' // `$connect` starts the pinger when it had gone idle
   | 'jwt' // the JWT settings (the keys a function reads come from the permission manifest)
   | 'rpc' // the app's RPC, when there is one
   | 'tellsTheApp'; // with RPC only: the app's RPC and the common secret, to tell of gone connections
 
 const PARTS: Record<CableFunctionName, Part[]> = {
-  connect: ['deliverFunction', 'jwt', 'rpc'],
+  connect: ['deliverFunction', 'pingFunction', 'jwt', 'rpc'],
   message: ['rpc'],
   // Without RPC, `$disconnect` tells no one and reads no secret.
   disconnect: ['tellsTheApp'],
@@ -76,6 +77,7 @@ export function environmentOf(name: CableFunctionName, wiring: EnvironmentWiring
     ...(parts.has('delivery') ? deliveryEnvironment(wiring.delivery) : {}),
     deliverFunction: parts.has('deliverFunction') ? createdBefore(created, 'deliver', name).functionName : undefined,
     fanOutFunction: parts.has('fanOutFunction') ? createdBefore(created, 'fanout', name).functionName : undefined,
+    pingFunction: parts.has('pingFunction') ? createdBefore(created, 'ping', name).functionName : undefined,
     ...(parts.has('jwt') ? { jwtParam: identification.jwtParam, enforceJwt: identification.enforceJwt } : {}),
     ...(parts.has('rpc') && rpc ? { rpc: rpc.target, rpcHeaders: rpc.headers, rpcCookies: rpc.cookies } : {}),
     // The keys it reads, as the permission manifest lists them: told of exactly what it may read.
