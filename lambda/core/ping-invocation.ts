@@ -44,7 +44,9 @@ export interface PingInvocationResult extends PingPeriodResult {
   readonly understaffed: boolean;
 }
 
-const NOTHING: PingPeriodResult = { rounds: 0, failedRounds: 0, lateTicks: 0, connections: 0, pinged: 0, expired: 0, gone: 0, notOpen: 0, failed: 0, retries: 0, lagMs: 0 };
+const NOTHING: PingPeriodResult = {
+  rounds: 0, failedRounds: 0, lateTicks: 0, connections: 0, pinged: 0, expired: 0, gone: 0, notOpen: 0, failed: 0, retries: 0, lagMs: 0,
+};
 
 /**
  * Runs one invocation's share of a period. The coordinator (worker 0) claims the period on the
@@ -86,7 +88,11 @@ export async function runPingInvocation(deps: PingInvocationDeps, invocation: Pi
   }, { start, worker, lease: invocation.lease });
   if (!claimed) return { ...NOTHING, outcome: 'duplicate', worker, workers: 1, launchFailures: 0, understaffed: false };
 
-  const sizing: PingWorkerSizing = { postsPerSecondPerWorker: coordination.postsPerSecondPerWorker, maxPerSecond: ping.maxPerSecond, tickSeconds: pingTickSeconds(ping) };
+  const sizing: PingWorkerSizing = {
+    postsPerSecondPerWorker: coordination.postsPerSecondPerWorker,
+    maxPerSecond: ping.maxPerSecond,
+    tickSeconds: pingTickSeconds(ping),
+  };
   const workers = coordination.launcher ? pingWorkerCount(previous ?? 0, sizing) : 1;
   const launchFailures = await launchWorkers(deps, coordination.launcher, start, workers);
   // Only the schedule's invocation exits idle: one `$connect` started was started for a client that just came.
@@ -115,7 +121,11 @@ export async function runPingInvocation(deps: PingInvocationDeps, invocation: Pi
   };
   const resumed = invocation.lease !== undefined && now > start;
   const result = await runPingPeriod(deps, {
-    start, periodMs, stopped, afterRound, resumed,
+    start,
+    periodMs,
+    stopped,
+    afterRound,
+    resumed,
     share: scanShare(0, workers, ping.segments),
     maxPerSecond: workerRate(ping.maxPerSecond, workers),
   });

@@ -63,7 +63,9 @@ export async function runPingPeriod(deps: PingDeps, period: PingPeriod): Promise
   const limiter = deps.limiter ?? new RateLimiter(deps.clock, period.maxPerSecond ?? deps.config.ping.maxPerSecond);
   const roundDeps: PingDeps = { ...deps, limiter };
 
-  const totals = { rounds: 0, failedRounds: 0, lateTicks: 0, connections: 0, pinged: 0, expired: 0, gone: 0, notOpen: 0, failed: 0, retries: 0, lagMs: 0 };
+  const totals = {
+    rounds: 0, failedRounds: 0, lateTicks: 0, connections: 0, pinged: 0, expired: 0, gone: 0, notOpen: 0, failed: 0, retries: 0, lagMs: 0,
+  };
   let previousTick = period.start - periodMs + offsets[offsets.length - 1] + lookaheadMs;
   for (let next = 0; next < offsets.length && !period.stopped?.();) {
     const now = deps.clock.now();

@@ -38,12 +38,16 @@ export function makePingHandler(deps: () => Promise<PingHandlerDeps>, options: H
     return guarded('ping', undefined, () => resolved?.logger, options, async () => {
       resolved = withLogContext(await deps(), { requestId: context?.awsRequestId });
       const periodMs = resolved.periodMs ?? DEFAULT_PING_PERIOD_MS;
-      const invocation: PingInvocation = { ...invocationOf(event), start: periodStart(event, resolved.clock.now(), periodMs), periodMs, stopped: resolved.stopped };
+      const start = periodStart(event, resolved.clock.now(), periodMs);
+      const invocation: PingInvocation = { ...invocationOf(event), start, periodMs, stopped: resolved.stopped };
       const result = await runPingInvocation(resolved, invocation);
       if (result.outcome === 'duplicate') return result;
       resolved.logger[result.failedRounds > 0 ? 'error' : 'info']('ping.period', { start: invocation.start, periodMs, ...result });
       emitMetrics(resolved.logger, options.apiId, {
-        [M.pings]: result.pinged, [M.goneConnections]: result.gone, [M.pingFailures]: result.failed, [M.maxAgeDisconnects]: result.expired,
+        [M.pings]: result.pinged,
+        [M.goneConnections]: result.gone,
+        [M.pingFailures]: result.failed,
+        [M.maxAgeDisconnects]: result.expired,
         [M.pingLag]: result.lagMs,
         ...(result.worker === 0 ? { [M.pingWorkers]: result.workers, [M.pingUnderstaffed]: result.understaffed ? 1 : 0 } : {}),
       });

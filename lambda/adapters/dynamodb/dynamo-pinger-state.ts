@@ -27,8 +27,13 @@ export class DynamoPingerState implements PingerStateStore {
       : '#period = :period AND #phase = :leased AND #holder = :token';
     return this.conditionally<PingPeriodClaim>(async () => {
       const old = await this.update('SET #period = :period, #phase = :running, #ttl = :ttl', condition, {
-        ':period': period, ':running': 'running', ':leased': 'leased', ':idle': 'idle', ':token': lease,
-        ':stale': now - STALE_LEASE_MS, ':ttl': ttl(now, STATE_TTL_SECONDS),
+        ':period': period,
+        ':running': 'running',
+        ':leased': 'leased',
+        ':idle': 'idle',
+        ':token': lease,
+        ':stale': now - STALE_LEASE_MS,
+        ':ttl': ttl(now, STATE_TTL_SECONDS),
       });
       return { claimed: true, previous: old ? toLease(old) : undefined };
     }, { claimed: false });
