@@ -123,7 +123,9 @@ describe('keepalive', () => {
     ]));
     expect(vars(template, 'ConnectHandler').CABLE_PING_FUNCTION).toEqual({ Ref: pingId });
     expect(vars(template, 'PingHandler').CABLE_PING_FUNCTION).toBeUndefined();
-    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: pingId }, MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: pingId }, MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60,
+    });
   });
 
   test('cost: the default 3 s interval warns with the monthly cost per 1,000 connections', () => {
