@@ -100,7 +100,8 @@ describe('keepalive', () => {
       Match.stringLikeRegexp('pings at most 15000 connections every 3 s \\(5000 posts/s over 9 invocations of 256 MB; maxPingsPerSecond 5000\\)'));
     Annotations.fromStack(synth({ maxPingsPerSecond: 1000, pingInterval: Duration.seconds(10) }).stack).hasInfo('/TestStack/Cable',
       Match.stringLikeRegexp('pings at most 10000 connections every 10 s \\(1000 posts/s over 2 invocations'));
-    expect(pingCeiling({ intervalSeconds: 3, maxPerSecond: 10_000, memorySize: 128 })).toEqual({ workers: 32, postsPerSecond: 8960, connections: 26880 });
+    const ceiling = pingCeiling({ intervalSeconds: 3, maxPerSecond: 10_000, memorySize: 128 });
+    expect(ceiling).toEqual({ workers: 32, postsPerSecond: 8960, connections: 26880 });
   });
 
   test('workers: the ping function may invoke itself (a policy of its own, no cycle); $connect may invoke it and use the lease', () => {
