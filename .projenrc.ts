@@ -262,6 +262,11 @@ project.addTask('bench:fanout', {
   exec: 'ts-node --project bench/tsconfig.json bench/fanout.ts',
 });
 
+project.addTask('bench:ping', {
+  description: 'The keepalive pinger over N connections: coordinator and workers next to one invocation, gaps between pings (bench/results/ping.json)',
+  exec: 'ts-node --project bench/tsconfig.json bench/ping.ts',
+});
+
 project.addTask('bench:local-load', {
   description: '2,000 clients on one Turbo stream: the local server next to a real Rails ActionCable server (bench/results/local-load.json)',
   exec: 'ts-node --project bench/tsconfig.json bench/local-load.ts',

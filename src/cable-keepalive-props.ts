@@ -33,8 +33,13 @@ export interface CableKeepaliveProps {
   readonly maxClientPingInterval?: Duration;
 
   /**
-   * Ceiling on the pinger's `@connections` posts per second: they draw on the account's API
-   * Gateway quota (10,000 requests/s by default), which broadcasts share.
+   * Ceiling on the pinger's `@connections` posts per second, all its invocations together: they
+   * draw on the account's API Gateway quota (10,000 requests/s by default), which broadcasts
+   * share. When one invocation cannot post a minute's pings in time, the pinger splits the
+   * minute across parallel invocations (each sustains about 700 posts/s at 256 MB, more with
+   * `memorySize`), each taking an equal share of this ceiling. It also bounds the connections
+   * pinged in time: about `maxPingsPerSecond × pingInterval` (15,000 at the defaults; README,
+   * "Connection ceiling per interval").
    * @default 5000
    */
   readonly maxPingsPerSecond?: number;
@@ -48,7 +53,7 @@ export interface CableKeepaliveProps {
 
   /**
    * Connections you expect at peak: only used at synth, to warn when pinging them would come near
-   * the account's request quota or `maxPingsPerSecond`.
+   * the account's request quota or exceed what the pinger sustains within `maxPingsPerSecond`.
    * @default - no rate warning
    */
   readonly expectedConnections?: number;

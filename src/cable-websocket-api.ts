@@ -266,6 +266,15 @@ export class CableWebSocketApi extends Construct {
   }
 
   /**
+   * How late keepalive pings went out: the most any ping round finished past the end of its
+   * window, ms (cdk-cable `PingLag`, maximum). 0 while the pinger keeps up; the `PingLagAlarm`
+   * fires at a second.
+   */
+  public metricPingLag(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return cableMetric(this.webSocketApi, 'pingLag', { statistic: 'Maximum', ...props });
+  }
+
+  /**
    * Calls to the app's AnyCable RPC that gave no usable answer (timeout, HTTP error, malformed
    * answer) or answered ERROR (cdk-cable `RpcErrors`, sum; also per `RpcMethod`). Zero without `rpc`.
    */

@@ -6,7 +6,7 @@ serveParent<FakeConnectionsApiOptions>(async (options) => {
   const api = await startFakeConnectionsApi(options);
   return {
     ready: { endpoint: api.endpoint },
-    methods: { stats: () => api.stats(), reset: () => api.reset() },
+    methods: { stats: () => api.stats(), gapStats: () => api.gapStats(), reset: () => api.reset() },
     shutdown: () => api.close(),
   };
 });

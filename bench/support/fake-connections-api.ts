@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 /**
  * A stand-in for API Gateway's Management API (`@connections`) that answers after a fixed delay,
@@ -17,6 +18,22 @@ export interface FakeConnectionsApiOptions {
   readonly goneRate: number;
   /** The stage path under which `@connections` lives, e.g. `/bench`. */
   readonly stage: string;
+  /** Keep, per connection, the time between consecutive POSTs as they arrive (bench/ping.ts). @default false */
+  readonly recordGaps?: boolean;
+}
+
+/** The time between consecutive POSTs to one connection, over every connection (`recordGaps`). */
+export interface PostGapStats {
+  /** Gaps measured (a connection's first POST starts its series). */
+  readonly gaps: number;
+  /** Connections that received at least one POST. */
+  readonly connections: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** Arrival of the first and the last POST, epoch ms. */
+  readonly firstAt: number;
+  readonly lastAt: number;
 }
 
 export interface FakeConnectionsStats {
@@ -44,6 +61,8 @@ export interface FakeConnectionsStats {
 export interface FakeConnectionsApi {
   readonly endpoint: string;
   stats(): FakeConnectionsStats;
+  /** With `recordGaps`. */
+  gapStats(): PostGapStats;
   reset(): void;
   close(): Promise<void>;
 }
@@ -62,10 +81,13 @@ export async function startFakeConnectionsApi(options: FakeConnectionsApiOptions
   let counters = { posts: 0, gone: 0, deletes: 0, unexpected: 0, maxInFlight: 0, maxSockets: 0, socketsOpened: 0 };
   let inFlight = 0;
   let openSockets = 0;
+  let lastPost = new Map<string, number>();
+  let gaps = new GapSeries();
 
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
     inFlight++;
     counters.maxInFlight = Math.max(counters.maxInFlight, inFlight);
+    if (options.recordGaps && request.method === 'POST') recordPost(request.url ?? '');
     request.resume();
     request.once('end', () => setTimeout(() => {
       inFlight--;
@@ -82,6 +104,16 @@ export async function startFakeConnectionsApi(options: FakeConnectionsApiOptions
   server.keepAliveTimeout = 120_000;
   server.headersTimeout = 121_000;
   server.maxRequestsPerSocket = 0;
+
+  /** On arrival, before the answer's delay: when the sender sent it. */
+  function recordPost(url: string): void {
+    const now = performance.now() + performance.timeOrigin;
+    const previous = lastPost.get(url);
+    if (previous !== undefined) gaps.push(now - previous);
+    lastPost.set(url, now);
+    gaps.firstAt ||= now;
+    gaps.lastAt = now;
+  }
 
   function answer(request: IncomingMessage, response: ServerResponse): void {
     const url = request.url ?? '';
@@ -118,8 +150,11 @@ export async function startFakeConnectionsApi(options: FakeConnectionsApiOptions
       }
       return { ...counters, delivered: deliveredPosts, duplicates, distinctDelivered: delivered.size };
     },
+    gapStats: () => gaps.stats(lastPost.size),
     reset: () => {
       delivered = new Map();
+      lastPost = new Map();
+      gaps = new GapSeries();
       counters = { posts: 0, gone: 0, deletes: 0, unexpected: 0, maxInFlight: inFlight, maxSockets: openSockets, socketsOpened: 0 };
     },
     close: () => new Promise<void>((resolve) => {
@@ -127,6 +162,37 @@ export async function startFakeConnectionsApi(options: FakeConnectionsApiOptions
       server.closeAllConnections();
     }),
   };
+}
+
+/** Gaps in ms, in a growing typed array (a million take 8 MB). */
+class GapSeries {
+  private values = new Float64Array(65_536);
+  private length = 0;
+  firstAt = 0;
+  lastAt = 0;
+
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = value;
+  }
+
+  stats(connections: number): PostGapStats {
+    const sorted = this.values.slice(0, this.length).sort();
+    const at = (p: number) => (sorted.length === 0 ? 0 : Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]));
+    return {
+      gaps: sorted.length,
+      connections,
+      p50Ms: at(0.5),
+      p99Ms: at(0.99),
+      maxMs: at(1),
+      firstAt: Math.round(this.firstAt),
+      lastAt: Math.round(this.lastAt),
+    };
+  }
 }
 
 /** As API Gateway answers: errors carry `x-amzn-ErrorType`, which the SDK maps to its exception classes. */

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { settingsFromEnvironment } from './environment-settings';
+import { pingPostsPerSecondPerInvocation } from '../../src/contract/defaults';
 import { CableFunctionEnvironment, ENVIRONMENT_VARIABLES as VARIABLES, readEnvironment, SecretName } from '../../src/contract/environment';
 import { required } from '../../src/contract/environment-values';
 import { CABLE_METRIC_DETAIL_DIMENSIONS, CABLE_METRIC_NAMES } from '../../src/contract/metric-names';
@@ -11,13 +13,18 @@ import { ApiGatewayTransport } from '../adapters/apigw/api-gateway-transport';
 import { executeApiRegion, SignedConnectionsTransport } from '../adapters/apigw/signed-connections-transport';
 import { ConsoleLogger, parseLogLevel } from '../adapters/console-logger';
 import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-store';
+import { DynamoPingerState } from '../adapters/dynamodb/dynamo-pinger-state';
 import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscription-store';
 import { emitMetrics } from '../adapters/emf-metrics';
 import { LambdaDeferredDelivery } from '../adapters/lambda/lambda-deferred-delivery';
+import { LambdaPingLauncher } from '../adapters/lambda/lambda-ping-launcher';
 import { LambdaShardDispatcher } from '../adapters/lambda/lambda-shard-dispatcher';
 import { readSecretValue } from '../adapters/secrets/read-secret-value';
 import { CableConfig, resolveConfig } from '../core/config';
 import { CableConfigError } from '../core/errors';
+import { PingCoordination } from '../core/ping-invocation';
+import { PingKeepalive } from '../core/ping-lease';
+import { DEFAULT_PING_PERIOD_MS } from '../core/ping-schedule';
 import type { RpcClient } from '../core/rpc-client';
 import { HandlerOptions } from '../handlers/guard';
 
@@ -37,6 +44,7 @@ let transport: ApiGatewayTransport | undefined;
 let fanOut: SignedConnectionsTransport | undefined;
 let delivery: LambdaDeferredDelivery | undefined;
 let shards: LambdaShardDispatcher | undefined;
+let pinger: DynamoPingerState | undefined;
 let lambda: LambdaClient | undefined;
 let settingsOnly: CableConfig | undefined;
 let rpc: RpcClient | undefined;
@@ -135,6 +143,32 @@ export async function rpcClient(config: CableConfig): Promise<RpcClient | undefi
     value: method,
   });
   return rpc ??= createRpcClient(target, config.rpc.secret, lambdaEndpoint(), countFailure);
+}
+
+/**
+ * The ping function's workers and lease: the state item in the subscriptions table, and its own
+ * name (Lambda's `AWS_LAMBDA_FUNCTION_NAME`, so the template needs no self-reference) to start
+ * workers with; sized by the posts per second its memory sustains.
+ */
+export function pingCoordination(): PingCoordination {
+  const self = process.env.AWS_LAMBDA_FUNCTION_NAME;
+  const memoryMb = Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) || 256;
+  return {
+    state: pingerState(),
+    launcher: self ? new LambdaPingLauncher(lambdaClient(), self) : undefined,
+    postsPerSecondPerWorker: cableEnvironment().ping?.workerPostsPerSecond ?? pingPostsPerSecondPerInvocation(memoryMb),
+  };
+}
+
+/** What `$connect` needs to start a pinger when none holds the lease; undefined without `CABLE_PING_FUNCTION`. */
+export function pingKeepalive(): PingKeepalive | undefined {
+  const functionName = cableEnvironment().pingFunction;
+  if (!functionName) return undefined;
+  return { state: pingerState(), launcher: new LambdaPingLauncher(lambdaClient(), functionName), periodMs: pingPeriodMs() ?? DEFAULT_PING_PERIOD_MS, token: randomUUID };
+}
+
+function pingerState(): DynamoPingerState {
+  return pinger ??= new DynamoPingerState(dynamoDocument(), required(VARIABLES.subscriptionsTable, cableEnvironment().subscriptionsTable));
 }
 
 export function deferredDelivery(): LambdaDeferredDelivery {

@@ -1,5 +1,5 @@
 /** The AWS Lambda entry point of the `connect` function, bundled into assets/lambda/aws/connect-function/. */
-import { cableConfig, cableLogger, connectionStore, deferredDelivery, handlerOptions, rpcClient } from './aws-runtime';
+import { cableConfig, cableLogger, connectionStore, deferredDelivery, handlerOptions, pingKeepalive, rpcClient } from './aws-runtime';
 import { systemClock } from '../core/ports';
 import { makeConnectHandler } from '../handlers/connect-handler';
 
@@ -12,5 +12,7 @@ export const handler = makeConnectHandler(async () => {
     clock: systemClock,
     logger: cableLogger(),
     rpc: await rpcClient(config),
+    // Starts a pinger when none holds the lease (the pinger exits when idle).
+    keepalive: pingKeepalive(),
   };
 }, handlerOptions());

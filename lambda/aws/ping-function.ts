@@ -1,5 +1,5 @@
 /** The AWS Lambda entry point of the `ping` function, bundled into assets/lambda/aws/ping-function/. */
-import { cableConfigForRpc, cableLogger, connectionStore, fanOutTransport, handlerOptions, pingPeriodMs, rpcClient, subscriptionStore } from './aws-runtime';
+import { cableConfigForRpc, cableLogger, connectionStore, fanOutTransport, handlerOptions, pingCoordination, pingPeriodMs, rpcClient, subscriptionStore } from './aws-runtime';
 import { systemClock } from '../core/ports';
 import { makePingHandler } from '../handlers/ping-handler';
 
@@ -15,5 +15,7 @@ export const handler = makePingHandler(async () => {
     periodMs: pingPeriodMs(),
     // Told of connections the pinger finds gone before their `$disconnect` (forget-connection.ts).
     rpc: await rpcClient(config),
+    // Workers when one invocation cannot keep up, and the idle exit (ping-invocation.ts).
+    coordination: pingCoordination(),
   };
 }, handlerOptions());

@@ -2,6 +2,7 @@ import { CableConfig } from './config';
 import { identify } from './identify';
 import { carriesOriginSecret, forwardedUrl, withoutOriginSecret } from './origin-verification';
 import { clientPingInterval } from './ping-interval';
+import { ensurePinger, PingKeepalive } from './ping-lease';
 import { Clock, ConnectionRecord, ConnectionStore, DeferredDelivery, Logger } from './ports';
 import { ACTIONCABLE_SUBPROTOCOL } from './protocol';
 import { ConnectRequest, offeredSubprotocols, storedHeaders } from './request';
@@ -16,6 +17,8 @@ export interface ConnectDeps {
   readonly logger: Logger;
   /** The app's RPC endpoints (AnyCable RPC); absent: no RPC `connect`. */
   readonly rpc?: RpcClient;
+  /** Starts a pinger when none holds the lease (ping-lease.ts); absent: the schedule alone pings. */
+  readonly keepalive?: PingKeepalive;
 }
 
 export type ConnectResult =
@@ -79,7 +82,12 @@ export async function connect(deps: ConnectDeps, received: ConnectRequest): Prom
     cstate: identity.cstate,
     channels: {},
   });
-  if (identity.transmissions.length === 0) return { kind: 'accept', subprotocol: ACTIONCABLE_SUBPROTOCOL };
+  // Alongside the welcome's hand-over; never throws.
+  const pinger = deps.keepalive ? ensurePinger(deps.keepalive, clock, deps.logger) : undefined;
+  if (identity.transmissions.length === 0) {
+    await pinger;
+    return { kind: 'accept', subprotocol: ACTIONCABLE_SUBPROTOCOL };
+  }
   try {
     await deps.delivery.deliverLater({
       connectionId: request.connectionId,
@@ -90,6 +98,8 @@ export async function connect(deps: ConnectDeps, received: ConnectRequest): Prom
     // The connection will be refused, and API Gateway sends no `$disconnect` for it.
     await deps.connections.delete(request.connectionId);
     throw error;
+  } finally {
+    await pinger;
   }
   return { kind: 'accept', subprotocol: ACTIONCABLE_SUBPROTOCOL };
 }

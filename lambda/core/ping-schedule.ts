@@ -1,5 +1,7 @@
-import { pingRound, PingDeps, PingRoundResult } from './ping';
+import { pingRound, PingDeps } from './ping';
 import { pingTickSeconds } from './ping-interval';
+import { PingRoundResult } from './ping-tally';
+import { roundLagMs, ScanShare } from './ping-workers';
 import { RateLimiter } from './rate-limiter';
 import { DEFAULT_PING_PERIOD_SECONDS } from '../../src/contract/defaults';
 
@@ -13,6 +15,17 @@ export interface PingPeriod {
   readonly periodMs?: number;
   /** Checked between rounds: true ends the period early (the local server stopping). */
   readonly stopped?: () => boolean;
+  /** This invocation's Scan segments, when the period is split across workers. @default - every segment */
+  readonly share?: ScanShare;
+  /** This invocation's ceiling on posts per second. @default - `ping.maxPerSecond` */
+  readonly maxPerSecond?: number;
+  /**
+   * Started after the period began (by `$connect`): the ticks already past are not late, their
+   * window is covered by the first round as usual. @default false
+   */
+  readonly resumed?: boolean;
+  /** Called after each round that read; false ends the period (the idle exit). @default - go on */
+  readonly afterRound?: (round: PingRoundResult, index: number) => Promise<boolean>;
 }
 
 export interface PingPeriodResult extends Omit<PingRoundResult, 'connections' | 'pages'> {
@@ -23,6 +36,8 @@ export interface PingPeriodResult extends Omit<PingRoundResult, 'connections' | 
   readonly lateTicks: number;
   /** The most connections one round read. */
   readonly connections: number;
+  /** How late the latest round finished past its window's end, ms (the most of any round). */
+  readonly lagMs: number;
 }
 
 /**
@@ -45,10 +60,12 @@ export async function runPingPeriod(deps: PingDeps, period: PingPeriod): Promise
   const offsets: number[] = [];
   for (let offset = 0; offset < periodMs; offset += tickMs) offsets.push(offset);
   const lookaheadMs = tickMs;
-  const limiter = deps.limiter ?? new RateLimiter(deps.clock, deps.config.ping.maxPerSecond);
+  const limiter = deps.limiter ?? new RateLimiter(deps.clock, period.maxPerSecond ?? deps.config.ping.maxPerSecond);
   const roundDeps: PingDeps = { ...deps, limiter };
 
-  const totals = { rounds: 0, failedRounds: 0, lateTicks: 0, connections: 0, pinged: 0, expired: 0, gone: 0, notOpen: 0, failed: 0, retries: 0 };
+  const totals = {
+    rounds: 0, failedRounds: 0, lateTicks: 0, connections: 0, pinged: 0, expired: 0, gone: 0, notOpen: 0, failed: 0, retries: 0, lagMs: 0,
+  };
   let previousTick = period.start - periodMs + offsets[offsets.length - 1] + lookaheadMs;
   for (let next = 0; next < offsets.length && !period.stopped?.();) {
     const now = deps.clock.now();
@@ -58,22 +75,25 @@ export async function runPingPeriod(deps: PingDeps, period: PingPeriod): Promise
     }
     let last = next;
     while (last + 1 < offsets.length && period.start + offsets[last + 1] <= now) last++;
-    if (last > next) {
+    if (last > next && !(period.resumed && totals.rounds === 0)) {
       totals.lateTicks += last - next;
       deps.logger.warn('ping.behind', { lateTicks: last - next, tickMs, lagMs: now - (period.start + offsets[next]) });
     }
     const window = { previousTick, now: period.start + offsets[last] + lookaheadMs };
-    totals.rounds++;
+    const index = totals.rounds++;
+    let round: PingRoundResult | undefined;
     try {
-      const round = await pingRound(roundDeps, window);
+      round = await pingRound(roundDeps, window, period.share);
       totals.connections = Math.max(totals.connections, round.connections);
       for (const key of ['pinged', 'expired', 'gone', 'notOpen', 'failed', 'retries'] as const) totals[key] += round[key];
     } catch (error) {
       // pingRound has logged it; the next round covers its own window, this one's is not retried.
       totals.failedRounds++;
     }
+    totals.lagMs = Math.max(totals.lagMs, roundLagMs(window.now, deps.clock.now()));
     previousTick = window.now;
     next = last + 1;
+    if (round && period.afterRound && !(await period.afterRound(round, index))) break;
   }
   return totals;
 }

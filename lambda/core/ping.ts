@@ -2,6 +2,7 @@ import { CableConfig } from './config';
 import { forgetConnection } from './forget-connection';
 import { isPingDue, pingIntervalOf } from './ping-interval';
 import { PingRoundResult, PingTally } from './ping-tally';
+import { ScanShare } from './ping-workers';
 import { Clock, ConnectionStore, Logger, PingCandidate, SubscriptionStore, Transport } from './ports';
 import { disconnect, encodeFrame, ping } from './protocol';
 import { RateLimiter } from './rate-limiter';
@@ -61,9 +62,10 @@ export const SERVER_RESTART_FRAME = encodeFrame(disconnect('server_restart', tru
  * welcome's delivery deadline (it may still be in its handshake, which API Gateway also answers
  * with 410). Transient errors are retried as fan-out retries them (RetryingSender). A summary
  * line is logged when the round did more than ping (PingTally). A read error is thrown, after
- * the connections already read have been handled.
+ * the connections already read have been handled. With `share`, only those segments are read
+ * (one worker's part of a period split across invocations, ping-workers.ts).
  */
-export async function pingRound(deps: PingDeps, window: PingWindow): Promise<PingRoundResult> {
+export async function pingRound(deps: PingDeps, window: PingWindow, share?: ScanShare): Promise<PingRoundResult> {
   if (!(window.now >= window.previousTick)) {
     throw new Error(`pingRound: the window must not end before it starts, got (${window.previousTick}, ${window.now}]`);
   }
@@ -82,7 +84,7 @@ export async function pingRound(deps: PingDeps, window: PingWindow): Promise<Pin
   const readSegment = async (segment: number) => {
     let cursor: string | undefined;
     do {
-      const page = await deps.connections.listForPing(segment, settings.segments, cursor);
+      const page = await deps.connections.listForPing(segment, share?.totalSegments ?? settings.segments, cursor);
       tally.pages++;
       tally.connections += page.items.length;
       queue.pushAll(page.items.map(decide).filter((job): job is PingJob => job !== undefined));
@@ -91,7 +93,8 @@ export async function pingRound(deps: PingDeps, window: PingWindow): Promise<Pin
     } while (cursor !== undefined);
   };
 
-  const readers = Promise.allSettled(Array.from({ length: settings.segments }, (_, segment) => readSegment(segment)))
+  const segments = share?.segments ?? Array.from({ length: settings.segments }, (_, segment) => segment);
+  const readers = Promise.allSettled(segments.map(readSegment))
     .finally(() => queue.close());
   const worker = async () => {
     for (let job = await queue.take(); job !== undefined; job = await queue.take()) await sender.run(job);

@@ -30,6 +30,8 @@ export interface BundledHandlers {
 /** Function names the bundles invoke (through the server's Lambda Invoke emulation). */
 export const LOCAL_DELIVER_FUNCTION = 'cdk-cable-local-deliver';
 export const LOCAL_FANOUT_FUNCTION = 'cdk-cable-local-fanout';
+/** `$connect` starts the pinger under this name when none holds the lease, and the pinger its workers (AWS_LAMBDA_FUNCTION_NAME). */
+export const LOCAL_PING_FUNCTION = 'cdk-cable-local-ping';
 
 const NAMES = ['connect', 'message', 'disconnect', 'deliver', 'broadcast', 'fanout'] as const;
 const OPTIONAL_NAMES = ['ping'] as const;
@@ -129,6 +131,7 @@ export function bundledEnvironment(props: BundledEnvironmentProps): Record<strin
     lambdaEndpoint: props.httpUrl,
     deliverFunction: LOCAL_DELIVER_FUNCTION,
     fanOutFunction: LOCAL_FANOUT_FUNCTION,
+    pingFunction: LOCAL_PING_FUNCTION,
     turboStreams: settings.turboStreams ?? true,
     publicStreams: settings.publicStreams ?? false,
     allowedOrigins: settings.allowedOrigins,

@@ -1,7 +1,7 @@
 import { BroadcastService } from './broadcast-endpoint';
 import {
   AsyncInvoker, BundledEnvironmentProps, BundledHandlers, bundledEnvironment, fromFunctionUrlResult, loadBundledHandlers,
-  LOCAL_DELIVER_FUNCTION, LOCAL_FANOUT_FUNCTION, toFunctionUrlEvent,
+  LOCAL_DELIVER_FUNCTION, LOCAL_FANOUT_FUNCTION, LOCAL_PING_FUNCTION, toFunctionUrlEvent,
 } from './bundled-handlers';
 import { LocalStoreOptions } from './local-runtime';
 import { RouteHandlers } from './websocket-endpoint';
@@ -62,6 +62,8 @@ export async function startBundled(props: {
   const invoke = new AsyncInvoker({
     [LOCAL_DELIVER_FUNCTION]: (payload) => bundled.deliver(payload as DeliveryRequest),
     [LOCAL_FANOUT_FUNCTION]: (payload) => bundled.fanout(payload),
+    // `$connect` starting an idle pinger, and the pinger its workers.
+    ...(bundled.ping ? { [LOCAL_PING_FUNCTION]: (payload: unknown) => bundled.ping!(payload as ScheduledEvent) } : {}),
   }, logger);
   const handlers: RouteHandlers = { connect: bundled.connect, message: bundled.message, disconnect: bundled.disconnect };
   const serveBroadcast: BroadcastService = async (request) => fromFunctionUrlResult(await bundled.broadcast(toFunctionUrlEvent(request)));

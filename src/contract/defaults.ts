@@ -87,3 +87,33 @@ export const DEFAULT_LIMITS = {
 } as const;
 /** The header a fronting CloudFront distribution sends the origin secret in (`originVerification.headerName`). */
 export const DEFAULT_ORIGIN_HEADER = 'X-Origin-Verify';
+
+/*
+ * The pinger's workers (lambda/core/ping-workers.ts): when one invocation cannot post a period's
+ * pings in time, the scheduled invocation starts others, each with a share of the Scan segments.
+ */
+
+/**
+ * `@connections` posts per second one pinger invocation sustains per MB of memory: measured
+ * 700/s at 256 MB with the signed transport (issue 15; bench/results/transport.json); Lambda's
+ * CPU grows with memory up to one vCPU at 1,769 MB, and no further for this single-threaded work.
+ */
+export const PING_POSTS_PER_SECOND_PER_MB = 700 / 256;
+export const FULL_VCPU_MEMORY_MB = 1769;
+
+/** Posts per second one pinger invocation of `memoryMb` sustains (measured rate, scaled by memory, capped at one vCPU). */
+export function pingPostsPerSecondPerInvocation(memoryMb: number): number {
+  return Math.floor(PING_POSTS_PER_SECOND_PER_MB * Math.min(memoryMb, FULL_VCPU_MEMORY_MB));
+}
+
+/** A worker is planned for this share of what it sustains: retries, closes and GC need the rest. */
+export const PING_WORKER_HEADROOM = 0.8;
+
+/** The most pinger invocations one period runs in parallel. */
+export const MAX_PING_WORKERS = 32;
+
+/**
+ * `$connect` makes sure a pinger covers the period this much ahead of it, so a connection made just
+ * before a new period is seen by that period's first Scan (a global secondary index lags its table).
+ */
+export const PING_LEASE_MARGIN_MS = 2_000;

@@ -48,6 +48,9 @@ export const ENVIRONMENT_VARIABLES = {
   maxInvalidFrames: 'CABLE_MAX_INVALID_FRAMES',
   // Origin verification: the header a fronting CloudFront distribution sends CABLE_ORIGIN_SECRET in.
   originHeader: 'CABLE_ORIGIN_HEADER',
+  // The pinger's workers and lease (lambda/core/ping-workers.ts, ping-lease.ts).
+  pingFunction: 'CABLE_PING_FUNCTION',
+  pingWorkerPostsPerSecond: 'CABLE_PING_WORKER_RATE',
 } as const;
 
 /**
@@ -86,6 +89,8 @@ export interface PingEnvironment {
   readonly maxClientIntervalSeconds?: number;
   readonly maxPerSecond?: number;
   readonly segments?: number;
+  /** Posts per second one pinger invocation sustains (sizes the workers); unset: from its memory. */
+  readonly workerPostsPerSecond?: number;
 }
 
 /** How frames reach many connections: broadcasts, their shards and ping rounds. */
@@ -113,6 +118,8 @@ export interface CableFunctionEnvironment {
   readonly apiId?: string;
   readonly deliverFunction?: string;
   readonly fanOutFunction?: string;
+  /** The ping function `$connect` starts when no pinger holds the lease. */
+  readonly pingFunction?: string;
   /** Endpoint overrides: dynalite, and the local server's Lambda Invoke emulation. */
   readonly dynamodbEndpoint?: string;
   readonly lambdaEndpoint?: string;
@@ -167,6 +174,8 @@ export function writeEnvironment(env: CableFunctionEnvironment): Record<string, 
     [V.pingMaxClientIntervalSeconds, ping.maxClientIntervalSeconds],
     [V.pingMaxPerSecond, ping.maxPerSecond],
     [V.pingSegments, ping.segments],
+    [V.pingWorkerPostsPerSecond, ping.workerPostsPerSecond],
+    [V.pingFunction, env.pingFunction],
     [V.deliveryConcurrency, delivery.concurrency],
     [V.deliveryShardSize, delivery.shardSize],
     [V.deliveryMaxAttempts, delivery.maxAttempts],
@@ -221,6 +230,7 @@ export function readEnvironment(vars: Readonly<Record<string, string | undefined
     apiId: text(V.apiId),
     deliverFunction: text(V.deliverFunction),
     fanOutFunction: text(V.fanOutFunction),
+    pingFunction: text(V.pingFunction),
     dynamodbEndpoint: text(V.dynamodbEndpoint),
     lambdaEndpoint: text(V.lambdaEndpoint),
     logLevel: text(V.logLevel),
@@ -236,6 +246,7 @@ export function readEnvironment(vars: Readonly<Record<string, string | undefined
       maxClientIntervalSeconds: integer(V.pingMaxClientIntervalSeconds),
       maxPerSecond: integer(V.pingMaxPerSecond),
       segments: integer(V.pingSegments),
+      workerPostsPerSecond: integer(V.pingWorkerPostsPerSecond),
     },
     delivery: {
       concurrency: integer(V.deliveryConcurrency),

@@ -20,6 +20,13 @@ export const CABLE_METRIC_NAMES = {
   pingFailures: 'PingFailures',
   maxAgeDisconnects: 'MaxAgeDisconnects',
   rpcErrors: 'RpcErrors',
+  // The pinger's workers (lambda/core/ping-workers.ts).
+  /** Milliseconds the latest ping round of an invocation finished past its window's end (0: on time). */
+  pingLag: 'PingLag',
+  /** Pinger invocations a period was split across (the scheduled one included). */
+  pingWorkers: 'PingWorkers',
+  /** Periods whose first round found more connections than their workers can ping in time. */
+  pingUnderstaffed: 'PingUnderstaffed',
 } as const;
 
 /** The second dimensions: `HandlerErrors` per `Handler`, `RpcErrors` per `RpcMethod`. */

@@ -76,8 +76,25 @@ function merge(...parts: Array<{ needs?: PermissionNeed[]; secrets?: SecretNeed[
   return { needs: parts.flatMap((p) => p.needs ?? []), secrets: parts.flatMap((p) => p.secrets ?? []) };
 }
 
+/** The pinger's lease and claims: one reserved partition of the subscriptions table (table-schema.ts `PINGER_STATE`). */
+const pingerState = subscriptions();
+
+/** `$connect` starts a pinger when none holds the lease (lambda/core/ping-lease.ts). */
+const startPinger: PermissionNeed[] = [
+  { actions: ['dynamodb:GetItem'], resource: pingerState, why: 'connect: reads the pinger\'s lease (a pinger running?)' },
+  { actions: ['dynamodb:UpdateItem'], resource: pingerState, why: 'connect: takes the pinger\'s lease when no pinger holds it (conditional write)' },
+  { actions: ['lambda:InvokeFunction'], resource: { kind: 'function', function: 'ping' }, why: 'connect: starts the ping function when it had gone idle (asynchronous invoke)' },
+];
+
+/** The pinger claims its period and share, records what it found, and starts workers (lambda/core/ping-invocation.ts). */
+const pingWorkers: PermissionNeed[] = [
+  { actions: ['dynamodb:UpdateItem'], resource: pingerState, why: 'ping: claims the period on the lease, records the connections found, releases it when idle' },
+  { actions: ['dynamodb:PutItem'], resource: pingerState, why: 'ping: a worker claims its share of a period (conditional put), so a duplicate delivery exits' },
+  { actions: ['lambda:InvokeFunction'], resource: { kind: 'function', function: 'ping' }, why: 'ping: the coordinator starts the period\'s other workers (asynchronous invoke of itself)' },
+];
+
 export const PERMISSIONS: Readonly<Record<CableFunctionName, FunctionPermissions>> = {
-  connect: merge({
+  connect: merge({ needs: startPinger }, {
     needs: [
       { actions: ['dynamodb:PutItem'], resource: connections(), why: 'connect: stores the connection row' },
       { actions: ['dynamodb:DeleteItem'], resource: connections(), why: 'connect: removes its own row when the welcome cannot be handed to the deliver function' },
@@ -170,6 +187,7 @@ export const PERMISSIONS: Readonly<Record<CableFunctionName, FunctionPermissions
         { actions: ['execute-api:ManageConnections'], resource: { kind: 'connections', method: 'POST' }, why: 'ping: posts pings and the server_restart disconnect' },
         { actions: ['execute-api:ManageConnections'], resource: { kind: 'connections', method: 'DELETE' }, why: 'ping: closes connections at the maximum age, before API Gateway\'s 2-hour cut' },
         ...forgetConnection('ping'),
+        ...pingWorkers,
       ],
     },
     tellTheApp('ping'),

@@ -38,3 +38,23 @@ export const SUBSCRIPTIONS_TABLE = {
 export function subscriberKey(connectionId: string, identifier: string): string {
   return `${connectionId}#${identifier}`;
 }
+
+/**
+ * The pinger's state, kept in the subscriptions table under one reserved stream (the connections
+ * table cannot hold it: every item there is in the `pings` index the pinger scans). Nothing reads
+ * these items but the pinger and `$connect`: a stream's subscribers are a Query of another
+ * partition, and `byConnection` is sparse (these items have no `connectionId`). docs/stored-data.md.
+ * - `state`: the lease, `period` (the period start it is for, epoch ms), `phase` (`leased`: taken by
+ *   `$connect`, its pinger not started yet; `running`; `idle`: the pinger found no connection and
+ *   returned), `holder` (the lease token `$connect` passed its pinger), `leasedAt`, and
+ *   `connections`/`workers`: what the period's first round found, which sizes the next period.
+ * - `worker#<period>#<worker>`: one invocation's claim of one worker's share of one period, so a
+ *   duplicate delivery of its event exits; removed by TTL an hour later.
+ */
+export const PINGER_STATE = {
+  /** No broadcast uses a stream name starting with NUL; the partition is the pinger's. */
+  stream: '\u0000cdk-cable:pinger',
+  stateKey: 'state',
+  workerKeyPrefix: 'worker#',
+  claimTtlSeconds: 60 * 60,
+} as const;

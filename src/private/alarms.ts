@@ -19,6 +19,8 @@ interface CableWatchedMetrics {
   readonly lambdaErrors: cloudwatch.IMetric;
   /** Only with RPC. */
   readonly rpcErrors?: cloudwatch.IMetric;
+  /** The latest a ping round finished past its window (Maximum, ms). */
+  readonly pingLag: cloudwatch.IMetric;
 }
 
 interface AlarmSpec {
@@ -43,6 +45,14 @@ const ALARMS: AlarmSpec[] = [
     metric: 'rpcErrors',
     threshold: 5,
     description: 'Calls to the app\'s AnyCable RPC failed (timeout, HTTP error, malformed answer or status 0); see "rpc_failed" and "rpc_error" in the handlers\' logs',
+  },
+  {
+    // A round may end up to a tick after its window's start; a second past its end means pings
+    // went out a second late, a third of a stock client's 3 s beat of slack.
+    id: 'PingLagAlarm',
+    metric: 'pingLag',
+    threshold: 1000,
+    description: 'Keepalive pings went out over a second late (PingLag, ms): the pinger falls behind; see "ping.understaffed" and "ping.behind" in the ping function\'s logs',
   },
 ];
 
@@ -77,6 +87,7 @@ export interface MetricSource {
   metricGoneConnections(): cloudwatch.IMetric;
   metricIntegrationLatency(): cloudwatch.IMetric;
   metricRpcErrors(): cloudwatch.IMetric;
+  metricPingLag(): cloudwatch.IMetric;
 }
 
 /** The alarms and the dashboard over the cable's `metric*()` methods; the RPC alarm and graph exist only with `rpc`. */
@@ -103,12 +114,13 @@ export function create(scope: Construct, wiring: AlarmsWiring): CableMonitoring 
     goneConnections: cable.metricGoneConnections(),
     integrationLatency: cable.metricIntegrationLatency(),
     ...(wiring.hasRpc ? { rpcErrors: cable.metricRpcErrors() } : {}),
+    pingLag: cable.metricPingLag(),
   };
   const alarms = options.alarms ? createAlarms(scope, metrics, options.action) : [];
   return { alarms, dashboard: options.dashboard ? createDashboard(scope, metrics, alarms) : undefined };
 }
 
-/** One alarm per spec, over 5-minute sums; missing data (no traffic) is not a breach. */
+/** One alarm per spec, over 5-minute sums (PingLag: maximum); missing data (no traffic) is not a breach. */
 function createAlarms(scope: Construct, metrics: CableWatchedMetrics, action?: cloudwatch.IAlarmAction): cloudwatch.Alarm[] {
   return ALARMS.flatMap((spec) => {
     const metric = metrics[spec.metric];

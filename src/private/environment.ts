@@ -65,6 +65,7 @@ export interface EnvironmentWiring {
 type Part =
   | 'delivery' // how frames reach many connections
   | 'deliverFunction' | 'fanOutFunction' // the functions it starts
+  | 'pingFunction' // `$connect` starts the pinger when it had gone idle
   | 'jwt' // the JWT settings (the keys a function reads come from the permission manifest)
   | 'rpc' // the app's RPC, when there is one
   | 'limits' // what one connection may hold and send
@@ -72,7 +73,7 @@ type Part =
   | 'originVerification'; // the header a fronting distribution proves itself with (its secret: the manifest)
 
 const PARTS: Record<CableFunctionName, Part[]> = {
-  connect: ['deliverFunction', 'jwt', 'rpc'],
+  connect: ['deliverFunction', 'pingFunction', 'jwt', 'rpc'],
   message: ['rpc', 'limits'],
   // Without RPC, `$disconnect` tells no one and reads no secret.
   disconnect: ['tellsTheApp'],
@@ -104,6 +105,7 @@ export function environmentOf(name: CableFunctionName, wiring: EnvironmentWiring
     ...(parts.has('delivery') ? deliveryEnvironment(wiring.delivery) : {}),
     deliverFunction: parts.has('deliverFunction') ? createdBefore(created, 'deliver', name).functionName : undefined,
     fanOutFunction: parts.has('fanOutFunction') ? createdBefore(created, 'fanout', name).functionName : undefined,
+    pingFunction: parts.has('pingFunction') ? createdBefore(created, 'ping', name).functionName : undefined,
     ...(parts.has('jwt') ? { jwtParam: identification.jwtParam, enforceJwt: identification.enforceJwt } : {}),
     ...(parts.has('rpc') && rpc ? { rpc: rpc.target, rpcHeaders: rpc.headers, rpcCookies: rpc.cookies } : {}),
     ...(parts.has('limits') ? { limits: wiring.limits } : {}),

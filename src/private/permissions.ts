@@ -32,8 +32,8 @@ export interface PermissionsWiring {
   readonly identification: Identification;
 }
 
-export function create(_scope: Construct, wiring: PermissionsWiring): void {
-  for (const name of CABLE_FUNCTIONS) grantFunction(name, wiring);
+export function create(scope: Construct, wiring: PermissionsWiring): void {
+  for (const name of CABLE_FUNCTIONS) grantFunction(scope, name, wiring);
 }
 
 /** Whether a need's condition holds for these props. */
@@ -67,7 +67,7 @@ export function grantManageConnections(api: CableApi, grantee: iam.IGrantable): 
   return api.stage.grantManagementApiAccess(grantee);
 }
 
-function grantFunction(name: CableFunctionName, wiring: PermissionsWiring): void {
+function grantFunction(scope: Construct, name: CableFunctionName, wiring: PermissionsWiring): void {
   const fn = wiring.functions[name];
   const keyActions = new Set<string>();
   let postsToConnections = false;
@@ -75,7 +75,9 @@ function grantFunction(name: CableFunctionName, wiring: PermissionsWiring): void
     if (!applies(need.when, wiring.identification)) continue;
     const resource = arnOf(need.resource, wiring);
     if (resource === undefined) continue;
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: [...need.actions], resources: [resource] }));
+    const statement = new iam.PolicyStatement({ actions: [...need.actions], resources: [resource] });
+    if (need.resource.kind === 'function' && need.resource.function === name) grantOnItself(scope, fn, statement);
+    else fn.addToRolePolicy(statement);
     if (need.resource.kind === 'table') tableKeyActions(need.actions).forEach((action) => keyActions.add(action));
     if (need.resource.kind === 'connections') postsToConnections = true;
   }
@@ -84,6 +86,16 @@ function grantFunction(name: CableFunctionName, wiring: PermissionsWiring): void
   if (key && keyActions.size > 0) key.grant(fn, ...[...keyActions].sort());
   if (postsToConnections) acknowledgeConnectionsWildcard(fn);
   for (const secret of secretsRead(name, wiring.secrets, wiring.identification).values()) readSecret(fn, secret);
+}
+
+/**
+ * A permission on the function itself (the pinger starting its workers), in a policy of its own:
+ * in the role's default policy, which the function depends on, its own ARN would be a cycle.
+ */
+function grantOnItself(scope: Construct, fn: lambda.Function, statement: iam.PolicyStatement): void {
+  const id = `${fn.node.id}SelfInvokePolicy`;
+  const policy = (scope.node.tryFindChild(id) as iam.Policy | undefined) ?? new iam.Policy(scope, id, { roles: [fn.role!] });
+  policy.addStatements(statement);
 }
 
 function arnOf(resource: PermissionResource, wiring: PermissionsWiring): string | undefined {

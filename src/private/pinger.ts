@@ -5,7 +5,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { DEFAULT_MEMORY_SIZE } from './functions';
 import type { CableWebSocketApiProps } from '../cable-websocket-api-props';
-import { API_GATEWAY_MAX_CONNECTION_SECONDS, DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_PING, MAX_PING_INTERVAL_SECONDS } from '../contract/defaults';
+import {
+  API_GATEWAY_MAX_CONNECTION_SECONDS, DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_PING, MAX_PING_INTERVAL_SECONDS,
+  MAX_PING_WORKERS, PING_WORKER_HEADROOM, pingPostsPerSecondPerInvocation,
+} from '../contract/defaults';
 import type { CableFunctionEnvironment } from '../contract/environment';
 
 /** API Gateway WebSocket messages, us-east-1 list price for the first billion a month (see docs/cost.md). */
@@ -27,13 +30,6 @@ export interface PingerSettings {
   /** Memory of the pinger function, MB: posting is CPU-bound and Lambda's CPU grows with memory. */
   readonly memorySize: number;
 }
-
-/**
- * Posts per second one pinger invocation sustains per MB of memory: measured 700/s at 256 MB with
- * the signed transport (bench/results/transport.json, docs/cost.md); CPU stops growing at 1,769 MB.
- */
-const POSTS_PER_SECOND_PER_MB = 700 / 256;
-const FULL_VCPU_MB = 1769;
 
 export function settings(props: CableWebSocketApiProps): PingerSettings {
   const interval = props.pingInterval ?? Duration.seconds(DEFAULT_PING.intervalSeconds);
@@ -69,7 +65,9 @@ export function pingEnvironment(options: PingerSettings): CableFunctionEnvironme
  * The pinger's schedule: an EventBridge rule invokes it once a minute, and it runs ping rounds
  * within that minute (every interval when that is under a minute), reading the slim `pings`
  * index, and ends connections nearing API Gateway's 2-hour cut with a `server_restart`
- * disconnect. Notes at synth what the chosen interval costs.
+ * disconnect. When one invocation cannot keep up it starts workers (asynchronous invocations of
+ * itself, lambda/core/ping-invocation.ts); with no connection it returns at once, and `$connect`
+ * starts it again. Notes at synth what the chosen interval costs and the most connections it pings.
  */
 export function create(scope: Construct, wiring: {
   readonly settings: PingerSettings;
@@ -83,8 +81,9 @@ export function create(scope: Construct, wiring: {
     // consecutive windows join up when the times are exactly a minute apart.
     schedule: events.Schedule.cron({ minute: '*' }),
   });
-  // Lambda's own retries of the asynchronous call would ping a minute's connections twice, late.
-  pinger.configureAsyncInvoke({ retryAttempts: 0, onFailure: wiring.onFailure });
+  // Lambda's own retries of the asynchronous call would ping a minute's connections twice, late;
+  // a worker's or `$connect`'s event older than its period is no use either.
+  pinger.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1), onFailure: wiring.onFailure });
   // A missed minute is not worth catching up: the next invocation pings whatever is due then.
   schedule.addTarget(new targets.LambdaFunction(pinger, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }));
   annotatePingCost(scope, wiring.settings);
@@ -105,6 +104,11 @@ function annotatePingCost(scope: Construct, options: PingerSettings): void {
   } else {
     Annotations.of(scope).addInfo(`cdk-cable: ${summary}`);
   }
+  const ceiling = pingCeiling(options);
+  if (ceiling !== undefined) {
+    Annotations.of(scope).addInfo(`cdk-cable: the pinger pings at most ${ceiling.connections} connections every ${options.intervalSeconds} s `
+      + `(${ceiling.postsPerSecond} posts/s over ${ceiling.workers} invocations of ${options.memorySize} MB; maxPingsPerSecond ${options.maxPerSecond}); above that pings fall behind (README, "Connection ceiling per interval")`);
+  }
   if (options.expectedConnections === undefined) return;
   const rate = options.expectedConnections / options.intervalSeconds;
   const pinged = `${options.expectedConnections} connections pinged every ${options.intervalSeconds} s`;
@@ -112,15 +116,31 @@ function annotatePingCost(scope: Construct, options: PingerSettings): void {
     Annotations.of(scope).addWarningV2('cdk-cable:pingRate',
       `${pinged} make ${Math.round(rate)} @connections posts/s, more than half the account's default ${ACCOUNT_REQUESTS_PER_SECOND} requests/s that broadcasts share; raise pingInterval or ask AWS for a higher quota`);
   }
-  const capacity = POSTS_PER_SECOND_PER_MB * Math.min(options.memorySize, FULL_VCPU_MB);
-  if (!Token.isUnresolved(options.memorySize) && rate > 0.8 * capacity) {
-    Annotations.of(scope).addWarningV2('cdk-cable:pingCapacity',
-      `${pinged} need ${Math.round(rate)} posts/s; one pinger at ${options.memorySize} MB sustains about ${Math.round(capacity)}/s: raise memorySize (up to ${FULL_VCPU_MB} MB) or pingInterval`);
-  }
-  if (rate > options.maxPerSecond) {
+  if (ceiling !== undefined && options.expectedConnections > ceiling.connections) {
     Annotations.of(scope).addWarningV2('cdk-cable:pingCeiling',
-      `${pinged} need ${Math.round(rate)} posts/s, above maxPingsPerSecond (${options.maxPerSecond}): pings would fall behind and clients reconnect`);
+      `${pinged} need ${Math.round(rate)} posts/s; the pinger sustains ${ceiling.postsPerSecond}/s (maxPingsPerSecond ${options.maxPerSecond}, at most ${MAX_PING_WORKERS} invocations of ${options.memorySize} MB): pings would fall behind and clients reconnect; raise maxPingsPerSecond, memorySize or pingInterval`);
   }
+}
+
+/** The most the pinger can do at the default interval: workers, their posts per second together, and connections pinged in time. */
+export interface PingCeiling {
+  readonly workers: number;
+  readonly postsPerSecond: number;
+  readonly connections: number;
+}
+
+/**
+ * The pinger's ceiling, as the runtime sizes its workers (lambda/core/ping-workers.ts): each
+ * invocation is planned for PING_WORKER_HEADROOM of the posts/s its memory sustains, and all
+ * together post at most `maxPingsPerSecond`, with at most MAX_PING_WORKERS invocations.
+ * Undefined when a value is a token.
+ */
+export function pingCeiling(options: Pick<PingerSettings, 'intervalSeconds' | 'maxPerSecond' | 'memorySize'>, intervalSeconds = options.intervalSeconds): PingCeiling | undefined {
+  if ([intervalSeconds, options.maxPerSecond, options.memorySize].some((v) => Token.isUnresolved(v))) return undefined;
+  const planned = pingPostsPerSecondPerInvocation(options.memorySize) * PING_WORKER_HEADROOM;
+  const workers = Math.max(1, Math.min(MAX_PING_WORKERS, Math.ceil(options.maxPerSecond / planned)));
+  const postsPerSecond = Math.floor(Math.min(options.maxPerSecond, workers * planned));
+  return { workers, postsPerSecond, connections: postsPerSecond * intervalSeconds };
 }
 
 function validate(options: PingerSettings): void {

@@ -37,7 +37,7 @@ function environments(props: (stack: ReturnType<typeof makeStack>) => CableWebSo
 
 /** The settings of an environment: everything but the deploy-time references (tables, URLs, functions, secrets). */
 function settingsOf(env: CableFunctionEnvironment): CableFunctionEnvironment {
-  const { connectionsTable, subscriptionsTable, callbackUrl, apiId, deliverFunction, fanOutFunction, secrets, ...settings } = env;
+  const { connectionsTable, subscriptionsTable, callbackUrl, apiId, deliverFunction, fanOutFunction, pingFunction, secrets, ...settings } = env;
   return settings;
 }
 
@@ -128,12 +128,13 @@ describe('environment round trip', () => {
     expect(secretsOf(envs[name])).toEqual(secrets);
   });
 
-  test('references: every function knows the tables, the stage and the API; only connect the deliver function, only broadcast the fan-out function', () => {
+  test('references: every function knows the tables, the stage and the API; only connect the deliver and ping functions, only broadcast the fan-out function', () => {
     for (const name of CABLE_FUNCTIONS) {
       const env = envs[name];
       for (const reference of [env.connectionsTable, env.subscriptionsTable, env.callbackUrl, env.apiId]) expect(reference).toBeDefined();
       expect(env.deliverFunction !== undefined).toBe(name === 'connect');
       expect(env.fanOutFunction !== undefined).toBe(name === 'broadcast');
+      expect(env.pingFunction !== undefined).toBe(name === 'connect');
     }
   });
 });

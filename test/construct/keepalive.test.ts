@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { logicalId, synth } from './support';
-import { monthlyPingCostPer1000 } from '../../src/private/pinger';
+import { monthlyPingCostPer1000, pingCeiling } from '../../src/private/pinger';
 
 const vars = (template: ReturnType<typeof synth>['template'], fragment: string) =>
   template.toJSON().Resources[logicalId(template, 'AWS::Lambda::Function', fragment)].Properties.Environment.Variables;
@@ -90,11 +90,43 @@ describe('keepalive', () => {
     expect(() => synth(props)).toThrow(message);
   });
 
-  test('expectedConnections: the pinger\'s capacity grows with memorySize', () => {
-    const small = Annotations.fromStack(synth({ expectedConnections: 3000 }).stack);
-    small.hasWarning('/TestStack/Cable', Match.stringLikeRegexp('need 1000 posts/s; one pinger at 256 MB'));
-    const large = Annotations.fromStack(synth({ expectedConnections: 3000, memorySize: 1024 }).stack);
-    expect(large.findWarning('*', Match.stringLikeRegexp('one pinger at'))).toEqual([]);
+  test('expectedConnections: more than one invocation sustains is split across workers, no warning', () => {
+    const annotations = Annotations.fromStack(synth({ expectedConnections: 3000 }).stack);
+    expect(annotations.findWarning('*', Match.stringLikeRegexp('posts/s'))).toEqual([]);
+  });
+
+  test('ceiling: the synth note states the most connections pinged in time (maxPingsPerSecond x pingInterval, within the workers)', () => {
+    Annotations.fromStack(synth().stack).hasInfo('/TestStack/Cable',
+      Match.stringLikeRegexp('pings at most 15000 connections every 3 s \\(5000 posts/s over 9 invocations of 256 MB; maxPingsPerSecond 5000\\)'));
+    Annotations.fromStack(synth({ maxPingsPerSecond: 1000, pingInterval: Duration.seconds(10) }).stack).hasInfo('/TestStack/Cable',
+      Match.stringLikeRegexp('pings at most 10000 connections every 10 s \\(1000 posts/s over 2 invocations'));
+    const ceiling = pingCeiling({ intervalSeconds: 3, maxPerSecond: 10_000, memorySize: 128 });
+    expect(ceiling).toEqual({ workers: 32, postsPerSecond: 8960, connections: 26880 });
+  });
+
+  test('workers: the ping function may invoke itself (a policy of its own, no cycle); $connect may invoke it and use the lease', () => {
+    const { template } = synth();
+    const pingId = logicalId(template, 'AWS::Lambda::Function', 'PingHandler');
+    const subscriptions = logicalId(template, 'AWS::DynamoDB::Table', 'SubscriptionsTable');
+    const statements = (fragment: string) => Object.entries(template.findResources('AWS::IAM::Policy'))
+      .filter(([id]) => id.includes(fragment)).flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
+    expect(statements('PingHandlerSelfInvokePolicy')).toEqual([
+      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [pingId, 'Arn'] } },
+    ]);
+    expect(statements('PingHandlerServiceRoleDefaultPolicy')).toEqual(expect.arrayContaining([
+      { Action: 'dynamodb:UpdateItem', Effect: 'Allow', Resource: { 'Fn::GetAtt': [subscriptions, 'Arn'] } },
+      { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: { 'Fn::GetAtt': [subscriptions, 'Arn'] } },
+    ]));
+    expect(statements('ConnectHandlerServiceRoleDefaultPolicy')).toEqual(expect.arrayContaining([
+      { Action: 'dynamodb:GetItem', Effect: 'Allow', Resource: { 'Fn::GetAtt': [subscriptions, 'Arn'] } },
+      { Action: 'dynamodb:UpdateItem', Effect: 'Allow', Resource: { 'Fn::GetAtt': [subscriptions, 'Arn'] } },
+      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [pingId, 'Arn'] } },
+    ]));
+    expect(vars(template, 'ConnectHandler').CABLE_PING_FUNCTION).toEqual({ Ref: pingId });
+    expect(vars(template, 'PingHandler').CABLE_PING_FUNCTION).toBeUndefined();
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: pingId }, MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60,
+    });
   });
 
   test('cost: the default 3 s interval warns with the monthly cost per 1,000 connections', () => {
@@ -114,8 +146,7 @@ describe('keepalive', () => {
     const { stack } = synth({ expectedConnections: 20_000 });
     const annotations = Annotations.fromStack(stack);
     annotations.hasWarning('/TestStack/Cable', Match.stringLikeRegexp('20000 connections pinged every 3 s make 6667 @connections posts/s, more than half'));
-    annotations.hasWarning('/TestStack/Cable', Match.stringLikeRegexp('above maxPingsPerSecond \\(5000\\)'));
-    annotations.hasWarning('/TestStack/Cable', Match.stringLikeRegexp('one pinger at 256 MB sustains about 700/s: raise memorySize'));
+    annotations.hasWarning('/TestStack/Cable', Match.stringLikeRegexp('need 6667 posts/s; the pinger sustains 5000/s \\(maxPingsPerSecond 5000, at most 32 invocations of 256 MB\\)'));
     const quiet = synth({ expectedConnections: 1000, pingInterval: Duration.seconds(30) });
     expect(Annotations.fromStack(quiet.stack).findWarning('*', Match.stringLikeRegexp('posts/s'))).toEqual([]);
   });

@@ -56,10 +56,10 @@ describe('alarms', () => {
     expect(cable.dashboard).toBeUndefined();
   });
 
-  test('alarms: five alarms with their thresholds, missing data not breaching', () => {
+  test('alarms: six alarms with their thresholds, missing data not breaching', () => {
     const { cable, template } = synth({ alarms: true });
-    expect(cable.alarms).toHaveLength(5);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    expect(cable.alarms).toHaveLength(6);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'HandlerErrors',
       Namespace: 'cdk-cable',
@@ -79,9 +79,18 @@ describe('alarms', () => {
     });
   });
 
-  test('rpc: with the app\'s RPC, a sixth alarm watches RpcErrors and the errors graph shows it', () => {
+  test('pingLag: an alarm on the latest a ping round finished past its window, at a second (maximum, not sum)', () => {
+    const { cable, template } = synth({ alarms: true });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'PingLag', Namespace: 'cdk-cable', Statistic: 'Maximum', Threshold: 1000, TreatMissingData: 'notBreaching',
+    });
+    expect(cable.metricPingLag().statistic).toBe('Maximum');
+    expect(cable.metricPingLag().metricName).toBe('PingLag');
+  });
+
+  test('rpc: with the app\'s RPC, a seventh alarm watches RpcErrors and the errors graph shows it', () => {
     const { cable, template } = synth({ alarms: true, dashboard: true, rpc: CableRpc.fromUrl('https://app.example.com/_anycable') });
-    expect(cable.alarms).toHaveLength(6);
+    expect(cable.alarms).toHaveLength(7);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RpcErrors', Namespace: 'cdk-cable', Threshold: 5, Statistic: 'Sum' });
     const body = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
     expect(body).toContain('RpcErrors');
@@ -98,7 +107,7 @@ describe('alarms', () => {
     const topic = new sns.Topic(stack, 'Ops');
     new CableWebSocketApi(stack, 'Cable', { alarmAction: new actions.SnsAction(topic) });
     const alarms = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(6);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Ops/) }]);
   });
 

@@ -1,6 +1,7 @@
 import { connection, pingWorld, VirtualClock } from './ping-support';
 import { START_MS } from './support';
 import { MemoryConnectionStore } from '../../lambda/adapters/memory/memory-connection-store';
+import { MemoryPingerState } from '../../lambda/adapters/memory/memory-pinger-state';
 import { settingsFromEnvironment } from '../../lambda/aws/environment-settings';
 import { resolveConfig } from '../../lambda/core/config';
 import * as ping from '../../lambda/core/ping';
@@ -59,6 +60,49 @@ describe('ping handler', () => {
     const handler = makePingHandler(async () => ({ ...world.deps, connections: failing, periodMs: 3_000 }));
     await expect(handler({ time: new Date(START_MS).toISOString() })).rejects.toThrow(/1 of 1 rounds failed/);
     expect(world.logger.events()).toEqual(expect.arrayContaining(['ping.round', 'ping.period', 'handler.failed']));
+  });
+});
+
+describe('ping handler: workers', () => {
+  const minute = START_MS - (START_MS % 60_000) + 60_000;
+  let rounds: jest.SpiedFunction<typeof ping.pingRound>;
+  beforeEach(() => {
+    rounds = jest.spyOn(ping, 'pingRound');
+  });
+  afterEach(() => rounds.mockRestore());
+
+  test('a worker\'s event: its share of the period at the event\'s time, PingLag published, no PingWorkers', async () => {
+    const clock = new VirtualClock(minute + 300);
+    const world = pingWorld({ clock });
+    const state = new MemoryPingerState();
+    const listed = jest.spyOn(world.connections, 'listForPing');
+    const handler = makePingHandler(async () => ({ ...world.deps, coordination: { state, postsPerSecondPerWorker: 700 } }));
+
+    const result = await handler({ kind: 'cable.ping', time: new Date(minute).toISOString(), worker: 2, workers: 3 });
+
+    expect(result).toMatchObject({ outcome: 'ran', worker: 2, workers: 3, rounds: 20, lagMs: 0 });
+    expect(rounds.mock.calls[0][1]).toEqual({ previousTick: minute, now: minute + 3_000 });
+    expect(new Set(listed.mock.calls.map(([segment, total]) => `${segment}/${total}`))).toEqual(new Set(['8/12', '9/12', '10/12', '11/12']));
+    const metrics = world.logger.entries.find((e) => e.event === 'metrics')?.fields;
+    expect(metrics).toMatchObject({ PingLag: 0 });
+    expect(metrics).not.toHaveProperty('PingWorkers');
+  });
+
+  test('a duplicate delivery returns without a round and writes no metrics', async () => {
+    const state = new MemoryPingerState();
+    await state.claimWorker(minute, 1);
+    const world = pingWorld({ clock: new VirtualClock(minute) });
+    const handler = makePingHandler(async () => ({ ...world.deps, coordination: { state, postsPerSecondPerWorker: 700 } }));
+    expect(await handler({ kind: 'cable.ping', time: new Date(minute).toISOString(), worker: 1, workers: 2 })).toMatchObject({ outcome: 'duplicate', rounds: 0 });
+    expect(rounds).not.toHaveBeenCalled();
+    expect(world.logger.events()).toEqual(['ping.duplicate']);
+  });
+
+  test('the scheduled event with no connection: idle, one round, PingWorkers 1', async () => {
+    const world = pingWorld({ clock: new VirtualClock(minute) });
+    const handler = makePingHandler(async () => ({ ...world.deps, coordination: { state: new MemoryPingerState(), postsPerSecondPerWorker: 700 } }));
+    expect(await handler({ time: new Date(minute).toISOString() })).toMatchObject({ outcome: 'idle', rounds: 1 });
+    expect(world.logger.entries.find((e) => e.event === 'metrics')?.fields).toMatchObject({ PingWorkers: 1, PingUnderstaffed: 0, PingLag: 0 });
   });
 });
 

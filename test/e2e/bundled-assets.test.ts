@@ -7,6 +7,7 @@ import { WebSocket } from 'ws';
 import { installNodeConsumer } from './support/browser-globals';
 import { signStream } from '../../lambda/core/signed-stream';
 import { CABLE_FUNCTIONS, FUNCTION_BUNDLE_FILE, functionBundleName } from '../../src/contract/functions';
+import { PINGER_STATE, SUBSCRIPTIONS_TABLE } from '../../src/contract/table-schema';
 import { startDynalite, TestDynamo } from '../support/dynalite';
 import { connectClient, eventually, managementClient, refusedStatus } from '../support/local-server';
 
@@ -72,8 +73,9 @@ afterAll(async () => {
   await dynamo?.close();
 });
 
+/** A table's rows, less the pinger's lease and claims (their own partition of the subscriptions table). */
 async function rows(table: string): Promise<Record<string, unknown>[]> {
-  return dynamo.scanAll(table);
+  return (await dynamo.scanAll(table)).filter((row) => row[SUBSCRIPTIONS_TABLE.partitionKey] !== PINGER_STATE.stream);
 }
 
 function consumer(): ActionCable.Consumer {

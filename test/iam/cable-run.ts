@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { IamConfiguration, RPC_FUNCTION_NAME, RPC_URL_IN_TEMPLATE } from './configurations';
 import { RecordedCall, RecordingProxy } from './recording-proxy';
 import { ACCOUNT, REGION, SynthesizedCable } from './template';
-import { LOCAL_DELIVER_FUNCTION, LOCAL_FANOUT_FUNCTION } from '../../lambda/local/bundled-handlers';
+import { LOCAL_DELIVER_FUNCTION, LOCAL_FANOUT_FUNCTION, LOCAL_PING_FUNCTION } from '../../lambda/local/bundled-handlers';
 import { InspectableLocalCableServer, startInspectableServer } from '../../lambda/local/local-cable-server';
 import { loadBundledHandlersInWorkers } from '../../lambda/local/worker-bundled-handlers';
 import { ENVIRONMENT_VARIABLES as V } from '../../src/contract/environment';
@@ -54,6 +54,7 @@ export async function startCableRun(props: {
   const subscriptionsId = logicalIdOf(V.subscriptionsTable);
   const deliverId = cable.functions.deliver.logicalId;
   const fanoutId = cable.functions.fanout.logicalId;
+  const pingId = cable.functions.ping.logicalId;
   const callbackUrl = `https://${cable.apiId}.execute-api.${REGION}.amazonaws.com/${cable.stageName}`;
   const rpcArn = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${RPC_FUNCTION_NAME}`;
 
@@ -93,6 +94,7 @@ export async function startCableRun(props: {
           functions: new Map([
             [LOCAL_DELIVER_FUNCTION, cable.functions.deliver.arn],
             [LOCAL_FANOUT_FUNCTION, cable.functions.fanout.arn],
+            [LOCAL_PING_FUNCTION, cable.functions.ping.arn],
             [RPC_FUNCTION_NAME, rpcArn],
             [rpcArn, rpcArn],
           ]),
@@ -108,6 +110,7 @@ export async function startCableRun(props: {
         [subscriptionsId, tables.subscriptionsTable],
         [deliverId, LOCAL_DELIVER_FUNCTION],
         [fanoutId, LOCAL_FANOUT_FUNCTION],
+        [pingId, LOCAL_PING_FUNCTION],
         [RPC_URL_IN_TEMPLATE, app?.url ?? RPC_URL_IN_TEMPLATE],
       ]);
       for (const [index, name] of CABLE_FUNCTIONS.entries()) {
@@ -128,6 +131,8 @@ export async function startCableRun(props: {
           [V.dynamodbEndpoint]: proxy,
           [V.lambdaEndpoint]: proxy,
           [V.pingPeriodSeconds]: serverEnvironment[V.pingPeriodSeconds],
+          // Lambda's own: the name the pinger starts its workers with (lambda/aws/aws-runtime.ts).
+          ...(name === 'ping' ? { AWS_LAMBDA_FUNCTION_NAME: LOCAL_PING_FUNCTION } : {}),
           [V.logLevel]: process.env.IAM_CHECK_LOG_LEVEL ?? 'silent',
           ...props.overrides?.[name],
         };

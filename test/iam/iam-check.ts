@@ -31,6 +31,8 @@ const ONLY = process.env.IAM_CHECK_ONLY;
 /** Timing the construct cannot set this low (CABLE_FANOUT_SHARD_SIZE ≥ 100, CABLE_MAX_CONNECTION_AGE ≥ 60 s): changed for the local run only. */
 const SMALL_SHARDS: EnvironmentOverrides = { broadcast: { CABLE_FANOUT_SHARD_SIZE: '2' }, fanout: { CABLE_FANOUT_SHARD_SIZE: '2' } };
 const SHORT_LIFE: EnvironmentOverrides = { ping: { CABLE_MAX_CONNECTION_AGE: '2' } };
+/** One post per second per pinger invocation (about 700 at 256 MB): a few connections need workers. */
+const SLOW_PINGERS: EnvironmentOverrides = { ping: { CABLE_PING_WORKER_RATE: '1' } };
 
 interface ConfigurationResult {
   readonly configuration: IamConfiguration;
@@ -61,7 +63,7 @@ async function checkConfiguration(configuration: IamConfiguration, dynamo: TestD
     }
   };
   log(`${configuration.name}`);
-  await play(configuration.originVerification ? ORIGIN_SCENARIOS : SCENARIOS, SMALL_SHARDS);
+  await play(configuration.originVerification ? ORIGIN_SCENARIOS : SCENARIOS, { ...SMALL_SHARDS, ...SLOW_PINGERS });
   if (restart) await play([RESTART_SCENARIO], SHORT_LIFE);
 
   const withKeys = withKeyCalls(calls, cable);

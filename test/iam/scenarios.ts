@@ -3,9 +3,11 @@ import { BROADCAST_KEY, CableRun, JWT_SECRET, ORIGIN_SECRET, SECRET } from './ca
 import { IamConfiguration } from './configurations';
 import { RecordedCall } from './recording-proxy';
 import { signStream } from '../../lambda/core/signed-stream';
+import { LOCAL_PING_FUNCTION } from '../../lambda/local/bundled-handlers';
 import { MAX_PING_INTERVAL_SECONDS } from '../../src/contract/defaults';
 import { ENVIRONMENT_VARIABLES as V } from '../../src/contract/environment';
 import { CableFunctionName } from '../../src/contract/functions';
+import { PINGER_STATE, SUBSCRIPTIONS_TABLE } from '../../src/contract/table-schema';
 import { createConsumer, disconnectConsumers, framesOf, RecordingConsumer, subscribe, welcomedConsumer } from '../e2e/support/rpc-e2e';
 import { generateToken } from '../support/anycable-app/serverless-app';
 import { TestDynamo } from '../support/dynalite';
@@ -104,11 +106,53 @@ async function called({ calls }: ScenarioContext, fn: CableFunctionName, action:
   }, WAIT_MS);
 }
 
+/** The pinger's lease item (lambda/adapters/dynamodb/dynamo-pinger-state.ts), read consistently. */
+async function pingerLease({ dynamo, run }: ScenarioContext): Promise<{ period?: number; phase?: string } | undefined> {
+  const { partitionKey, sortKey } = SUBSCRIPTIONS_TABLE;
+  const rows = await dynamo.scanAll(run.tables.subscriptionsTable);
+  return rows.find((row) => row[partitionKey] === PINGER_STATE.stream && row[sortKey] === PINGER_STATE.stateKey);
+}
+
 async function closed(consumer: RecordingConsumer): Promise<void> {
   await eventually(() => expect(consumer.connection.webSocket?.readyState).toBe(3), WAIT_MS);
 }
 
 export const SCENARIOS: readonly Scenario[] = [
+  {
+    // First, while no connection exists: the scheduled pinger releases the lease after one Scan.
+    name: 'pinger idle: with no connection the pinger releases its lease; a $connect takes it and starts the ping function',
+    play: async (context) => {
+      // Connect right after a period went idle, seconds before the next one claims the lease (a period
+      // just claimed is `running` until its Scan finds nothing, and $connect leaves it be). The timing
+      // is the local schedule's, so a $connect that still met a running period is retried, twice at most.
+      const starts = () => context.calls.filter((call) => call.function === 'connect' && call.request.includes(LOCAL_PING_FUNCTION)).length;
+      let idle = 0;
+      let consumer: RecordingConsumer | undefined;
+      for (let attempt = 0; attempt < 3 && !consumer; attempt++) {
+        await eventually(async () => {
+          const lease = await pingerLease(context);
+          expect(lease?.phase).toBe('idle');
+          expect(lease!.period).toBeGreaterThan(idle);
+          idle = lease!.period!;
+        }, WAIT_MS);
+        const before = starts();
+        const connected = (await welcomed(context)).consumer;
+        await eventually(() => expect(starts()).toBeGreaterThan(before), 3_000).then(() => {
+          consumer = connected;
+        }, () => connected.disconnect());
+        if (!consumer) await eventually(async () => expect(await context.dynamo.scanAll(context.run.tables.connectionsTable)).toEqual([]), WAIT_MS);
+      }
+      if (!consumer) throw new Error('no $connect started the pinger in 3 attempts after it went idle');
+      const started = consumer;
+      await called(context, 'connect', 'lambda:InvokeFunction', LOCAL_PING_FUNCTION);
+      // The period $connect leased is run by the pinger it started: the schedule's invocation of
+      // that period finds the lease taken and exits, so only the started one turns it `running`.
+      const taken = await pingerLease(context);
+      expect(taken?.phase).toMatch(/^(leased|running)$/);
+      await eventually(async () => expect(await pingerLease(context)).toMatchObject({ period: taken!.period, phase: 'running' }), WAIT_MS);
+      await eventually(() => expect(framesOf(started)).toContainEqual(expect.objectContaining({ type: 'ping' })), WAIT_MS);
+    },
+  },
   {
     name: 'connect: anonymous, welcomed',
     applies: (c) => !c.rpc && !c.enforceJwt,
@@ -233,6 +277,27 @@ export const SCENARIOS: readonly Scenario[] = [
       await eventually(() => expect(framesOf(consumer)).toContainEqual(expect.objectContaining({ type: 'ping' })), WAIT_MS);
       await eventually(async () => expect(await rowsOf(context, 'GhostPing=')).toBe(0), WAIT_MS);
       await called(context, 'ping', 'dynamodb:DeleteItem');
+    },
+  },
+  {
+    // CABLE_PING_WORKER_RATE=1 in this run (iam-check.ts): three connections at a 3 s tick need two invocations.
+    name: 'pinger workers: the coordinator sizes a period from the previous one and starts a worker, which claims its share',
+    play: async (context) => {
+      const consumers: RecordingConsumer[] = [];
+      for (let n = 0; n < 3; n++) consumers.push((await welcomed(context)).consumer);
+      const opened = Date.now();
+      // A worker's claim, `worker#<period>#<worker>`, for a period after all three were open.
+      await eventually(async () => {
+        const claims = (await context.dynamo.scanAll(context.run.tables.subscriptionsTable))
+          .map((row) => String(row[SUBSCRIPTIONS_TABLE.sortKey]))
+          .filter((key) => key.startsWith(PINGER_STATE.workerKeyPrefix) && Number(key.split('#')[1]) > opened);
+        expect(claims).toContainEqual(expect.stringMatching(/#1$/));
+      }, WAIT_MS);
+      await called(context, 'ping', 'lambda:InvokeFunction', LOCAL_PING_FUNCTION);
+      const since = consumers.map((consumer) => framesOf(consumer).length);
+      await eventually(() => consumers.forEach((consumer, n) => {
+        expect(framesOf(consumer).slice(since[n])).toContainEqual(expect.objectContaining({ type: 'ping' }));
+      }), WAIT_MS);
     },
   },
   {
