@@ -1,4 +1,3 @@
-import { CfnOutput } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -10,6 +9,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { CableBehaviorOptions } from './cable-distribution';
 import { CableWebSocketApiProps } from './cable-websocket-api-props';
+import { CABLE_FUNCTIONS } from './contract/functions';
 import * as alarms from './private/alarms';
 import * as api from './private/api';
 import * as broadcast from './private/broadcast';
@@ -20,6 +20,7 @@ import { annotateIdleCost } from './private/idle-cost';
 import { apiGatewayMetric, cableMetric, lambdaSum } from './private/metrics';
 import { OriginVerification, originVerificationOf } from './private/origin-verification';
 import { AllowedOrigins } from './private/origins';
+import { createOutputs } from './private/outputs';
 import * as permissions from './private/permissions';
 import * as pinger from './private/pinger';
 import * as secrets from './private/secrets';
@@ -131,14 +132,13 @@ export class CableWebSocketApi extends Construct {
     this.distribution = cloudFront?.distribution;
     this.publicUrl = cloudFront?.publicUrl;
 
-    new CfnOutput(this, 'Url', { value: this.url, description: 'wss:// URL for config.action_cable.url' });
-    new CfnOutput(this, 'CallbackUrl', { value: this.callbackUrl, description: '@connections endpoint of the API Gateway Management API' });
     const monitoring = alarms.create(this, { settings: settings.alarms, cable: this, hasRpc: identification.rpc !== undefined });
     this.alarms = monitoring.alarms;
     this.dashboard = monitoring.dashboard;
-    const { pinger: { enabled: pings }, functions: { memorySize } } = settings;
-    annotateIdleCost(this, { pings, memorySize, secret: this.secret, alarms: this.alarms, dashboard: this.dashboard });
-    new CfnOutput(this, 'BroadcastUrl', { value: this.broadcastUrl, description: 'AnyCable HTTP broadcast URL (anycable-rails http_broadcast_url)' });
+    annotateIdleCost(this, {
+      pings: settings.pinger.enabled, memorySize: settings.functions.memorySize, secret: this.secret, alarms: this.alarms, dashboard: this.dashboard,
+    });
+    createOutputs(this, this);
   }
 
   /**
@@ -265,19 +265,12 @@ export class CableWebSocketApi extends Construct {
     return cableMetric(this.webSocketApi, 'maxAgeDisconnects', props);
   }
 
-  /**
-   * How late keepalive pings went out: the most any ping round finished past the end of its
-   * window, ms (cdk-cable `PingLag`, maximum). 0 while the pinger keeps up; the `PingLagAlarm`
-   * fires at a second.
-   */
+  /** How late pings went out: the most a ping round finished past its window, ms (cdk-cable `PingLag`, maximum; `PingLagAlarm` at 1 s). */
   public metricPingLag(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return cableMetric(this.webSocketApi, 'pingLag', { statistic: 'Maximum', ...props });
   }
 
-  /**
-   * Calls to the app's AnyCable RPC that gave no usable answer (timeout, HTTP error, malformed
-   * answer) or answered ERROR (cdk-cable `RpcErrors`, sum; also per `RpcMethod`). Zero without `rpc`.
-   */
+  /** RPC calls with no usable answer (timeout, HTTP error, malformed) or ERROR (cdk-cable `RpcErrors`, sum; also per `RpcMethod`). */
   public metricRpcErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return cableMetric(this.webSocketApi, 'rpcErrors', props);
   }
@@ -299,9 +292,6 @@ export class CableWebSocketApi extends Construct {
 
   /** Every function of the cable. */
   public get functions(): lambda.Function[] {
-    return [
-      this.connectHandler, this.messageHandler, this.disconnectHandler, this.deliverHandler,
-      this.broadcastHandler, this.fanOutHandler, this.pingHandler,
-    ];
+    return CABLE_FUNCTIONS.map((name) => this.cableFunctions[name]);
   }
 }
