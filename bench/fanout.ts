@@ -25,7 +25,6 @@
  * BENCH_VARIANTS (true), --projection / BENCH_PROJECTION (true), --warmup / BENCH_WARMUP (300),
  * --run-timeout-ms (600000), --deadline-ms (3600000), --out / BENCH_OUT (bench/results/fanout.json).
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -34,6 +33,7 @@ import { startServiceProcess, ServiceProcess } from './support/child-process';
 import { SDK_DEFAULT_MAX_SOCKETS, sdkClients } from './support/clients';
 import { FakeConnectionsStats, isGoneConnection } from './support/fake-connections-api';
 import { NaiveOutcome, sequentialFanOut, unboundedFanOut } from './support/naive-designs';
+import { machineInfo, writeReport } from './support/report';
 import { BenchSettings, round, withTimeout } from './support/settings';
 import { StoreStats } from './support/store-process';
 import { BENCH_DATA, BENCH_STREAM, BenchTables, connectionIdOf, createTables, deleteTables, seedSubscribers } from './support/subscribers';
@@ -414,12 +414,10 @@ async function main(): Promise<void> {
         store: 'dynalite (in-memory DynamoDB API) in its own process',
         connections: 'fake @connections endpoint in its own process, answering after a timer',
       },
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGb: round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, node: process.version, loadAverageAtStart: LOAD_AT_START },
+      machine: machineInfo(LOAD_AT_START),
       measuredAt: new Date().toISOString(),
     };
-    fs.mkdirSync(path.dirname(OUT), { recursive: true });
-    fs.writeFileSync(OUT, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`\nwrote ${path.relative(ROOT, OUT)}`);
+    writeReport(OUT, report);
   } finally {
     await Promise.all([store.close(), api?.close()]);
   }

@@ -15,7 +15,6 @@
  * --puma-threads ("8:32"), --delivery-timeout-ms (10000), --deadline-ms (600000), --out.
  */
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,6 +22,7 @@ import { CableServerReady } from './support/cable-server-process';
 import { ServiceProcess, startServiceProcess } from './support/child-process';
 import { ClientFleet, stampedMessage } from './support/load-clients';
 import { RailsServer, startRailsServer } from './support/rails-server';
+import { machineInfo, writeReport } from './support/report';
 import { BenchSettings, percentile, round, withTimeout } from './support/settings';
 import { resolveConfig } from '../lambda/core/config';
 import { signStream } from '../lambda/core/signed-stream';
@@ -226,12 +226,10 @@ async function main(): Promise<void> {
         'latency': 'receive time minus the send time stamped in the message (performance.now() of the client process, taken just before the HTTP broadcast request)',
         'openFiles': limits,
       },
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGb: round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, node: process.version, loadAverageAtStart: os.loadavg().map((load) => round(load, 2)) },
+      machine: machineInfo(os.loadavg().map((load) => round(load, 2))),
       measuredAt: new Date().toISOString(),
     };
-    fs.mkdirSync(path.dirname(OUT), { recursive: true });
-    fs.writeFileSync(OUT, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`wrote ${path.relative(ROOT, OUT)}`);
+    writeReport(OUT, report);
   } catch (error) {
     if (rails) console.error(`puma's last output:\n${rails.log().slice(-4_000)}`);
     throw error;

@@ -34,6 +34,7 @@ import { startServiceProcess, ServiceProcess } from './support/child-process';
 import { BENCH_CREDENTIALS, sdkClients } from './support/clients';
 import { CountingLogger } from './support/counting-logger';
 import { FakeConnectionsStats, PostGapStats } from './support/fake-connections-api';
+import { machineInfo, writeReport } from './support/report';
 import { BenchSettings, round } from './support/settings';
 import { BenchTables, connectionIdOf, createTables, deleteTables, seedSubscribers } from './support/subscribers';
 import { SignedConnectionsTransport } from '../lambda/adapters/apigw/signed-connections-transport';
@@ -305,18 +306,10 @@ async function main(): Promise<void> {
         store: 'dynalite (in-memory DynamoDB API) in its own process',
         connectionsEndpoint: 'fake @connections endpoint in its own process, answering after a timer',
       },
-      machine: {
-        cpus: os.cpus().length,
-        model: os.cpus()[0]?.model,
-        memoryGb: round(os.totalmem() / 2 ** 30),
-        node: process.version,
-        loadAverageAtStart: loadAtStart,
-      },
+      machine: machineInfo(loadAtStart),
       measuredAt: new Date().toISOString(),
     };
-    fs.mkdirSync(path.dirname(OUT), { recursive: true });
-    fs.writeFileSync(OUT, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`\nwrote ${path.relative(ROOT, OUT)}`);
+    writeReport(OUT, report);
   } finally {
     await Promise.all([store.close(), api?.close()]);
   }

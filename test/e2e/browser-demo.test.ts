@@ -1,12 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import puppeteer, { Browser, Page } from 'puppeteer-core';
+import { Page } from 'puppeteer-core';
 import { signStream } from '../../lambda/core/signed-stream';
 import { DEMO_STREAM } from '../../lambda/local/demo/demo-html';
 import { DEMO_BUILD_COMMAND } from '../../lambda/local/demo/demo-routes';
 import { InspectableLocalCableServer } from '../../lambda/local/local-cable-server';
 import { railsBroadcastKey } from '../core/anycable-rails-request';
+import { HeadlessChromium, launchChromium } from './support/chromium';
 import { closeServers, eventually, memoryStores, SECRET, startTestServer } from '../support/local-server';
 
 /**
@@ -17,32 +17,21 @@ import { closeServers, eventually, memoryStores, SECRET, startTestServer } from 
  */
 
 const ROOT = join(__dirname, '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
 const SCRIPT = join(ROOT, 'assets', 'lambda', 'local', 'demo', 'demo-page', 'demo-page.js');
 const SCREENSHOT = join(ROOT, 'test-reports', 'demo.png');
-/** Chromium as this machine runs it: without the background-networking flags its connections out are refused, many at a time. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 /** The stock client reconnects once the connection is 6 s stale and was lost over 6 s ago, polling every 6-14 s. */
 const RECONNECT_MS = 30_000;
 /** waitForFunction polls on animation frames by default, which hidden tabs do not get. */
 const POLL_MS = 50;
 
-let browser: Browser;
-let profile: string;
+let chromium: HeadlessChromium;
 /** Per test: pages and uncaught page errors. */
 let pages: Page[] = [];
 let pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed (${CHROMIUM}): run "npx projen setup", which installs Debian's chromium package (.ci/install-chromium.sh)`);
-  }
   if (!existsSync(SCRIPT)) throw new Error(`the demo page script is not built (${SCRIPT}): run "${DEMO_BUILD_COMMAND}" (npx projen test builds it first)`);
-  profile = mkdtempSync(join(tmpdir(), 'cdk-cable-chromium-'));
-  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, userDataDir: profile, args: CHROMIUM_ARGS });
+  chromium = await launchChromium();
 });
 
 afterEach(async () => {
@@ -52,13 +41,12 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await chromium?.close();
 });
 
 /** A page on the demo, with the WebSocket frames it receives; resolves once its stream source is subscribed. */
 async function openDemo(server: InspectableLocalCableServer): Promise<{ page: Page; frames: string[] }> {
-  const page = await browser.newPage();
+  const page = await chromium.browser.newPage();
   pages.push(page);
   page.on('pageerror', (error) => pageErrors.push(String(error)));
   const frames: string[] = [];

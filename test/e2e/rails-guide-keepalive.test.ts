@@ -1,9 +1,7 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import puppeteer, { Browser, Page } from 'puppeteer-core';
+import { Page } from 'puppeteer-core';
 import { signStream } from '../../lambda/core/signed-stream';
 import { railsBroadcastKey } from '../core/anycable-rails-request';
+import { HeadlessChromium, launchChromium } from './support/chromium';
 import {
   codeBlock,
   esbuildSetup,
@@ -24,11 +22,6 @@ import { closeServers, SECRET, startTestServer } from '../support/local-server';
  * 6-12 s after connecting, before the first ping.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 const GUIDE = 'docs/rails.md';
 const PING_INTERVAL_S = 12;
 /** Two and a half intervals: two pings, and two chances for a wrong threshold to reconnect. */
@@ -37,17 +30,12 @@ const STREAM = 'rooms:1';
 const POLL_MS = 50;
 const APPEND = '<turbo-stream action="append" target="messages"><template><p class="message">after the pings</p></template></turbo-stream>';
 
-let browser: Browser;
-let profile: string;
+let chromium: HeadlessChromium;
 const pages: Page[] = [];
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed (${CHROMIUM}): run "npx projen setup", which installs Debian's chromium package (.ci/install-chromium.sh)`);
-  }
-  profile = mkdtempSync(join(tmpdir(), 'cdk-cable-chromium-'));
-  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, userDataDir: profile, args: CHROMIUM_ARGS });
+  chromium = await launchChromium();
 });
 
 afterEach(async () => {
@@ -57,13 +45,12 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await chromium?.close();
 });
 
 /** The page of one setup, with every WebSocket it opened and the frames each received. */
 async function openPage(url: string): Promise<{ page: Page; sockets: Map<string, string[]> }> {
-  const page = await browser.newPage();
+  const page = await chromium.browser.newPage();
   pages.push(page);
   page.on('pageerror', (error) => pageErrors.push(`${url}: ${String(error)}`));
   const sockets = new Map<string, string[]>();
