@@ -203,7 +203,7 @@ class SignallingStore extends MemorySubscriptionStore {
 }
 
 describe('POST /_broadcast: a large batch', () => {
-  test('50,000 messages: a request sent once delivery has started is answered before the batch completes', async () => {
+  test('20,000 messages: a request sent once delivery has started is answered before the batch completes', async () => {
     const completed: string[] = [];
     let other: RawClient | undefined;
     // The other request is written once the batch's first broadcast reads its subscribers.
@@ -213,7 +213,9 @@ describe('POST /_broadcast: a large batch', () => {
     await other.connected;
     const answered = other.statusLine().then((line) => completed.push('other') && line);
 
-    const batch = Array.from({ length: 50_000 }, (_, i) => ({ stream: `batch-${i}`, data: '"x"' }));
+    // 20,000 rather than the finding's 50,000: the same order without yielding, and it stays well
+    // inside the timeout in a full, instrumented run on two cores (50,000 took over 30 s there).
+    const batch = Array.from({ length: 20_000 }, (_, i) => ({ stream: `batch-${i}`, data: '"x"' }));
     const response = await fetch(server.broadcastUrl, {
       method: 'POST',
       headers: { 'Authorization': `Bearer ${server.runtime.config.broadcastKey}`, 'Content-Type': 'application/json' },
@@ -221,11 +223,11 @@ describe('POST /_broadcast: a large batch', () => {
     });
     completed.push('batch');
     expect(response.status).toBe(201);
-    expect(await response.json()).toMatchObject({ broadcasts: 50_000 });
+    expect(await response.json()).toMatchObject({ broadcasts: 20_000 });
     expect(await answered).toMatch(/^HTTP\/1\.1 410 /);
     expect(completed).toEqual(['other', 'batch']);
     other.destroy();
-  }, 30_000);
+  }, 90_000);
 });
 
 describe('@connections and POST /demo/messages: requests from other origins', () => {

@@ -17,9 +17,9 @@ describe('idle cost', () => {
     Annotations.fromStack(stack).hasInfo('/TestStack/Cable', Match.stringLikeRegexp('idle \\(nobody connected\\) this deployment costs about \\$0\\.4\\d a month \\(pinger \\$0\\.0\\d, secret \\$0\\.40\\)'));
   });
 
-  test('alarms: each watched metric is $0.10 a month (the handler-error alarm watches seven)', () => {
+  test('alarms: each watched metric is $0.10 a month (five alarms watch one each, the handler-error alarm seven)', () => {
     const { stack } = synth({ alarms: true });
-    Annotations.fromStack(stack).hasInfo('/TestStack/Cable', Match.stringLikeRegexp('alarms \\$1\\.10'));
+    Annotations.fromStack(stack).hasInfo('/TestStack/Cable', Match.stringLikeRegexp('alarms \\$1\\.20'));
   });
 
   test('dashboard: $3 a month when asked for', () => {

@@ -74,6 +74,9 @@ describe('ping handler: workers', () => {
   test('a worker\'s event: its share of the period at the event\'s time, PingLag published, no PingWorkers', async () => {
     const clock = new VirtualClock(minute + 300);
     const world = pingWorld({ clock });
+    // Connections in every segment, so that this worker's share pings some: a metrics line whose
+    // counts are all zero is not written (emf-metrics.ts).
+    for (let i = 0; i < 48; i++) await world.connections.put(connection(`c${i}`, minute - 1_000));
     const state = new MemoryPingerState();
     const listed = jest.spyOn(world.connections, 'listForPing');
     const handler = makePingHandler(async () => ({ ...world.deps, coordination: { state, postsPerSecondPerWorker: 700 } }));
@@ -84,7 +87,8 @@ describe('ping handler: workers', () => {
     expect(rounds.mock.calls[0][1]).toEqual({ previousTick: minute, now: minute + 3_000 });
     expect(new Set(listed.mock.calls.map(([segment, total]) => `${segment}/${total}`))).toEqual(new Set(['8/12', '9/12', '10/12', '11/12']));
     const metrics = world.logger.entries.find((e) => e.event === 'metrics')?.fields;
-    expect(metrics).toMatchObject({ PingLag: 0 });
+    expect(metrics).toMatchObject({ PingLag: 0, Pings: expect.any(Number) });
+    expect(metrics?.Pings).toBeGreaterThan(0);
     expect(metrics).not.toHaveProperty('PingWorkers');
   });
 
