@@ -164,7 +164,12 @@ export function pingCoordination(): PingCoordination {
 export function pingKeepalive(): PingKeepalive | undefined {
   const functionName = cableEnvironment().pingFunction;
   if (!functionName) return undefined;
-  return { state: pingerState(), launcher: new LambdaPingLauncher(lambdaClient(), functionName), periodMs: pingPeriodMs() ?? DEFAULT_PING_PERIOD_MS, token: randomUUID };
+  return {
+    state: pingerState(),
+    launcher: new LambdaPingLauncher(lambdaClient(), functionName),
+    periodMs: pingPeriodMs() ?? DEFAULT_PING_PERIOD_MS,
+    token: randomUUID,
+  };
 }
 
 function pingerState(): DynamoPingerState {
