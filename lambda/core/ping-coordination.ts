@@ -13,7 +13,7 @@ export interface PingerLease {
   /** The period start it is for, epoch ms. */
   readonly period: number;
   readonly phase: PingerPhase;
-  /** Connections the period's first round found (all workers, estimated). */
+  /** Connections the period's first round found (all workers, estimated); unset while that round reads. */
   readonly connections?: number;
   /** When `$connect` took it, epoch ms (phase `leased`). */
   readonly leasedAt?: number;
@@ -40,8 +40,17 @@ export interface PingerStateStore {
   claimWorker(period: number, worker: number, now: number): Promise<boolean>;
   /** What the period's first round found, for the next period's coordinator; ignored once the lease moved on. */
   record(period: number, connections: number, workers: number): Promise<void>;
-  /** The idle exit: the period's pinger found nothing and returns; `$connect` may start another. */
-  release(period: number): Promise<void>;
+  /**
+   * The idle exit: the period's pinger found nothing and returns; `$connect` may start another.
+   * False when a `$connect` marked the period meanwhile (`markArrival`): its row may be one the
+   * round's read missed, so the pinger runs the period on.
+   */
+  release(period: number): Promise<boolean>;
+  /**
+   * `$connect` tells the period's running pinger, whose first round is still reading, that a
+   * connection arrived, so that it does not exit idle; false when the period is no longer running.
+   */
+  markArrival(period: number): Promise<boolean>;
   /** The lease as it is now (a consistent read). */
   read(): Promise<PingerLease | undefined>;
   /** `$connect` takes the lease for `period` when no pinger holds it; false when someone else did. */

@@ -103,9 +103,9 @@ export async function runPingInvocation(deps: PingInvocationDeps, invocation: Pi
   const afterRound = async (round: PingRoundResult, index: number): Promise<boolean> => {
     // The coordinator reads one share of evenly hashed segments: the whole is about `workers` times it.
     const estimate = round.connections * workers;
-    if (index === 0 && estimate === 0 && mayIdle) {
+    // A `$connect` during this round may have written a row the read missed: release() then fails, and the period runs on.
+    if (index === 0 && estimate === 0 && mayIdle && await released(deps, start)) {
       idle = true;
-      await quietly(deps, 'release', () => state.release(start));
       return false;
     }
     if (index === 0 && isUnderstaffed(estimate, workers, sizing)) {
@@ -157,6 +157,16 @@ async function claimOrRun(deps: PingInvocationDeps, claim: () => Promise<boolean
     return false;
   } catch (error) {
     deps.logger.error('ping.claim_failed', { ...fields, error });
+    return true;
+  }
+}
+
+/** The idle exit's release; a failed write counts as released (the schedule's next invocation pings what is there). */
+async function released(deps: PingInvocationDeps, start: number): Promise<boolean> {
+  try {
+    return await deps.coordination!.state.release(start);
+  } catch (error) {
+    deps.logger.error('ping.state_failed', { what: 'release', error });
     return true;
   }
 }

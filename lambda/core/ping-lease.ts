@@ -26,7 +26,12 @@ export async function ensurePinger(keepalive: PingKeepalive, clock: Clock, logge
   try {
     const now = clock.now();
     const period = Math.floor((now + PING_LEASE_MARGIN_MS) / keepalive.periodMs) * keepalive.periodMs;
-    if (covers(await keepalive.state.read(), period, keepalive.periodMs, now)) return 'held';
+    const lease = await keepalive.state.read();
+    if (covers(lease, period, keepalive.periodMs, now)) {
+      // A pinger whose first round is still reading may miss this row (the pings index lags its
+      // table) and exit idle: mark the period so it runs on. If it already exited, take the lease.
+      if (!firstRoundReading(lease) || await keepalive.state.markArrival(lease!.period)) return 'held';
+    }
     const token = keepalive.token();
     if (!await keepalive.state.takeLease(period, token, now)) return 'lost';
     try {
@@ -42,6 +47,11 @@ export async function ensurePinger(keepalive: PingKeepalive, clock: Clock, logge
     logger.error('connect.pinger_check_failed', { error });
     return 'failed';
   }
+}
+
+/** A running period whose first round has not yet recorded what it found (so it may still exit idle). */
+function firstRoundReading(lease: PingerLease | undefined): boolean {
+  return lease?.phase === 'running' && lease.connections === undefined;
 }
 
 /**

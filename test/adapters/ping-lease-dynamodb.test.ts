@@ -51,6 +51,19 @@ describe('pinger lease in DynamoDB', () => {
     expect(next).toEqual({ claimed: true, previous: { period: MINUTE, phase: 'running', connections: 4_200 } });
   });
 
+  test('markArrival: a $connect during the first round keeps the period from going idle; the next claim clears the mark and the count', async () => {
+    await state.claimPeriod(MINUTE, MINUTE);
+    expect(await state.read()).not.toHaveProperty('connections');
+    expect(await state.markArrival(MINUTE)).toBe(true);
+    expect(await state.release(MINUTE)).toBe(false);
+    expect(await state.read()).toMatchObject({ period: MINUTE, phase: 'running' });
+    await state.record(MINUTE, 1, 1);
+    expect((await state.claimPeriod(MINUTE + PERIOD, MINUTE + PERIOD)).previous).toMatchObject({ connections: 1 });
+    expect(await state.read()).not.toHaveProperty('connections');
+    expect(await state.release(MINUTE + PERIOD)).toBe(true);
+    expect(await state.markArrival(MINUTE + PERIOD)).toBe(false);
+  });
+
   test('claimPeriod: an idle period may be claimed again; an earlier period never', async () => {
     await state.claimPeriod(MINUTE, MINUTE);
     await state.release(MINUTE);

@@ -187,6 +187,38 @@ describe('ping workers: $connect starts an idle pinger', () => {
     expect(launcher.events[0].time).toBe(new Date(MINUTE + PERIOD).toISOString());
   });
 
+  test('race: a $connect while the period\'s first round reads; the round misses the new row, and the pinger runs on instead of exiting idle', async () => {
+    const state = new MemoryPingerState();
+    const launcher = new RecordingLauncher();
+    const scheduled = coordinated({ state, launcher });
+    const { connections } = scheduled;
+    const listForPing = connections.listForPing.bind(connections);
+    let arrived: Promise<string> | undefined;
+    // The first page is read before the row is visible (the pings index lags its table); meanwhile
+    // a client connects, finds the period's lease running and leaves it be.
+    jest.spyOn(connections, 'listForPing').mockImplementationOnce(async (...args) => {
+      const page = await listForPing(...args);
+      await connections.put(connection('late', MINUTE + 100));
+      arrived = ensurePinger(keepalive(state, launcher), scheduled.clock, scheduled.logger);
+      await arrived;
+      return page;
+    });
+    const result = await runPingInvocation(scheduled.deps, { start: MINUTE, periodMs: PERIOD });
+    expect(await arrived).toBe('held');
+    expect(launcher.events).toEqual([]);
+    expect(result.outcome).toBe('ran');
+    expect(result.rounds).toBeGreaterThan(1);
+    expect(scheduled.recorder.calls.filter((call) => call.connectionId === 'late').length).toBeGreaterThan(0);
+  });
+
+  test('race: a $connect just after the first round found nothing and released the lease starts a pinger', async () => {
+    const state = new MemoryPingerState();
+    const launcher = new RecordingLauncher();
+    const scheduled = coordinated({ state, launcher });
+    expect(await runPingInvocation(scheduled.deps, { start: MINUTE, periodMs: PERIOD })).toMatchObject({ outcome: 'idle' });
+    expect(await ensurePinger(keepalive(state, launcher), scheduled.clock, scheduled.logger)).toBe('started');
+  });
+
   test('covers: a running period, a fresh lease, or the period before running with connections', () => {
     const now = MINUTE + 1_000;
     expect(covers(undefined, MINUTE, PERIOD, now)).toBe(false);

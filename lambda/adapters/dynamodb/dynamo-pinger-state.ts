@@ -6,7 +6,7 @@ import { PingerLease, PingerPhase, PingerStateStore, PingPeriodClaim, STALE_LEAS
 
 const STATE_KEY = { [SUBSCRIPTIONS.partitionKey]: PINGER_STATE.stream, [SUBSCRIPTIONS.sortKey]: PINGER_STATE.stateKey };
 /** The state item's attribute names, with `#` for expressions. */
-const NAMES = { '#period': 'period', '#phase': 'phase', '#holder': 'holder', '#leasedAt': 'leasedAt', '#connections': 'connections', '#workers': 'workers', '#ttl': SUBSCRIPTIONS.ttl };
+const NAMES = { '#period': 'period', '#phase': 'phase', '#holder': 'holder', '#leasedAt': 'leasedAt', '#connections': 'connections', '#workers': 'workers', '#arrived': 'arrived', '#ttl': SUBSCRIPTIONS.ttl };
 /** The lease is free for a new period: none yet, an earlier period, or this one gone idle. */
 const FREE = 'attribute_not_exists(#period) OR #period < :period OR (#period = :period AND #phase = :idle)';
 /** The state item lives a day without a pinger refreshing it. */
@@ -26,7 +26,9 @@ export class DynamoPingerState implements PingerStateStore {
       ? `${FREE} OR (#period = :period AND #phase = :leased AND #leasedAt < :stale)`
       : '#period = :period AND #phase = :leased AND #holder = :token';
     return this.conditionally<PingPeriodClaim>(async () => {
-      const old = await this.update('SET #period = :period, #phase = :running, #ttl = :ttl', condition, {
+      // The previous period's count and arrival mark go (ALL_OLD still returns them): unset
+      // `connections` says this period's first round is reading (ping-lease.ts).
+      const old = await this.update('SET #period = :period, #phase = :running, #ttl = :ttl REMOVE #connections, #arrived', condition, {
         ':period': period,
         ':running': 'running',
         ':leased': 'leased',
@@ -61,10 +63,20 @@ export class DynamoPingerState implements PingerStateStore {
     }), undefined);
   }
 
-  async release(period: number): Promise<void> {
-    await this.conditionally(() => this.update('SET #phase = :idle, #connections = :zero, #workers = :one', '#period = :period AND #phase = :running', {
-      ':idle': 'idle', ':zero': 0, ':one': 1, ':period': period, ':running': 'running',
-    }), undefined);
+  async release(period: number): Promise<boolean> {
+    return this.conditionally(async () => {
+      await this.update('SET #phase = :idle, #connections = :zero, #workers = :one', '#period = :period AND #phase = :running AND attribute_not_exists(#arrived)', {
+        ':idle': 'idle', ':zero': 0, ':one': 1, ':period': period, ':running': 'running',
+      });
+      return true;
+    }, false);
+  }
+
+  async markArrival(period: number): Promise<boolean> {
+    return this.conditionally(async () => {
+      await this.update('SET #arrived = :true', '#period = :period AND #phase = :running', { ':true': true, ':period': period, ':running': 'running' });
+      return true;
+    }, false);
   }
 
   async read(): Promise<PingerLease | undefined> {

@@ -7,6 +7,7 @@ interface StoredLease {
   leasedAt?: number;
   connections?: number;
   workers?: number;
+  arrived?: boolean;
 }
 
 /**
@@ -23,7 +24,7 @@ export class MemoryPingerState implements PingerStateStore {
       ? this.free(period) || (old?.period === period && old.phase === 'leased' && (old.leasedAt ?? 0) < now - STALE_LEASE_MS)
       : old?.period === period && old.phase === 'leased' && old.holder === token;
     if (!ok) return { claimed: false };
-    this.lease = { ...old, period, phase: 'running' };
+    this.lease = { ...old, period, phase: 'running', connections: undefined, arrived: undefined };
     return { claimed: true, previous: old ? toLease(old) : undefined };
   }
 
@@ -38,8 +39,16 @@ export class MemoryPingerState implements PingerStateStore {
     if (this.lease?.period === period) Object.assign(this.lease, { connections, workers });
   }
 
-  async release(period: number): Promise<void> {
-    if (this.lease?.period === period && this.lease.phase === 'running') Object.assign(this.lease, { phase: 'idle', connections: 0, workers: 1 });
+  async release(period: number): Promise<boolean> {
+    if (this.lease?.period !== period || this.lease.phase !== 'running' || this.lease.arrived) return false;
+    Object.assign(this.lease, { phase: 'idle', connections: 0, workers: 1 });
+    return true;
+  }
+
+  async markArrival(period: number): Promise<boolean> {
+    if (this.lease?.period !== period || this.lease.phase !== 'running') return false;
+    this.lease.arrived = true;
+    return true;
   }
 
   async read(): Promise<PingerLease | undefined> {
