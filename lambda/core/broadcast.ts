@@ -181,7 +181,9 @@ async function postToPages(deps: FanOutDeps, broadcast: Broadcast, pages: AsyncI
       for await (const page of pages) {
         tally.pages++;
         tally.subscribers += page.items.length;
-        const wanted = page.items.filter((s) => s.connectionId !== broadcast.excludeConnectionId);
+        const excluded = broadcast.excludeConnectionId;
+        // A plain client's sid is its connection id; an ext client's is on its row (ext-protocol.ts).
+        const wanted = excluded === undefined ? page.items : page.items.filter((s) => s.connectionId !== excluded && s.sid !== excluded);
         tally.excluded += page.items.length - wanted.length;
         queue.pushAll(wanted);
         await queue.waitForRoom(readAhead);

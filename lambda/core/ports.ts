@@ -7,6 +7,11 @@ export interface ConnectionRecord {
   /** Epoch seconds after which the row may be expired by TTL. */
   readonly expiresAt: number;
   readonly subprotocol: string;
+  /**
+   * Ext clients' session id (ext-protocol.ts): random, a credential for the session restore to
+   * come, so never logged. Absent for plain clients, whose `sid` is the connection id.
+   */
+  readonly sid?: string;
   /** Request headers, lower-cased names, size-bounded (see `boundRequest`). */
   readonly headers: Readonly<Record<string, string>>;
   /** Query string parameters (first value of each). */
@@ -113,6 +118,11 @@ export interface Subscription {
   readonly identifier: string;
   /** Epoch seconds, for TTL. */
   readonly expiresAt: number;
+  /**
+   * The subscriber's session id when it speaks the ext protocol: fan-out sends it stream positions
+   * and `exclude_socket` may name it. On the row so fan-out needs no read of the connection.
+   */
+  readonly sid?: string;
 }
 
 export interface SubscriptionPage {
@@ -189,7 +199,7 @@ export interface Broadcast {
   readonly stream: string;
   /** The message, JSON-encoded (AnyCable's `data`): it becomes the frame's `message` verbatim. */
   readonly data: string;
-  /** AnyCable's `meta.exclude_socket`: a connection id not to deliver to. */
+  /** AnyCable's `meta.exclude_socket`: the `sid` (a plain client's connection id, an ext client's session id) not to deliver to. */
   readonly excludeConnectionId?: string;
 }
 

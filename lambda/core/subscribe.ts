@@ -25,7 +25,7 @@ export interface SubscribeDeps {
  * slot back, so the count matches the rows (a copy refused meanwhile reads again, and is
  * confirmed if the other copy's row is there by then).
  */
-export async function subscribe(deps: SubscribeDeps, connectionId: string, identifier: string): Promise<ServerFrame[]> {
+export async function subscribe(deps: SubscribeDeps, connectionId: string, identifier: string, sid?: string): Promise<ServerFrame[]> {
   const resolution = resolveChannel(deps.config, identifier);
   if (resolution.kind === 'reject') {
     deps.logger.info('subscribe.rejected', { connectionId, identifier, reason: resolution.reason });
@@ -45,7 +45,7 @@ export async function subscribe(deps: SubscribeDeps, connectionId: string, ident
   const expiresAt = Math.floor(deps.clock.now() / 1000) + deps.config.ttlSeconds;
   let created = false;
   for (const stream of streams) {
-    if (await deps.subscriptions.add({ stream, connectionId, identifier, expiresAt }) === 'created') created = true;
+    if (await deps.subscriptions.add({ stream, connectionId, identifier, expiresAt, ...(sid !== undefined ? { sid } : {}) }) === 'created') created = true;
   }
   if (!created) await deps.connections.releaseSubscription(connectionId);
   return [confirmSubscription(identifier)];

@@ -15,6 +15,8 @@
  * (API Gateway connection ids never contain `#`), so all subscribers of a stream are one
  * paginated Query; GSI `byConnection` (partition `connectionId`, sort `identifier`, keys only)
  * finds one connection's rows for unsubscribe and `$disconnect` without a Scan; TTL `expiresAt`.
+ * An ext-protocol subscriber's row also holds its session id `sid` (fan-out sends it stream
+ * positions, `exclude_socket` may name it) so fan-out reads nothing else.
  */
 export const CONNECTIONS_TABLE = {
   partitionKey: 'connectionId',
@@ -32,6 +34,7 @@ export const SUBSCRIPTIONS_TABLE = {
   byConnectionIndex: 'byConnection',
   byConnectionPartitionKey: 'connectionId',
   byConnectionSortKey: 'identifier',
+  sid: 'sid',
 } as const;
 
 /** The subscriptions table's sort key of one subscription. */

@@ -49,6 +49,7 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
           [SUBSCRIPTIONS.byConnectionPartitionKey]: subscription.connectionId,
           [SUBSCRIPTIONS.byConnectionSortKey]: subscription.identifier,
           [SUBSCRIPTIONS.ttl]: subscription.expiresAt,
+          ...(subscription.sid !== undefined ? { [SUBSCRIPTIONS.sid]: subscription.sid } : {}),
         },
         ConditionExpression: 'attribute_not_exists(#subscriber)',
         ExpressionAttributeNames: { '#subscriber': SUBSCRIPTIONS.sortKey },
@@ -120,6 +121,7 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
         connectionId: item[SUBSCRIPTIONS.byConnectionPartitionKey],
         identifier: item[SUBSCRIPTIONS.byConnectionSortKey],
         expiresAt: item[SUBSCRIPTIONS.ttl],
+        ...(item[SUBSCRIPTIONS.sid] !== undefined ? { sid: item[SUBSCRIPTIONS.sid] } : {}),
       })),
       cursor: result.LastEvaluatedKey ? encodeCursor(result.LastEvaluatedKey) : undefined,
     };
