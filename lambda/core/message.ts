@@ -1,5 +1,6 @@
 import { performAppCommand } from './app-channel';
 import { isBuiltInChannel } from './channels';
+import { HistoryReplayDeps, subscribeWithHistory } from './history-replay';
 import { invalidFrame } from './invalid-frames';
 import { ConnectionStore, Logger } from './ports';
 import { byteLength, ClientCommand, disconnect, rejectHistory, encodeFrame, MAX_MESSAGE_BYTES, ServerFrame, UNAUTHORIZED } from './protocol';
@@ -20,9 +21,11 @@ export interface MessageResult {
   readonly transmissions?: readonly string[];
   /** Close the connection after sending the frames. */
   readonly close: boolean;
+  /** To run once the frames are sent (or the client is found gone): a history replay's release (history-replay.ts). */
+  readonly afterSent?: () => Promise<void>;
 }
 
-export type MessageDeps = SubscribeDeps & {
+export type MessageDeps = SubscribeDeps & Pick<HistoryReplayDeps, 'history'> & {
   readonly logger: Logger;
   /** The app's RPC endpoints: channels other than the built-in ones go there. Absent: they are rejected. */
   readonly rpc?: RpcClient;
@@ -60,6 +63,9 @@ export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Pro
       // Read for every subscribe: the row says whether the client speaks the ext protocol (its sid).
       const record = await deps.connections.get(connectionId);
       if (!record && identificationRequired(deps)) return unknownConnection(deps.logger, connectionId);
+      if (record?.sid !== undefined && command.history !== undefined) {
+        return subscribeWithHistory(deps, connectionId, command.identifier, record.sid, command.history);
+      }
       return replyWithin(deps.logger, connectionId, await subscribe(deps, connectionId, command.identifier, record?.sid));
     }
     case 'unsubscribe':
