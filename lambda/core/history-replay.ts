@@ -1,6 +1,8 @@
-import { parseHistoryRequest } from './ext-protocol';
+import { resolveChannel } from './channels';
+import { HistoryRequest, parseHistoryRequest } from './ext-protocol';
 import type { MessageResult } from './message';
-import { confirmHistory, encodeFrame, rejectHistory } from './protocol';
+import { ConnectionStore } from './ports';
+import { confirmHistory, encodeFrame, rejectHistory, ServerFrame } from './protocol';
 import { REPLAY_HOLD_MS } from './replay-hold';
 import { readMissed, StreamHistoryDeps } from './stream-history';
 import { SubscribeDeps, subscribeRows } from './subscribe';
@@ -40,6 +42,52 @@ export async function subscribeWithHistory(
   }
   // A re-sent copy of a subscribe: the copy that created the rows replays.
   if (!subscribed.created) return { frames, close: false };
+  return replayHeld(deps, connectionId, identifier, streams, request, frames);
+}
+
+/**
+ * The `history` command: `{"command":"history","identifier","history":{since,streams}}` for a
+ * subscription the connection holds (what `@anycable/core` sends after a session restore). The
+ * rows are held first, as for `subscribe`, then the same replay: the missed messages, then
+ * `confirm_history`, or `reject_history` (also for a channel not subscribed or not built in, and
+ * a plain client, which has no positions).
+ */
+export async function historyCommand(
+  deps: HistoryReplayDeps & { readonly connections: ConnectionStore },
+  connectionId: string,
+  identifier: string,
+  history: unknown,
+): Promise<MessageResult> {
+  const request = parseHistoryRequest(history);
+  const resolution = resolveChannel(deps.config, identifier);
+  const reason = typeof request === 'string' ? request
+    : resolution.kind === 'reject' ? 'not_a_built_in_channel'
+      : (await deps.connections.get(connectionId))?.sid === undefined ? 'not_an_ext_client' : undefined;
+  if (reason !== undefined || typeof request === 'string' || resolution.kind === 'reject') {
+    deps.logger.info('history.rejected', { connectionId, identifier: identifier.slice(0, 100), reason });
+    return { frames: [rejectHistory(identifier)], close: false };
+  }
+  const until = deps.clock.now() + REPLAY_HOLD_MS;
+  const held: string[] = [];
+  for (const stream of resolution.streams) {
+    if (await deps.subscriptions.hold({ stream, connectionId, identifier }, until)) held.push(stream);
+  }
+  if (held.length === 0) {
+    deps.logger.info('history.rejected', { connectionId, identifier: identifier.slice(0, 100), reason: 'not_subscribed' });
+    return { frames: [rejectHistory(identifier)], close: false };
+  }
+  return replayHeld(deps, connectionId, identifier, held, request, []);
+}
+
+/** Reads what was missed on held rows; the result's `afterSent` releases them (with `liveFrom` after a replay). */
+async function replayHeld(
+  deps: HistoryReplayDeps,
+  connectionId: string,
+  identifier: string,
+  streams: readonly string[],
+  request: HistoryRequest,
+  before: ServerFrame[],
+): Promise<MessageResult> {
   const release = (positions?: Readonly<Record<string, number>>) => async () => {
     for (const stream of streams) {
       await deps.subscriptions.release({ stream, connectionId, identifier }, positions ? positions[stream] + 1 : undefined);
@@ -54,11 +102,11 @@ export async function subscribeWithHistory(
   }
   if (replay.kind === 'reject') {
     deps.logger.info('history.rejected', { connectionId, identifier: identifier.slice(0, 100), reason: replay.reason });
-    return { frames: [...frames, rejectHistory(identifier)], close: false, afterSent: release() };
+    return { frames: [...before, rejectHistory(identifier)], close: false, afterSent: release() };
   }
   return {
     frames: [],
-    transmissions: [...frames.map(encodeFrame), ...replay.frames, encodeFrame(confirmHistory(identifier))],
+    transmissions: [...before.map(encodeFrame), ...replay.frames, encodeFrame(confirmHistory(identifier))],
     close: false,
     afterSent: release(replay.positions),
   };

@@ -1,9 +1,9 @@
 import { performAppCommand } from './app-channel';
 import { isBuiltInChannel } from './channels';
-import { HistoryReplayDeps, subscribeWithHistory } from './history-replay';
+import { historyCommand, HistoryReplayDeps, subscribeWithHistory } from './history-replay';
 import { invalidFrame } from './invalid-frames';
 import { ConnectionStore, Logger } from './ports';
-import { byteLength, ClientCommand, disconnect, rejectHistory, encodeFrame, MAX_MESSAGE_BYTES, ServerFrame, UNAUTHORIZED } from './protocol';
+import { byteLength, ClientCommand, disconnect, encodeFrame, MAX_MESSAGE_BYTES, ServerFrame, UNAUTHORIZED } from './protocol';
 import type { RpcClient } from './rpc-client';
 import { subscribe, SubscribeDeps, unsubscribe } from './subscribe';
 
@@ -52,7 +52,7 @@ export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Pro
   // The ext protocol's answer to a server `ping` (ext-protocol.ts): liveness only, nothing to do.
   if (command === PONG) return { frames: [], close: false };
   if (typeof command === 'string') return invalidFrame(deps, connectionId, command);
-  if (command.command === 'history') return { frames: [rejectHistory(command.identifier)], close: false };
+  if (command.command === 'history') return historyCommand(deps, connectionId, command.identifier, command.history);
   if (deps.rpc && !isBuiltInChannel(command.identifier)) {
     // The app's channels read the connection row anyway, and refuse a connection without one.
     const result = await performAppCommand({ ...deps, rpc: deps.rpc, connections: deps.connections }, connectionId, command);

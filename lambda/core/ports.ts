@@ -149,6 +149,8 @@ export interface SubscriptionStore {
   has(key: SubscriptionKey): Promise<boolean>;
   /** The row, read consistently; undefined when there is none. */
   get(key: SubscriptionKey): Promise<Subscription | undefined>;
+  /** Holds an existing row for a replay until `untilMs` (replay-hold.ts); false when there is no such row. */
+  hold(key: SubscriptionKey, untilMs: number): Promise<boolean>;
   /** Ends a replay's hold: removes `holdUntil`, sets `liveFrom` when given; a gone row is not an error. */
   release(key: SubscriptionKey, liveFrom?: number): Promise<void>;
   /** Deletes this row by key; true only for the one caller that deleted it (so a slot is given back once). */

@@ -32,6 +32,10 @@ export class YieldingSubscriptionStore implements SubscriptionStore {
     return this.store.get(key);
   }
 
+  hold(key: SubscriptionKey, untilMs: number): Promise<boolean> {
+    return this.store.hold(key, untilMs);
+  }
+
   release(key: SubscriptionKey, liveFrom?: number): Promise<void> {
     return this.store.release(key, liveFrom);
   }

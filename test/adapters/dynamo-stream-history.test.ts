@@ -74,3 +74,19 @@ describe('DynamoStreamHistory keys', () => {
     expect(items.map((item) => item.subscriber)).toEqual(['m#0000000000000001', 'position']);
   });
 });
+
+describe('DynamoSubscriptionStore: what a replay keeps on an ext subscriber\'s row', () => {
+  test('sid, hold and release: listed and read back; hold of a missing row is false; release removes the hold and sets liveFrom', async () => {
+    const store = new DynamoSubscriptionStore(dynamo.doc, table);
+    const key = { stream: 'room', connectionId: 'c1=', identifier: '{"channel":"$pubsub","stream_name":"room"}' };
+    await store.add({ ...key, expiresAt: 1, sid: 'the-sid', holdUntil: NOW });
+    expect((await store.listByStream('room')).items).toEqual([{ ...key, expiresAt: 1, sid: 'the-sid', holdUntil: NOW }]);
+    await store.release(key, 7);
+    expect(await store.get(key)).toEqual({ ...key, expiresAt: 1, sid: 'the-sid', liveFrom: 7 });
+    expect(await store.hold(key, NOW + 5)).toBe(true);
+    expect((await store.get(key))?.holdUntil).toBe(NOW + 5);
+    expect(await store.hold({ ...key, connectionId: 'gone=' }, NOW)).toBe(false);
+    await store.release({ ...key, connectionId: 'gone=' });
+    expect(await store.get({ ...key, connectionId: 'gone=' })).toBeUndefined();
+  });
+});

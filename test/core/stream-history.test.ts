@@ -164,3 +164,39 @@ describe('history on subscribe', () => {
     ]);
   });
 });
+
+describe('history command', () => {
+  const command = (history: unknown) => JSON.stringify({ command: 'history', identifier: IDENTIFIER, history });
+
+  test('history: on a held subscription, the missed messages in order then confirm_history, no second confirm; live frames follow', async () => {
+    const world = historyWorld();
+    await open(world, EXT, CONNECTION_ID);
+    await send(world, subscribeCommand(IDENTIFIER));
+    await broadcast(world, 'm1');
+    const { epoch } = world.transport.framesOf(CONNECTION_ID)[0] as { epoch: string };
+    // Missed while, say, the socket was being restored (phase 2): stored, not received.
+    for (const m of ['m2', 'm3']) await world.history.append(ROOM, JSON.stringify(m), { nowMs: world.clock.now(), ttlSeconds: 300, newEpoch: 'x' });
+    const result = await send(world, command({ streams: { [ROOM]: { offset: 1, epoch } } }));
+    expect(world.subscriptions.all()[0].holdUntil).toBeDefined();
+    await post(world, result);
+    await broadcast(world, 'm4');
+    expect(world.transport.framesOf(CONNECTION_ID).map((f) => (f as { message?: string }).message ?? (f as { type: string }).type)).toEqual([
+      'm1', 'm2', 'm3', 'confirm_history', 'm4',
+    ]);
+    expect(world.subscriptions.all()[0]).toMatchObject({ liveFrom: 4 });
+    expect(world.subscriptions.all()[0].holdUntil).toBeUndefined();
+  });
+
+  test.each<{ name: string; protocol: string; subscribed: boolean; history: unknown }>([
+    { name: 'not subscribed', protocol: EXT, subscribed: false, history: { since: 1 } },
+    { name: 'a plain client', protocol: 'actioncable-v1-json', subscribed: true, history: { since: 1 } },
+    { name: 'malformed history', protocol: EXT, subscribed: true, history: { streams: { [ROOM]: { offset: -3, epoch: 'e' } } } },
+    { name: 'no history at all', protocol: EXT, subscribed: true, history: undefined },
+  ])('history: $name is answered reject_history and holds nothing', async ({ protocol, subscribed, history }) => {
+    const world = historyWorld();
+    await open(world, protocol, CONNECTION_ID);
+    if (subscribed) await send(world, subscribeCommand(IDENTIFIER));
+    expect(await send(world, command(history))).toEqual({ frames: [{ type: 'reject_history', identifier: IDENTIFIER }], close: false });
+    expect(world.subscriptions.all().map((row) => row.holdUntil)).toEqual(subscribed ? [undefined] : []);
+  });
+});

@@ -83,6 +83,24 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     return item ? toSubscription(item) : undefined;
   }
 
+  /** One UpdateItem, only if the row exists. */
+  async hold(key: SubscriptionKey, untilMs: number): Promise<boolean> {
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: rowKey(key),
+        UpdateExpression: 'SET #hold = :hold',
+        ConditionExpression: 'attribute_exists(#subscriber)',
+        ExpressionAttributeNames: { '#hold': SUBSCRIPTIONS.holdUntil, '#subscriber': SUBSCRIPTIONS.sortKey },
+        ExpressionAttributeValues: { ':hold': untilMs },
+      }));
+      return true;
+    } catch (error) {
+      if ((error as Error | undefined)?.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
   /** One UpdateItem, only if the row is still there (an unsubscribe may have removed it). */
   async release(key: SubscriptionKey, liveFrom?: number): Promise<void> {
     try {

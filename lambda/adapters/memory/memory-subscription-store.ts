@@ -39,6 +39,15 @@ export class MemorySubscriptionStore implements SubscriptionStore {
     return this.byStream.get(key.stream)?.rows.get(subscriberKey(key.connectionId, key.identifier));
   }
 
+  async hold(key: SubscriptionKey, untilMs: number): Promise<boolean> {
+    const rows = this.byStream.get(key.stream)?.rows;
+    const subscriber = subscriberKey(key.connectionId, key.identifier);
+    const row = rows?.get(subscriber);
+    if (!rows || !row) return false;
+    rows.set(subscriber, { ...row, holdUntil: untilMs });
+    return true;
+  }
+
   async release(key: SubscriptionKey, liveFrom?: number): Promise<void> {
     const rows = this.byStream.get(key.stream)?.rows;
     const subscriber = subscriberKey(key.connectionId, key.identifier);
