@@ -1,12 +1,39 @@
+import * as path from 'node:path';
 import type { Cable } from '@anycable/core' with { 'resolution-mode': 'import' };
 import { WebSocket } from 'ws';
 import { loadAnyCable } from './support/anycable-core';
+import { LocalCableServerOptions } from '../../lambda/local/local-cable-server';
+import { loadBundledHandlersInWorkers } from '../../lambda/local/worker-bundled-handlers';
+import { FUNCTIONS_DIR } from '../../src/contract/functions';
+import { startDynalite, TestDynamo } from '../support/dynalite';
 import { closeServers, startTestServer } from '../support/local-server';
 
 const { createCable } = loadAnyCable();
 const BROADCAST_KEY = 'reliable-streams-key';
+/** The bundled functions (`npx projen bundle`). */
+const ASSETS = path.join(__dirname, '..', '..', 'assets', FUNCTIONS_DIR);
 const STREAM = 'reliable:room';
 const cables: Cable[] = [];
+let dynamo: TestDynamo;
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+
+afterAll(async () => {
+  await dynamo.close();
+});
+
+type Store = 'memory' | 'dynalite' | 'bundled functions on dynalite';
+
+async function serverOptions(store: Store): Promise<LocalCableServerOptions> {
+  if (store === 'memory') return {};
+  const tables = await dynamo.createTables(store === 'dynalite' ? 'history' : 'history-bundled');
+  return {
+    store: { kind: 'dynamodb', endpoint: dynamo.endpoint, ...tables },
+    ...(store === 'dynalite' ? {} : { lambdaAssets: ASSETS }),
+  };
+}
 
 afterEach(async () => {
   cables.splice(0).forEach((cable) => cable.disconnect());
@@ -27,9 +54,16 @@ async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
  * 100 ms, until two cuts have been recovered from; the client reconnects, resubscribes with `history` and must have every broadcast
  * exactly once, in order.
  */
-describe('reliable streams with @anycable/core (actioncable-v1-ext-json)', () => {
+describe.each<Store>(['memory', 'dynalite', 'bundled functions on dynalite'])('reliable streams with @anycable/core (actioncable-v1-ext-json), %s', (store) => {
   test('cuts: every broadcast arrives exactly once, in order, across forced reconnects', async () => {
-    const server = await startTestServer({ maxConnectionMs: 2_000, settings: { secret: 'secret', publicStreams: true, broadcastKey: BROADCAST_KEY } });
+    const server = await startTestServer({
+      ...await serverOptions(store),
+      maxConnectionMs: 2_000,
+      settings: { secret: 'secret', publicStreams: true, broadcastKey: BROADCAST_KEY },
+    }, {
+      // As test/jest.global-setup.ts quiets the SDK's Node.js 22 notice in this process.
+      loadBundles: (dir, environment) => loadBundledHandlersInWorkers(dir, () => ({ ...environment, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' })),
+    });
     const cable = createCable(server.url, {
       websocketImplementation: WebSocket,
       protocol: 'actioncable-v1-ext-json',
@@ -89,6 +123,6 @@ describe('reliable streams with @anycable/core (actioncable-v1-ext-json)', () =>
     expect(received).toEqual(sent.map((n) => ({ n })));
     expect(offsets).toEqual(sent.map((n) => n + 1));
     // Figures for the report (not asserted: timing belongs to bench/).
-    process.stdout.write(`reliable streams: ${sent.length} broadcasts, ${cuts.length} cuts, disconnect to messages ms ${JSON.stringify(recoveries)}, reconnect to messages ms ${JSON.stringify(afterConnect)}\n`);
+    process.stdout.write(`reliable streams (${store}): ${sent.length} broadcasts, ${cuts.length} cuts, disconnect to messages ms ${JSON.stringify(recoveries)}, reconnect to messages ms ${JSON.stringify(afterConnect)}\n`);
   }, 60_000);
 });
