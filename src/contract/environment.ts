@@ -111,12 +111,6 @@ export interface LimitsEnvironment {
   readonly maxInvalidFrames?: number;
 }
 
-/** Stream history for ext clients (the `message` and `broadcast` functions). */
-export interface HistoryEnvironment {
-  readonly limit?: number;
-  readonly ttlSeconds?: number;
-}
-
 /** Everything a function may be told; each function gets only the part it uses. */
 export interface CableFunctionEnvironment {
   readonly connectionsTable?: string;
@@ -148,7 +142,8 @@ export interface CableFunctionEnvironment {
   readonly rpcCookies?: readonly string[];
   readonly rpc?: RpcTarget;
   readonly limits?: LimitsEnvironment;
-  readonly history?: HistoryEnvironment;
+  /** Stream history for ext clients (the `message` and `broadcast` functions). */
+  readonly history?: { readonly limit?: number; readonly ttlSeconds?: number };
   /** The header carrying the origin secret (`$connect` refuses requests without it); with `secrets.originSecret`. */
   readonly originHeader?: string;
   readonly secrets?: Readonly<Partial<Record<SecretName, SecretSource>>>;
@@ -276,10 +271,7 @@ export function readEnvironment(vars: Readonly<Record<string, string | undefined
       maxSubscriptionsPerConnection: integer(V.maxSubscriptionsPerConnection),
       maxInvalidFrames: integer(V.maxInvalidFrames),
     },
-    history: {
-      limit: integer(V.historyLimit),
-      ttlSeconds: integer(V.historyTtlSeconds),
-    },
+    history: { limit: integer(V.historyLimit), ttlSeconds: integer(V.historyTtlSeconds) },
     originHeader: text(V.originHeader),
     secrets,
   };
