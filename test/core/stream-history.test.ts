@@ -130,6 +130,14 @@ describe('history on subscribe', () => {
     expect(result.transmissions ?? []).toEqual([]);
   });
 
+  test('unknown stream: a position for a stream the subscription does not have is ignored; an up-to-date one replays nothing', async () => {
+    const world = historyWorld();
+    const epoch = await missedThree(world);
+    await reconnected(world);
+    const result = await send(world, historyCommand({ streams: { 'other:stream': { offset: 1, epoch: 'zz' }, [ROOM]: { offset: 4, epoch } } }));
+    expect(result.transmissions?.map((t) => JSON.parse(t).type)).toEqual(['confirm_subscription', 'confirm_history']);
+  });
+
   test('reject_history: the offset is older than the history limit', async () => {
     const world = historyWorld();
     const limited = { ...world, config: { ...world.config, history: { limit: 2, ttlSeconds: 300 } } };
