@@ -10,13 +10,15 @@ import { CableDistributionOptions, CableOriginVerificationOptions } from './cabl
 import { CableFunctionProps } from './cable-function-props';
 import { CableKeepaliveProps } from './cable-keepalive-props';
 import { CableLimitsProps } from './cable-limits-props';
+import { CableReliableStreamsProps } from './cable-reliable-streams-props';
 import { CableRpc } from './cable-rpc';
 
 /**
  * Properties for a `CableWebSocketApi`. Those of one feature are grouped in the interfaces it
- * extends: access logs, functions, broadcasting, keepalive and per-connection limits.
+ * extends: access logs, functions, broadcasting, keepalive, per-connection limits and reliable streams.
  */
-export interface CableWebSocketApiProps extends CableAccessLogProps, CableFunctionProps, CableBroadcastProps, CableKeepaliveProps, CableLimitsProps {
+export interface CableWebSocketApiProps
+  extends CableAccessLogProps, CableFunctionProps, CableBroadcastProps, CableKeepaliveProps, CableLimitsProps, CableReliableStreamsProps {
   /**
    * Name of the API Gateway stage; the WebSocket URL ends with it (`wss://…/cable`).
    * @default 'cable'

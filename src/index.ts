@@ -5,6 +5,7 @@ export * from './cable-distribution';
 export * from './cable-function-props';
 export * from './cable-keepalive-props';
 export * from './cable-limits-props';
+export * from './cable-reliable-streams-props';
 export * from './cable-retry-policy';
 export * from './cable-rpc';
 export * from './cable-websocket-api-props';

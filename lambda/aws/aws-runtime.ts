@@ -14,6 +14,7 @@ import { executeApiRegion, SignedConnectionsTransport } from '../adapters/apigw/
 import { ConsoleLogger, parseLogLevel } from '../adapters/console-logger';
 import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-store';
 import { DynamoPingerState } from '../adapters/dynamodb/dynamo-pinger-state';
+import { DynamoStreamHistory } from '../adapters/dynamodb/dynamo-stream-history';
 import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscription-store';
 import { emitMetrics } from '../adapters/emf-metrics';
 import { LambdaDeferredDelivery } from '../adapters/lambda/lambda-deferred-delivery';
@@ -40,6 +41,7 @@ let logger: ConsoleLogger | undefined;
 let document: DynamoDBDocumentClient | undefined;
 let connections: DynamoConnectionStore | undefined;
 let subscriptions: DynamoSubscriptionStore | undefined;
+let history: DynamoStreamHistory | undefined;
 let transport: ApiGatewayTransport | undefined;
 let fanOut: SignedConnectionsTransport | undefined;
 let delivery: LambdaDeferredDelivery | undefined;
@@ -97,6 +99,11 @@ export function subscriptionStore(): DynamoSubscriptionStore {
   if (subscriptions) return subscriptions;
   const table = required(VARIABLES.subscriptionsTable, cableEnvironment().subscriptionsTable);
   return subscriptions = new DynamoSubscriptionStore(dynamoDocument(), table);
+}
+
+/** Stream positions and history (ext protocol), in the subscriptions table's reserved partitions. */
+export function streamHistory(): DynamoStreamHistory {
+  return history ??= new DynamoStreamHistory(dynamoDocument(), required(VARIABLES.subscriptionsTable, cableEnvironment().subscriptionsTable));
 }
 
 /**

@@ -1,5 +1,5 @@
 /** The AWS Lambda entry point of the `broadcast` function, bundled into assets/lambda/aws/broadcast-function/. */
-import { cableConfig, cableLogger, connectionStore, fanOutTransport, handlerOptions, rpcClient, shardDispatcher, subscriptionStore } from './aws-runtime';
+import { cableConfig, cableLogger, connectionStore, fanOutTransport, handlerOptions, rpcClient, shardDispatcher, streamHistory, subscriptionStore } from './aws-runtime';
 import { systemClock } from '../core/ports';
 import { makeBroadcastHandler } from '../handlers/broadcast-handler';
 
@@ -8,6 +8,7 @@ export const handler = makeBroadcastHandler(async () => {
   return {
     config,
     subscriptions: subscriptionStore(),
+    history: streamHistory(),
     connections: connectionStore(),
     transport: fanOutTransport(config.delivery.concurrency),
     shards: shardDispatcher(),

@@ -19,6 +19,7 @@ export function settingsFromEnvironment(env: CableFunctionEnvironment): Omit<Cab
     rpcHeaders: env.rpcHeaders,
     rpcCookies: env.rpcCookies,
     limits: env.limits,
+    history: env.history,
     originHeader: env.originHeader,
   };
 }

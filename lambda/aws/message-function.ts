@@ -1,5 +1,5 @@
 /** The AWS Lambda entry point of the `message` function, bundled into assets/lambda/aws/message-function/. */
-import { apiGatewayTransport, cableConfig, cableLogger, connectionStore, handlerOptions, rpcClient, subscriptionStore } from './aws-runtime';
+import { apiGatewayTransport, cableConfig, cableLogger, connectionStore, handlerOptions, rpcClient, streamHistory, subscriptionStore } from './aws-runtime';
 import { systemClock } from '../core/ports';
 import { makeMessageHandler } from '../handlers/message-handler';
 
@@ -8,6 +8,7 @@ export const handler = makeMessageHandler(async () => {
   return {
     config,
     subscriptions: subscriptionStore(),
+    history: streamHistory(),
     connections: connectionStore(),
     transport: apiGatewayTransport(),
     clock: systemClock,

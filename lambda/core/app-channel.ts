@@ -4,7 +4,7 @@ import { ChannelRecord, Clock, ConnectionRecord, ConnectionStore, Logger, mergeS
 import { ClientCommand, confirmSubscription, encodeFrame, frameHead, rejectSubscription, UNAUTHORIZED } from './protocol';
 import type { RpcClient } from './rpc-client';
 import { commandEnv } from './rpc-env';
-import { RpcCallError, RpcCommandResponse, RpcStatus } from './rpc-protocol';
+import { RpcCallError, RpcCommandRequest, RpcCommandResponse, RpcStatus } from './rpc-protocol';
 
 export interface AppChannelDeps {
   readonly config: CableConfig;
@@ -74,8 +74,10 @@ export async function performAppCommand(
 
   let response: RpcCommandResponse;
   try {
-    response = await deps.rpc.command(connectionId, {
-      command: command.command,
+    // The sid the client got in its welcome (an ext client's session id), as anycable-go passes it.
+    response = await deps.rpc.command(record.sid ?? connectionId, {
+      // `history` never comes here: message.ts answers it before the app's channels.
+      command: command.command as RpcCommandRequest['command'],
       identifier,
       connectionIdentifiers: record.identifiers ?? '',
       ...(command.data !== undefined ? { data: command.data } : {}),
@@ -118,7 +120,7 @@ async function apply(
     // node.go `Unsubscribe`: whatever the app answers, every stream of the channel stops.
     await dropChannel(deps, record, identifier, channel, response.env.cstate);
   } else if (!rejected) {
-    const streams = await changeStreams(deps, connectionId, identifier, channel?.streams ?? [], response);
+    const streams = await changeStreams(deps, record, identifier, channel?.streams ?? [], response);
     const state = mergeState(channel?.state ?? {}, response.env.istate);
     const outcome = await updateState(deps, record, response.env.cstate, {
       identifier,
@@ -168,7 +170,7 @@ async function dropChannel(
 /** Stops, then starts, streams as the response says; returns the channel's streams afterwards. */
 async function changeStreams(
   deps: AppChannelDeps,
-  connectionId: string,
+  { connectionId, sid }: ConnectionRecord,
   identifier: string,
   current: readonly string[],
   response: RpcCommandResponse,
@@ -188,7 +190,7 @@ async function changeStreams(
       deps.logger.warn('command.stream_skipped', { connectionId, identifier, reason: stream === '' ? 'empty_stream_name' : 'stream_name_too_long' });
       continue;
     }
-    await deps.subscriptions.add({ stream, connectionId, identifier, expiresAt });
+    await deps.subscriptions.add({ stream, connectionId, identifier, expiresAt, ...(sid !== undefined ? { sid } : {}) });
     if (!streams.includes(stream)) streams.push(stream);
   }
   return streams;

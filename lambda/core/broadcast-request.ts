@@ -87,12 +87,13 @@ function parsePublication(value: Record<string, unknown>): Broadcast | Problem {
   const metaProblem = checkMeta(meta);
   if (metaProblem) return problem(metaProblem);
   const exclude = isObject(meta) ? meta.exclude_socket : undefined;
-  return { stream, data, ...(typeof exclude === 'string' && exclude !== '' ? { excludeConnectionId: exclude } : {}) };
+  const transient = isObject(meta) && meta.transient === true;
+  return { stream, data, ...(typeof exclude === 'string' && exclude !== '' ? { excludeConnectionId: exclude } : {}), ...(transient ? { transient } : {}) };
 }
 
 /**
- * Types of the keys anycable-go knows. `exclude_socket` is honored (it names an API Gateway
- * connection id here); `transient` is accepted and has nothing to do, as nothing keeps history;
+ * Types of the keys anycable-go knows. `exclude_socket` is honored (a `sid`: a plain client's
+ * connection id, an ext client's session id); `transient` keeps the message out of the stream's history;
  * `broadcast_type` (anycable-go's presence internals) and unknown keys are ignored.
  */
 function checkMeta(meta: unknown): string | undefined {

@@ -1,11 +1,14 @@
 import { broadcastFrame, fitsMessageQuota } from './broadcast-frame';
 import { CableConfig } from './config';
+import { extBroadcastFrame } from './ext-protocol';
 import { FanOutTally } from './fan-out-tally';
 import { forgetConnection } from './forget-connection';
 import { Broadcast, Clock, ConnectionStore, Logger, ShardDispatcher, ShardRequest, Subscription, SubscriptionPage, SubscriptionStore, Transport } from './ports';
 import { MAX_MESSAGE_BYTES } from './protocol';
+import { afterHold } from './replay-hold';
 import { RetryingSender } from './retrying-sender';
 import type { RpcClient } from './rpc-client';
+import { positionBroadcast, StreamHistoryStore } from './stream-history';
 import { WorkQueue } from './work-queue';
 
 export interface FanOutDeps {
@@ -14,7 +17,9 @@ export interface FanOutDeps {
   readonly transport: Transport;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly config: Pick<CableConfig, 'delivery'> & Partial<Pick<CableConfig, 'rpc'>>;
+  readonly config: Pick<CableConfig, 'delivery'> & Partial<Pick<CableConfig, 'rpc' | 'history'>>;
+  /** Stream positions and history for ext clients (stream-history.ts); absent: none. */
+  readonly history?: StreamHistoryStore;
   /** The app's RPC, told of connections found gone (forget-connection.ts). */
   readonly rpc?: RpcClient;
   /**
@@ -41,7 +46,7 @@ export interface FanOutResult {
   readonly gone: number;
   /** Not delivered for another reason (retries exhausted, permanent error, frame over 128 KB). */
   readonly failed: number;
-  /** Skipped as `meta.exclude_socket`. */
+  /** Skipped as `meta.exclude_socket`, or as already sent by a history replay (`liveFrom`). */
   readonly excluded: number;
   /** Sends after a first attempt, over all subscribers. */
   readonly retries: number;
@@ -97,8 +102,10 @@ export type DeliverBroadcastResult =
  * Each shard's `limit` is the number of rows its page held, not `shardSize`: a store may return
  * short pages (DynamoDB stops at 1 MB), and a larger limit would overlap the next shard.
  */
-export async function deliverBroadcast(deps: DeliverBroadcastDeps, broadcast: Broadcast): Promise<DeliverBroadcastResult> {
+export async function deliverBroadcast(deps: DeliverBroadcastDeps, received: Broadcast): Promise<DeliverBroadcastResult> {
   const { shardSize } = deps.config.delivery;
+  // Before any shard exists: every shard carries the same offset.
+  const broadcast = await positionBroadcast(deps, received);
   // A store may stop a page short of the limit (DynamoDB at 1 MB, about 2,400 Turbo rows):
   // read on to a full shard, or the threshold (and the ordering promise below it) would drift.
   const read = (cursor?: string) => readUpTo(deps.subscriptions, broadcast.stream, shardSize, cursor);
@@ -181,7 +188,9 @@ async function postToPages(deps: FanOutDeps, broadcast: Broadcast, pages: AsyncI
       for await (const page of pages) {
         tally.pages++;
         tally.subscribers += page.items.length;
-        const wanted = page.items.filter((s) => s.connectionId !== broadcast.excludeConnectionId);
+        const excluded = broadcast.excludeConnectionId;
+        // A plain client's sid is its connection id; an ext client's is on its row (ext-protocol.ts).
+        const wanted = excluded === undefined ? page.items : page.items.filter((s) => s.connectionId !== excluded && s.sid !== excluded);
         tally.excluded += page.items.length - wanted.length;
         queue.pushAll(wanted);
         await queue.waitForRoom(readAhead);
@@ -211,14 +220,22 @@ class Poster {
     this.sender = new RetryingSender(deps);
   }
 
-  async post(subscription: Subscription): Promise<void> {
-    const { connectionId } = subscription;
+  async post(listed: Subscription): Promise<void> {
+    const { connectionId } = listed;
     // A connection subscribed under two identifiers answers 410 once; the second row needs no post.
     if (this.goneConnections.has(connectionId)) {
       this.tally.gone++;
       return;
     }
-    const frame = this.frameFor(subscription.identifier);
+    const { position } = this.broadcast;
+    const ext = listed.sid !== undefined && position !== undefined;
+    // A replay to it may be under way: wait for it, and skip what it sent (replay-hold.ts).
+    const subscription = ext ? await afterHold(this.deps, listed) : listed;
+    if (!subscription || (ext && subscription.liveFrom !== undefined && position.offset < subscription.liveFrom)) {
+      this.tally.excluded++;
+      return;
+    }
+    const frame = this.frameFor(subscription.identifier, ext);
     if (frame === undefined) {
       this.tally.fail(connectionId, frameTooLarge(subscription.identifier), 0);
       return;
@@ -231,11 +248,13 @@ class Poster {
   }
 
   /** Undefined when even this identifier's frame is over the quota: nobody under it can get it. */
-  private frameFor(identifier: string): string | undefined {
-    if (this.frames.has(identifier)) return this.frames.get(identifier);
-    const frame = broadcastFrame(identifier, this.broadcast.data);
+  private frameFor(identifier: string, ext: boolean): string | undefined {
+    const key = `${ext ? 'ext' : 'plain'}:${identifier}`;
+    if (this.frames.has(key)) return this.frames.get(key);
+    const { stream, data, position } = this.broadcast;
+    const frame = ext && position ? extBroadcastFrame(identifier, data, stream, position) : broadcastFrame(identifier, data);
     const fitting = fitsMessageQuota(frame) ? frame : undefined;
-    this.frames.set(identifier, fitting);
+    this.frames.set(key, fitting);
     return fitting;
   }
 

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { CableConfigError } from './errors';
+import { HistorySettings, resolveHistory } from './history-settings';
 import { HEADER_NAME, OriginVerification } from './origin-verification';
 import {
   API_GATEWAY_MAX_CONNECTION_SECONDS, DEFAULT_DELIVERY, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_JWT_PARAM, DEFAULT_LIMITS,
@@ -45,6 +46,8 @@ export interface CableConfig {
   readonly limits: LimitSettings;
   /** `$connect` refuses requests without this header (origin-verification.ts); undefined: any request. */
   readonly originVerification?: OriginVerification;
+  /** Stream history for ext clients (stream-history.ts); `limit` 0: none, and no stream positions. */
+  readonly history: HistorySettings;
 }
 
 /** Bounds on what one connection may cost (docs/protocol.md, "Limits"). */
@@ -151,6 +154,8 @@ export interface CableSettings {
   readonly originSecret?: string;
   /** Default `X-Origin-Verify`; only with `originSecret`. */
   readonly originHeader?: string;
+  /** anycable-go's `--history_limit` (default 100) and `--history_ttl` (seconds, default 300). */
+  readonly history?: Partial<HistorySettings>;
 }
 
 // The defaults both sides use live in src/contract/defaults.ts; re-exported for the runtime.
@@ -212,6 +217,7 @@ export function resolveConfig(settings: CableSettings): CableConfig {
     },
     limits: validateLimits({ ...DEFAULT_LIMITS, ...definedOnly(settings.limits ?? {}) }),
     ...resolveOriginVerification(settings),
+    history: resolveHistory(settings.history ?? {}),
   };
 }
 

@@ -1,10 +1,11 @@
 import { CableConfig } from './config';
+import { newSessionId } from './ext-protocol';
 import { identify } from './identify';
 import { carriesOriginSecret, forwardedUrl, withoutOriginSecret } from './origin-verification';
 import { clientPingInterval } from './ping-interval';
 import { ensurePinger, PingKeepalive } from './ping-lease';
 import { Clock, ConnectionRecord, ConnectionStore, DeferredDelivery, Logger } from './ports';
-import { ACTIONCABLE_SUBPROTOCOL } from './protocol';
+import { ACTIONCABLE_EXT_SUBPROTOCOL, chooseSubprotocol } from './protocol';
 import { ConnectRequest, offeredSubprotocols, storedHeaders } from './request';
 import type { RpcClient } from './rpc-client';
 import { proxiedHeaders } from './rpc-env';
@@ -29,7 +30,9 @@ export type ConnectResult =
 
 /**
  * `$connect`: with origin verification, refuse a request that did not come through the
- * distribution (origin-verification.ts); negotiate `actioncable-v1-json`, check `Origin`, identify the client (JWT, the
+ * distribution (origin-verification.ts); negotiate `actioncable-v1-json` or AnyCable's
+ * `actioncable-v1-ext-json` (the first the client offers; ext clients get a session id, see
+ * ext-protocol.ts), check `Origin`, identify the client (JWT, the
  * app's RPC `connect`, or anonymous: identify.ts), record the connection (with the ping interval
  * it asks for with AnyCable's `?pi=<seconds>`, see ping-interval.ts), and schedule the welcome:
  * API Gateway refuses posts to a connection until `$connect` has returned. A rejected client is
@@ -47,7 +50,8 @@ export async function connect(deps: ConnectDeps, received: ConnectRequest): Prom
   const request: ConnectRequest = verification
     ? { ...received, headers: withoutOriginSecret(verification, received.headers), url: forwardedUrl(received.url, received.headers) }
     : received;
-  if (!offeredSubprotocols(request.headers).includes(ACTIONCABLE_SUBPROTOCOL)) {
+  const subprotocol = chooseSubprotocol(offeredSubprotocols(request.headers));
+  if (subprotocol === undefined) {
     deps.logger.info('connect.refused', { connectionId: request.connectionId, reason: 'unsupported_subprotocol' });
     return { kind: 'refuse', status: 400, reason: 'unsupported_subprotocol' };
   }
@@ -64,18 +68,21 @@ export async function connect(deps: ConnectDeps, received: ConnectRequest): Prom
   }
 
   const now = clock.now();
-  const identity = await identify(deps, request, now);
+  const ext = subprotocol === ACTIONCABLE_EXT_SUBPROTOCOL;
+  const sid = ext ? newSessionId() : undefined;
+  const identity = await identify(deps, request, now, sid ?? request.connectionId, ext);
   if (identity.kind === 'error') return { kind: 'refuse', status: 500, reason: identity.reason };
   if (identity.kind === 'rejected') {
     const deadline = now + config.deliveryDeadlineMs;
     await deps.delivery.deliverLater({ connectionId: request.connectionId, frames: identity.transmissions, deadline, close: true });
-    return { kind: 'accept', subprotocol: ACTIONCABLE_SUBPROTOCOL };
+    return { kind: 'accept', subprotocol };
   }
   await deps.connections.put({
     connectionId: request.connectionId,
     connectedAt: now,
     expiresAt: Math.floor(now / 1000) + config.ttlSeconds,
-    subprotocol: ACTIONCABLE_SUBPROTOCOL,
+    subprotocol,
+    ...(sid !== undefined ? { sid } : {}),
     ...storedRequest(deps, request),
     ...(pingInterval.kind === 'requested' ? { pingIntervalSeconds: pingInterval.seconds } : {}),
     ...(identity.identifiers !== undefined ? { identifiers: identity.identifiers } : {}),
@@ -86,7 +93,7 @@ export async function connect(deps: ConnectDeps, received: ConnectRequest): Prom
   const pinger = deps.keepalive ? ensurePinger(deps.keepalive, clock, deps.logger) : undefined;
   if (identity.transmissions.length === 0) {
     await pinger;
-    return { kind: 'accept', subprotocol: ACTIONCABLE_SUBPROTOCOL };
+    return { kind: 'accept', subprotocol };
   }
   try {
     await deps.delivery.deliverLater({
@@ -101,7 +108,7 @@ export async function connect(deps: ConnectDeps, received: ConnectRequest): Prom
   } finally {
     await pinger;
   }
-  return { kind: 'accept', subprotocol: ACTIONCABLE_SUBPROTOCOL };
+  return { kind: 'accept', subprotocol };
 }
 
 /**

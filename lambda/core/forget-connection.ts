@@ -27,7 +27,7 @@ export async function forgetConnection(deps: ForgetConnectionDeps, connectionId:
   // No row: refused at `$connect`, or already forgotten by someone who told the app.
   if (!deps.rpc || !rpcConfig || !record) return removedSubscriptions;
   try {
-    const response = await deps.rpc.disconnect(connectionId, record.identifiers ?? '', Object.keys(record.channels ?? {}), disconnectEnv(rpcConfig, record));
+    const response = await deps.rpc.disconnect(record.sid ?? connectionId, record.identifiers ?? '', Object.keys(record.channels ?? {}), disconnectEnv(rpcConfig, record));
     if (response.status === RpcStatus.ERROR) deps.logger.warn('disconnect.rpc_error', { connectionId, errorMsg: response.errorMsg });
   } catch (error) {
     if (!(error instanceof RpcCallError)) throw error;

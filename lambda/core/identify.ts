@@ -27,12 +27,19 @@ export type Identification =
  * Who is connecting, in anycable-go's order (node/node.go `Authenticate` behind identity's
  * pipeline): a JWT when one is present (no RPC call; https://docs.anycable.io/anycable-go/jwt_identification),
  * else the app's RPC `connect` (https://docs.anycable.io/anycable-go/rpc), else anonymous.
- * `sid` is the connection id: anycable-rails and the JWT welcome put it in the welcome's `sid`,
- * which `broadcast ... to_others` (`exclude_socket`) refers to.
+ * `sid` is what the welcome carries (anycable-rails puts the one RPC passes it there) and what
+ * `broadcast ... to_others` (`exclude_socket`) refers to: the connection id for plain clients, as
+ * before, and a random session id for ext clients (ext-protocol.ts), which is never logged.
  */
-export async function identify(deps: IdentifyDeps, request: ConnectRequest, nowMs: number): Promise<Identification> {
+export async function identify(
+  deps: IdentifyDeps,
+  request: ConnectRequest,
+  nowMs: number,
+  sid: string = request.connectionId,
+  ext = false,
+): Promise<Identification> {
   const { config, logger } = deps;
-  const sid = request.connectionId;
+  const connectionId = request.connectionId;
   if (config.jwt) {
     const jwt = identifyByJwt(config.jwt, request, nowMs);
     switch (jwt.kind) {
@@ -40,16 +47,16 @@ export async function identify(deps: IdentifyDeps, request: ConnectRequest, nowM
         // identity/identity.go `actionCableWelcomeMessage`
         return { kind: 'identified', identifiers: jwt.identifiers, cstate: {}, transmissions: [JSON.stringify({ type: 'welcome', sid })] };
       case 'rejected':
-        logger.info('connect.jwt_rejected', { connectionId: sid, reason: jwt.reason, detail: jwt.detail });
+        logger.info('connect.jwt_rejected', { connectionId, reason: jwt.reason, detail: jwt.detail });
         return { kind: 'rejected', reason: jwt.reason, transmissions: [encodeFrame(disconnect(jwt.reason, false))] };
       case 'error':
-        logger.error('connect.jwt_error', { connectionId: sid, message: jwt.message });
+        logger.error('connect.jwt_error', { connectionId, message: jwt.message });
         return { kind: 'error', reason: 'jwt_error' };
       case 'none':
         break;
     }
   }
-  if (!deps.rpc) return { kind: 'identified', cstate: {}, transmissions: [encodeFrame(welcome())] };
+  if (!deps.rpc) return { kind: 'identified', cstate: {}, transmissions: [encodeFrame(welcome(ext ? sid : undefined))] };
 
   const env = { url: requestUrl(request.url), headers: proxiedHeaders(config.rpc, request.headers, request.remoteAddress) };
   let response;
@@ -57,20 +64,20 @@ export async function identify(deps: IdentifyDeps, request: ConnectRequest, nowM
     response = await deps.rpc.connect(sid, env);
   } catch (error) {
     if (!(error instanceof RpcCallError)) throw error;
-    logger.error('connect.rpc_failed', { connectionId: sid, reason: error.reason, status: error.status, message: error.message });
+    logger.error('connect.rpc_failed', { connectionId, reason: error.reason, status: error.status, message: error.message });
     return { kind: 'error', reason: `rpc_${error.reason}` };
   }
   switch (response.status) {
     case RpcStatus.SUCCESS:
       return { kind: 'identified', identifiers: response.identifiers, cstate: mergeState({}, response.env.cstate), transmissions: response.transmissions };
     case RpcStatus.FAILURE: {
-      logger.info('connect.rpc_rejected', { connectionId: sid, errorMsg: response.errorMsg || undefined });
+      logger.info('connect.rpc_rejected', { connectionId, errorMsg: response.errorMsg || undefined });
       // The Rails client reconnects unless told otherwise; every Rails rejection says `unauthorized`.
       const told = response.transmissions.some((text) => frameHead(text)?.type === 'disconnect');
       return { kind: 'rejected', reason: 'unauthorized', transmissions: told ? response.transmissions : [...response.transmissions, encodeFrame(UNAUTHORIZED)] };
     }
     default:
-      logger.error('connect.rpc_error', { connectionId: sid, errorMsg: response.errorMsg });
+      logger.error('connect.rpc_error', { connectionId, errorMsg: response.errorMsg });
       return { kind: 'error', reason: 'rpc_error' };
   }
 }

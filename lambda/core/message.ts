@@ -1,5 +1,6 @@
 import { performAppCommand } from './app-channel';
 import { isBuiltInChannel } from './channels';
+import { historyCommand, HistoryReplayDeps, subscribeWithHistory } from './history-replay';
 import { invalidFrame } from './invalid-frames';
 import { ConnectionStore, Logger } from './ports';
 import { byteLength, ClientCommand, disconnect, encodeFrame, MAX_MESSAGE_BYTES, ServerFrame, UNAUTHORIZED } from './protocol';
@@ -20,9 +21,11 @@ export interface MessageResult {
   readonly transmissions?: readonly string[];
   /** Close the connection after sending the frames. */
   readonly close: boolean;
+  /** To run once the frames are sent (or the client is found gone): a history replay's release (history-replay.ts). */
+  readonly afterSent?: () => Promise<void>;
 }
 
-export type MessageDeps = SubscribeDeps & {
+export type MessageDeps = SubscribeDeps & Pick<HistoryReplayDeps, 'history'> & {
   readonly logger: Logger;
   /** The app's RPC endpoints: channels other than the built-in ones go there. Absent: they are rejected. */
   readonly rpc?: RpcClient;
@@ -46,18 +49,25 @@ export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Pro
   if (Buffer.byteLength(frame.body) > MAX_MESSAGE_BYTES) return invalidRequest(deps.logger, connectionId, 'message_too_large');
 
   const command = parseCommand(frame.body);
+  // The ext protocol's answer to a server `ping` (ext-protocol.ts): liveness only, nothing to do.
+  if (command === PONG) return { frames: [], close: false };
   if (typeof command === 'string') return invalidFrame(deps, connectionId, command);
+  if (command.command === 'history') return historyCommand(deps, connectionId, command.identifier, command.history);
   if (deps.rpc && !isBuiltInChannel(command.identifier)) {
     // The app's channels read the connection row anyway, and refuse a connection without one.
     const result = await performAppCommand({ ...deps, rpc: deps.rpc, connections: deps.connections }, connectionId, command);
     return { frames: [], transmissions: result.transmissions, close: result.close };
   }
-  if (command.command === 'subscribe' && identificationRequired(deps) && !(await deps.connections.get(connectionId))) {
-    return unknownConnection(deps.logger, connectionId);
-  }
   switch (command.command) {
-    case 'subscribe':
-      return replyWithin(deps.logger, connectionId, await subscribe(deps, connectionId, command.identifier));
+    case 'subscribe': {
+      // Read for every subscribe: the row says whether the client speaks the ext protocol (its sid).
+      const record = await deps.connections.get(connectionId);
+      if (!record && identificationRequired(deps)) return unknownConnection(deps.logger, connectionId);
+      if (record?.sid !== undefined && command.history !== undefined) {
+        return subscribeWithHistory(deps, connectionId, command.identifier, record.sid, command.history);
+      }
+      return replyWithin(deps.logger, connectionId, await subscribe(deps, connectionId, command.identifier, record?.sid));
+    }
     case 'unsubscribe':
       return { frames: await unsubscribe(deps, connectionId, command.identifier), close: false };
     case 'message':
@@ -81,8 +91,11 @@ function unknownConnection(logger: Logger, connectionId: string): MessageResult 
   return { frames: [UNAUTHORIZED], close: true };
 }
 
-/** Returns the command, or the reason it is not one. */
-export function parseCommand(body: string): ClientCommand | string {
+/** The ext protocol's `{"command":"pong"}`. */
+export const PONG = 'pong';
+
+/** Returns the command, `PONG`, or the reason it is not one. */
+export function parseCommand(body: string): ClientCommand | typeof PONG | string {
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -90,11 +103,12 @@ export function parseCommand(body: string): ClientCommand | string {
     return 'invalid_json';
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not_an_object';
-  const { command, identifier, data } = value as Record<string, unknown>;
-  if (command !== 'subscribe' && command !== 'unsubscribe' && command !== 'message') return 'unknown_command';
+  const { command, identifier, data, history } = value as Record<string, unknown>;
+  if (command === PONG) return PONG;
+  if (command !== 'subscribe' && command !== 'unsubscribe' && command !== 'message' && command !== 'history') return 'unknown_command';
   if (typeof identifier !== 'string' || identifier.length === 0) return 'invalid_identifier';
   if (command === 'message' && typeof data !== 'string') return 'invalid_data';
-  return { command, identifier, data: typeof data === 'string' ? data : undefined };
+  return { command, identifier, data: typeof data === 'string' ? data : undefined, ...(history !== undefined ? { history } : {}) };
 }
 
 /** A reply echoes client input (the identifier); API Gateway would refuse one over 128 KB. */

@@ -1,4 +1,5 @@
 /** The ports the protocol core needs from the outside world; adapters implement them. */
+import type { StreamPosition } from './ext-protocol';
 
 export interface ConnectionRecord {
   readonly connectionId: string;
@@ -7,6 +8,11 @@ export interface ConnectionRecord {
   /** Epoch seconds after which the row may be expired by TTL. */
   readonly expiresAt: number;
   readonly subprotocol: string;
+  /**
+   * Ext clients' session id (ext-protocol.ts): random, a credential for the session restore to
+   * come, so never logged. Absent for plain clients, whose `sid` is the connection id.
+   */
+  readonly sid?: string;
   /** Request headers, lower-cased names, size-bounded (see `boundRequest`). */
   readonly headers: Readonly<Record<string, string>>;
   /** Query string parameters (first value of each). */
@@ -113,6 +119,18 @@ export interface Subscription {
   readonly identifier: string;
   /** Epoch seconds, for TTL. */
   readonly expiresAt: number;
+  /**
+   * The subscriber's session id when it speaks the ext protocol: fan-out sends it stream positions
+   * and `exclude_socket` may name it. On the row so fan-out needs no read of the connection.
+   */
+  readonly sid?: string;
+  /**
+   * Epoch ms: a history replay to this subscriber is under way (history-replay.ts); fan-out of a
+   * positioned broadcast waits until it is released (or this passes) so the replay comes first.
+   */
+  readonly holdUntil?: number;
+  /** The first offset fan-out sends live; earlier ones were part of the replay. */
+  readonly liveFrom?: number;
 }
 
 export interface SubscriptionPage {
@@ -129,6 +147,12 @@ export interface SubscriptionStore {
   add(subscription: Subscription): Promise<'created' | 'exists'>;
   /** Whether this row exists, read consistently (a row written a moment ago is seen). */
   has(key: SubscriptionKey): Promise<boolean>;
+  /** The row, read consistently; undefined when there is none. */
+  get(key: SubscriptionKey): Promise<Subscription | undefined>;
+  /** Holds an existing row for a replay until `untilMs` (replay-hold.ts); false when there is no such row. */
+  hold(key: SubscriptionKey, untilMs: number): Promise<boolean>;
+  /** Ends a replay's hold: removes `holdUntil`, sets `liveFrom` when given; a gone row is not an error. */
+  release(key: SubscriptionKey, liveFrom?: number): Promise<void>;
   /** Deletes this row by key; true only for the one caller that deleted it (so a slot is given back once). */
   delete(key: SubscriptionKey): Promise<boolean>;
   /**
@@ -189,7 +213,11 @@ export interface Broadcast {
   readonly stream: string;
   /** The message, JSON-encoded (AnyCable's `data`): it becomes the frame's `message` verbatim. */
   readonly data: string;
-  /** AnyCable's `meta.exclude_socket`: a connection id not to deliver to. */
+  /** AnyCable's `meta.transient`: not stored in the stream's history, no position. */
+  readonly transient?: boolean;
+  /** The stream position it was given (stream-history.ts); absent: transient, or no history kept. */
+  readonly position?: StreamPosition;
+  /** AnyCable's `meta.exclude_socket`: the `sid` (a plain client's connection id, an ext client's session id) not to deliver to. */
   readonly excludeConnectionId?: string;
 }
 

@@ -25,30 +25,52 @@ export interface SubscribeDeps {
  * slot back, so the count matches the rows (a copy refused meanwhile reads again, and is
  * confirmed if the other copy's row is there by then).
  */
-export async function subscribe(deps: SubscribeDeps, connectionId: string, identifier: string): Promise<ServerFrame[]> {
+export async function subscribe(deps: SubscribeDeps, connectionId: string, identifier: string, sid?: string): Promise<ServerFrame[]> {
+  return (await subscribeRows(deps, connectionId, identifier, { sid })).frames;
+}
+
+export interface SubscribeOptions {
+  /** The ext client's session id, kept on its rows (ext-protocol.ts). */
+  readonly sid?: string;
+  /** New rows are created held for a history replay until then (replay-hold.ts). */
+  readonly holdUntil?: number;
+}
+
+/** `subscribe`, saying too which streams the identifier has and whether this call created their rows. */
+export async function subscribeRows(
+  deps: SubscribeDeps,
+  connectionId: string,
+  identifier: string,
+  options: SubscribeOptions = {},
+): Promise<{ readonly frames: ServerFrame[]; readonly streams: readonly string[]; readonly created: boolean }> {
   const resolution = resolveChannel(deps.config, identifier);
   if (resolution.kind === 'reject') {
     deps.logger.info('subscribe.rejected', { connectionId, identifier, reason: resolution.reason });
-    return [rejectSubscription(identifier)];
+    return { frames: [rejectSubscription(identifier)], streams: [], created: false };
   }
   const { streams } = resolution;
+  const confirmed = (created: boolean) => ({ frames: [confirmSubscription(identifier)], streams, created });
   const row = { stream: streams[0], connectionId, identifier };
-  if (await deps.subscriptions.has(row)) return [confirmSubscription(identifier)];
+  if (await deps.subscriptions.has(row)) return confirmed(false);
 
   const max = deps.config.limits.maxSubscriptionsPerConnection;
   if (!(await deps.connections.reserveSubscription(connectionId, max))) {
     // Near the cap, a copy of this subscribe racing this one may have taken the last slot and stored the row.
-    if (await deps.subscriptions.has(row)) return [confirmSubscription(identifier)];
+    if (await deps.subscriptions.has(row)) return confirmed(false);
     deps.logger.warn('subscribe.rejected', { connectionId, identifier: identifier.slice(0, 100), reason: 'too_many_subscriptions', max });
-    return [rejectSubscription(identifier)];
+    return { frames: [rejectSubscription(identifier)], streams: [], created: false };
   }
   const expiresAt = Math.floor(deps.clock.now() / 1000) + deps.config.ttlSeconds;
+  const { sid, holdUntil } = options;
   let created = false;
   for (const stream of streams) {
-    if (await deps.subscriptions.add({ stream, connectionId, identifier, expiresAt }) === 'created') created = true;
+    const subscription = {
+      stream, connectionId, identifier, expiresAt, ...(sid !== undefined ? { sid } : {}), ...(holdUntil !== undefined ? { holdUntil } : {}),
+    };
+    if (await deps.subscriptions.add(subscription) === 'created') created = true;
   }
   if (!created) await deps.connections.releaseSubscription(connectionId);
-  return [confirmSubscription(identifier)];
+  return confirmed(created);
 }
 
 /**

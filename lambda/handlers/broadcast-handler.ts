@@ -70,8 +70,8 @@ async function deliverDirect(deps: BroadcastHttpDeps, event: DirectBroadcastEven
   const parsed = parseBroadcastRequest(JSON.stringify(event.broadcasts ?? null));
   if (parsed.kind !== 'broadcasts') throw new Error(`broadcast: invalid cable.broadcast event: ${parsed.kind === 'invalid' ? parsed.message : 'commands are not accepted here'}`);
   const totals: DirectBroadcastTotals = { delivered: 0, gone: 0, failed: 0, shards: 0 };
-  for (const { stream, data } of parsed.broadcasts) {
-    const result = await deliverBroadcast(deps, { stream, data });
+  for (const { stream, data, transient } of parsed.broadcasts) {
+    const result = await deliverBroadcast(deps, { stream, data, ...(transient ? { transient } : {}) });
     if (result.mode === 'inline') {
       totals.delivered += result.delivered;
       totals.gone += result.gone;

@@ -28,6 +28,9 @@ export function makeMessageHandler(deps: () => Promise<MessageHandlerDeps>, opti
         if (!(error instanceof ConnectionGoneError)) throw error;
         // The client left between its message and the reply; `$disconnect` cleans up.
         resolved.logger.info('message.reply_gone', { connectionId: frame.connectionId });
+      } finally {
+        // After the replay's frames: live broadcasts held for it may go now.
+        await result.afterSent?.();
       }
       return { statusCode: 200 };
     });

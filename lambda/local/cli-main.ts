@@ -6,7 +6,7 @@ import { InspectableLocalCableServer, LocalCableServer, LocalCableServerOptions,
 import { ConsoleLogger } from '../adapters/console-logger';
 import { CableConfig } from '../core/config';
 import { CableConfigError } from '../core/errors';
-import { ACTIONCABLE_SUBPROTOCOL, MAX_MESSAGE_BYTES } from '../core/protocol';
+import { ACTIONCABLE_EXT_SUBPROTOCOL, ACTIONCABLE_SUBPROTOCOL, MAX_MESSAGE_BYTES } from '../core/protocol';
 
 /** Where the CLI writes, and what tells it to stop; `processIo()` in the shipped CLI. */
 export interface CliIo {
@@ -113,7 +113,7 @@ function banner(server: LocalCableServer, options: LocalCableServerOptions, conf
     config.publicStreams ? `public streams ON${publicMode ? ' (--public)' : ''}` : 'public streams off',
   ].join(', ');
   const rows: [string, string][] = [
-    ['WebSocket', `${server.url} (subprotocol ${ACTIONCABLE_SUBPROTOCOL})`],
+    ['WebSocket', `${server.url} (subprotocol ${ACTIONCABLE_SUBPROTOCOL} or ${ACTIONCABLE_EXT_SUBPROTOCOL})`],
     ['@connections', `${server.callbackUrl}/@connections/{connectionId}`],
     ['Turbo Streams', turbo],
     ['$pubsub', pubsub],
@@ -121,6 +121,9 @@ function banner(server: LocalCableServer, options: LocalCableServerOptions, conf
     ['App channels', options.rpc ? `AnyCable RPC at ${options.rpc.url}${config.rpc.secret ? ', Authorization: Bearer <key>' : ', no key'}` : 'off (no --rpc_host): channels other than Turbo and $pubsub are rejected'],
     ['JWT', config.jwt ? `on (?${config.jwt.param}=, X-${config.jwt.param.toUpperCase()}, anycable-token.<token>)${config.jwt.enforce ? ', required' : ''}` : 'off (no --jwt_secret or --secret)'],
     ['Origins', config.allowedOrigins ? config.allowedOrigins.join(', ') : 'any'],
+    ['History', config.history.limit > 0
+      ? `${config.history.limit} messages per stream for ${config.history.ttlSeconds} s, for ${ACTIONCABLE_EXT_SUBPROTOCOL} clients (docs/reliable-streams.md)`
+      : 'off (--history_limit=0): no stream positions'],
     ['Store', store],
     ['Pings', pings(config, options)],
     ['Demo page', options.demo ? `${server.httpUrl}/` : 'off (--demo=false)'],

@@ -113,6 +113,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
           maxSubscriptionsPerConnection: integer(read('max_subscriptions_per_connection'), 1, 1_000_000),
           maxInvalidFrames: integer(read('max_invalid_frames'), 1, 1_000_000),
         },
+        history: {
+          limit: integer(read('history_limit'), 0, 1_000_000),
+          ttlSeconds: integer(read('history_ttl'), 1, 7 * 24 * 3600),
+        },
       },
     },
   };

@@ -1,4 +1,5 @@
 import { DEFAULT_HOST, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTION_MS, DEFAULT_PATH, DEFAULT_PORT } from './local-cable-server';
+import { DEFAULT_HISTORY } from '../../src/contract/defaults';
 import { DEFAULT_DELIVERY, DEFAULT_LIMITS } from '../core/config';
 
 /** How an option's value is read. */
@@ -73,6 +74,13 @@ export const CLI_OPTIONS: readonly OptionSpec[] = [
     default: String(DEFAULT_LIMITS.maxInvalidFrames),
     description: 'Frames that are not commands one connection may send; the last ends it with invalid_request (the construct\'s maxInvalidFrames)',
   },
+  {
+    name: 'history_limit',
+    kind: 'string',
+    default: String(DEFAULT_HISTORY.limit),
+    description: 'Messages kept per stream for actioncable-v1-ext-json clients that reconnect; 0 keeps none (the construct\'s historyLimit; docs/reliable-streams.md)',
+  },
+  { name: 'history_ttl', kind: 'string', default: String(DEFAULT_HISTORY.ttlSeconds), description: 'Seconds a stream\'s history and position are kept (the construct\'s historyTtl)' },
   { name: 'dynamodb_endpoint', kind: 'string', default: 'in-memory store', description: 'Keep connections and subscriptions in DynamoDB at this endpoint (e.g. DynamoDB Local)' },
   { name: 'connections_table', kind: 'string', default: '-', description: 'Connections table name (with --dynamodb_endpoint)' },
   { name: 'subscriptions_table', kind: 'string', default: '-', description: 'Subscriptions table name (with --dynamodb_endpoint)' },

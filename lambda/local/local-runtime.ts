@@ -4,13 +4,16 @@ import { LocalDeferredDelivery } from './local-deferred-delivery';
 import { LocalShardDispatcher } from './local-shard-dispatcher';
 import { LocalConnections, LocalTransport } from './local-transport';
 import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-store';
+import { DynamoStreamHistory } from '../adapters/dynamodb/dynamo-stream-history';
 import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscription-store';
 import { MemoryConnectionStore } from '../adapters/memory/memory-connection-store';
+import { MemoryStreamHistory } from '../adapters/memory/memory-stream-history';
 import { MemorySubscriptionStore } from '../adapters/memory/memory-subscription-store';
 import { HttpRpcTransport } from '../adapters/rpc/http-rpc-transport';
 import { CableConfig, CableSettings, resolveConfig } from '../core/config';
 import { Clock, ConnectionStore, Logger, SubscriptionStore, systemClock } from '../core/ports';
 import { RpcClient } from '../core/rpc-client';
+import { StreamHistoryStore } from '../core/stream-history';
 import { makeDeliverHandler } from '../handlers/deliver-handler';
 
 export type LocalStoreOptions =
@@ -22,6 +25,8 @@ export interface LocalRuntime {
   readonly config: CableConfig;
   readonly connections: ConnectionStore;
   readonly subscriptions: SubscriptionStore;
+  /** Stream positions and history for ext clients. */
+  readonly history: StreamHistoryStore;
   readonly transport: LocalTransport;
   readonly delivery: LocalDeferredDelivery;
   /** Runs the shards of a large stream's broadcast in-process (async Lambda invocations in AWS). */
@@ -62,6 +67,7 @@ export function buildLocalRuntime(props: LocalRuntimeProps): LocalRuntime {
     config,
     connections,
     subscriptions,
+    history: stores.history,
     transport,
     delivery: new LocalDeferredDelivery(deliver, props.logger),
     shards: new LocalShardDispatcher({
@@ -75,7 +81,12 @@ export function buildLocalRuntime(props: LocalRuntimeProps): LocalRuntime {
 }
 
 function memoryStores() {
-  return { connections: new MemoryConnectionStore(), subscriptions: new MemorySubscriptionStore(), dispose: () => undefined };
+  return {
+    connections: new MemoryConnectionStore(),
+    subscriptions: new MemorySubscriptionStore(),
+    history: new MemoryStreamHistory(),
+    dispose: () => undefined,
+  };
 }
 
 /**
@@ -93,6 +104,7 @@ function dynamoStores(store: Extract<LocalStoreOptions, { kind: 'dynamodb' }>) {
   return {
     connections: new DynamoConnectionStore(doc, store.connectionsTable),
     subscriptions: new DynamoSubscriptionStore(doc, store.subscriptionsTable),
+    history: new DynamoStreamHistory(doc, store.subscriptionsTable),
     dispose: () => client.destroy(),
   };
 }

@@ -28,6 +28,18 @@ export class YieldingSubscriptionStore implements SubscriptionStore {
     return this.store.has(key);
   }
 
+  get(key: SubscriptionKey): Promise<Subscription | undefined> {
+    return this.store.get(key);
+  }
+
+  hold(key: SubscriptionKey, untilMs: number): Promise<boolean> {
+    return this.store.hold(key, untilMs);
+  }
+
+  release(key: SubscriptionKey, liveFrom?: number): Promise<void> {
+    return this.store.release(key, liveFrom);
+  }
+
   delete(key: SubscriptionKey): Promise<boolean> {
     return this.store.delete(key);
   }

@@ -46,6 +46,9 @@ export const ENVIRONMENT_VARIABLES = {
   rpcMaxAttempts: 'CABLE_RPC_MAX_ATTEMPTS',
   maxSubscriptionsPerConnection: 'CABLE_MAX_SUBSCRIPTIONS_PER_CONNECTION',
   maxInvalidFrames: 'CABLE_MAX_INVALID_FRAMES',
+  // Stream history for ext clients, anycable-go's --history_limit and --history_ttl (seconds).
+  historyLimit: 'CABLE_HISTORY_LIMIT',
+  historyTtlSeconds: 'CABLE_HISTORY_TTL',
   // Origin verification: the header a fronting CloudFront distribution sends CABLE_ORIGIN_SECRET in.
   originHeader: 'CABLE_ORIGIN_HEADER',
   // The pinger's workers and lease (lambda/core/ping-workers.ts, ping-lease.ts).
@@ -139,6 +142,8 @@ export interface CableFunctionEnvironment {
   readonly rpcCookies?: readonly string[];
   readonly rpc?: RpcTarget;
   readonly limits?: LimitsEnvironment;
+  /** Stream history for ext clients (the `message` and `broadcast` functions). */
+  readonly history?: { readonly limit?: number; readonly ttlSeconds?: number };
   /** The header carrying the origin secret (`$connect` refuses requests without it); with `secrets.originSecret`. */
   readonly originHeader?: string;
   readonly secrets?: Readonly<Partial<Record<SecretName, SecretSource>>>;
@@ -152,7 +157,7 @@ type Value = string | number | boolean | readonly string[] | undefined;
  */
 export function writeEnvironment(env: CableFunctionEnvironment): Record<string, string> {
   const V = ENVIRONMENT_VARIABLES;
-  const { ping = {}, delivery = {}, limits = {}, rpc } = env;
+  const { ping = {}, delivery = {}, limits = {}, history = {}, rpc } = env;
   const pairs: Array<[string, Value]> = [
     [V.connectionsTable, env.connectionsTable],
     [V.subscriptionsTable, env.subscriptionsTable],
@@ -193,6 +198,8 @@ export function writeEnvironment(env: CableFunctionEnvironment): Record<string, 
     [V.rpcMaxAttempts, rpc?.maxAttempts],
     [V.maxSubscriptionsPerConnection, limits.maxSubscriptionsPerConnection],
     [V.maxInvalidFrames, limits.maxInvalidFrames],
+    [V.historyLimit, history.limit],
+    [V.historyTtlSeconds, history.ttlSeconds],
     [V.originHeader, env.originHeader],
   ];
   for (const [name, source] of Object.entries(env.secrets ?? {}) as Array<[SecretName, SecretSource | undefined]>) {
@@ -264,6 +271,7 @@ export function readEnvironment(vars: Readonly<Record<string, string | undefined
       maxSubscriptionsPerConnection: integer(V.maxSubscriptionsPerConnection),
       maxInvalidFrames: integer(V.maxInvalidFrames),
     },
+    history: { limit: integer(V.historyLimit), ttlSeconds: integer(V.historyTtlSeconds) },
     originHeader: text(V.originHeader),
     secrets,
   };

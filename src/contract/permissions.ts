@@ -127,7 +127,13 @@ export const PERMISSIONS: Readonly<Record<CableFunctionName, FunctionPermissions
       { actions: ['dynamodb:Query'], resource: byConnection, when: 'rpc', why: 'message: finds an app channel\'s subscriptions on unsubscribe' },
       { actions: ['execute-api:ManageConnections'], resource: { kind: 'connections', method: 'POST' }, why: 'message: answers the client (confirm, reject, transmissions)' },
       { actions: ['execute-api:ManageConnections'], resource: { kind: 'connections', method: 'DELETE' }, why: 'message: closes a connection the app disconnects or that sent what it must not' },
-      { actions: ['dynamodb:GetItem'], resource: connections(), when: 'identification', why: 'message: reads the connection row before a subscribe (no row: rejected, refused) and for app channel commands' },
+      {
+        actions: ['dynamodb:GetItem'],
+        resource: connections(),
+        why: 'message: reads the connection row before a subscribe (its sid: the ext protocol; with identification, no row: refused) and for app channel commands',
+      },
+      { actions: ['dynamodb:Query'], resource: subscriptions(), why: 'message: reads a stream\'s history after an offset for an ext client\'s subscribe (docs/reliable-streams.md)' },
+      { actions: ['dynamodb:UpdateItem'], resource: subscriptions(), why: 'message: releases a history replay\'s hold on an ext subscriber\'s row (liveFrom)' },
       { actions: ['lambda:InvokeFunction'], resource: { kind: 'rpcFunction' }, when: 'rpcFunction', why: 'message: runs app channel commands through the app\'s RPC' },
     ],
     secrets: [
@@ -157,6 +163,9 @@ export const PERMISSIONS: Readonly<Record<CableFunctionName, FunctionPermissions
     {
       needs: [
         { actions: ['dynamodb:Query'], resource: subscriptions(), why: 'broadcast: reads a stream\'s subscribers page by page' },
+        { actions: ['dynamodb:UpdateItem'], resource: subscriptions(), why: 'broadcast: takes the stream\'s next offset (its history counter)' },
+        { actions: ['dynamodb:PutItem'], resource: subscriptions(), why: 'broadcast: stores the message in the stream\'s history' },
+        { actions: ['dynamodb:GetItem'], resource: subscriptions(), why: 'broadcast: re-reads an ext subscriber\'s row held by a history replay until it is released' },
         { actions: ['execute-api:ManageConnections'], resource: { kind: 'connections', method: 'POST' }, why: 'broadcast: posts the frame to each subscriber' },
         { actions: ['lambda:InvokeFunction'], resource: { kind: 'function', function: 'fanout' }, why: 'broadcast: hands the shards of a large stream to the fan-out function' },
         { actions: ['dynamodb:Query'], resource: connections(CONNECTIONS_TABLE.byIdentifiersIndex), why: 'broadcast: remote disconnect finds the connections of one identifiers JSON' },
@@ -174,6 +183,7 @@ export const PERMISSIONS: Readonly<Record<CableFunctionName, FunctionPermissions
     {
       needs: [
         { actions: ['dynamodb:Query'], resource: subscriptions(), why: 'fanout: reads its shard of a stream\'s subscribers' },
+        { actions: ['dynamodb:GetItem'], resource: subscriptions(), why: 'fanout: re-reads an ext subscriber\'s row held by a history replay until it is released' },
         { actions: ['execute-api:ManageConnections'], resource: { kind: 'connections', method: 'POST' }, why: 'fanout: posts the frame to each subscriber of its shard' },
         ...forgetConnection('fanout'),
       ],

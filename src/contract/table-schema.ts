@@ -15,6 +15,8 @@
  * (API Gateway connection ids never contain `#`), so all subscribers of a stream are one
  * paginated Query; GSI `byConnection` (partition `connectionId`, sort `identifier`, keys only)
  * finds one connection's rows for unsubscribe and `$disconnect` without a Scan; TTL `expiresAt`.
+ * An ext-protocol subscriber's row also holds its session id `sid` (fan-out sends it stream
+ * positions, `exclude_socket` may name it) so fan-out reads nothing else.
  */
 export const CONNECTIONS_TABLE = {
   partitionKey: 'connectionId',
@@ -32,6 +34,11 @@ export const SUBSCRIPTIONS_TABLE = {
   byConnectionIndex: 'byConnection',
   byConnectionPartitionKey: 'connectionId',
   byConnectionSortKey: 'identifier',
+  sid: 'sid',
+  /** A history replay's hold on fan-out to the row (lambda/core/replay-hold.ts), epoch ms. */
+  holdUntil: 'holdUntil',
+  /** The first offset fan-out sends the row live after a replay. */
+  liveFrom: 'liveFrom',
 } as const;
 
 /** The subscriptions table's sort key of one subscription. */
@@ -58,3 +65,32 @@ export const PINGER_STATE = {
   workerKeyPrefix: 'worker#',
   claimTtlSeconds: 60 * 60,
 } as const;
+
+/**
+ * Stream history (AnyCable's reliable streams, docs/reliable-streams.md), in the subscriptions
+ * table under one reserved partition per stream, `"\u0000cdk-cable:history#" + stream` (NUL
+ * first, as the pinger's: no broadcast's stream starts so, and fan-out queries the stream's own
+ * partition). Sort keys:
+ * - `position`: the stream's counter (`offset`, the last one given), its `epoch` (set when the
+ *   item is created, so a stream whose history expired starts a new epoch), `expiresAt`;
+ * - `m#<offset, 16 digits>`: one message (`data`, `storedAt` epoch ms, `expiresAt` = history TTL),
+ *   so the messages after an offset are one Query on a key range, in offset order.
+ * Not a new table: no more idle cost or IAM surface (the functions that touch it already hold the
+ * subscriptions table), and nothing else reads these partitions.
+ */
+export const STREAM_HISTORY = {
+  partitionPrefix: '\u0000cdk-cable:history#',
+  positionKey: 'position',
+  messageKeyPrefix: 'm#',
+  offsetDigits: 16,
+} as const;
+
+/** The partition holding a stream's position and messages. */
+export function historyPartition(stream: string): string {
+  return `${STREAM_HISTORY.partitionPrefix}${stream}`;
+}
+
+/** The sort key of the message at `offset`: zero-padded, so keys sort as offsets do. */
+export function historyMessageKey(offset: number): string {
+  return `${STREAM_HISTORY.messageKeyPrefix}${String(offset).padStart(STREAM_HISTORY.offsetDigits, '0')}`;
+}

@@ -9,7 +9,7 @@ import { PingerSettings, pingEnvironment } from './pinger';
 import type { CableSecrets } from './secrets';
 import type { CableTables } from './tables';
 import type { CableWebSocketApiProps } from '../cable-websocket-api-props';
-import { DEFAULT_LIMITS } from '../contract/defaults';
+import { DEFAULT_HISTORY, DEFAULT_LIMITS } from '../contract/defaults';
 import type { CableFunctionEnvironment } from '../contract/environment';
 import type { CableFunctionName } from '../contract/functions';
 
@@ -46,9 +46,29 @@ export function limitsSettings(props: CableWebSocketApiProps): LimitsSettings {
   return limits;
 }
 
+/** Stream history for ext clients: the `message` (replays) and `broadcast` (stores) functions use it. */
+export interface HistorySettings {
+  readonly limit: number;
+  readonly ttlSeconds: number;
+}
+
+export function historySettings(props: CableWebSocketApiProps): HistorySettings {
+  const limit = props.historyLimit ?? DEFAULT_HISTORY.limit;
+  if (!Token.isUnresolved(limit) && (!Number.isInteger(limit) || limit < 0)) {
+    throw new Error(`\`historyLimit\` must be a whole number of at least 0 (0 keeps no history), got ${limit}; leave it unset for anycable-go's default (${DEFAULT_HISTORY.limit})`);
+  }
+  const ttl = props.historyTtl;
+  const ttlSeconds = ttl === undefined ? DEFAULT_HISTORY.ttlSeconds : ttl.toSeconds({ integral: false });
+  if (!Token.isUnresolved(ttlSeconds) && (!Number.isInteger(ttlSeconds) || ttlSeconds < 1)) {
+    throw new Error(`\`historyTtl\` must be a whole number of seconds of at least 1, got ${ttl?.toHumanString()}; e.g. Duration.minutes(5)`);
+  }
+  return { limit, ttlSeconds };
+}
+
 export interface EnvironmentWiring {
   readonly streams: StreamsSettings;
   readonly limits: LimitsSettings;
+  readonly history: HistorySettings;
   readonly ttlSeconds: number;
   readonly pinger: PingerSettings;
   readonly delivery: DeliverySettings;
@@ -69,16 +89,17 @@ type Part =
   | 'jwt' // the JWT settings (the keys a function reads come from the permission manifest)
   | 'rpc' // the app's RPC, when there is one
   | 'limits' // what one connection may hold and send
+  | 'history' // stream history for ext clients (docs/reliable-streams.md)
   | 'tellsTheApp' // with RPC only: the app's RPC and the common secret, to tell of gone connections
   | 'originVerification'; // the header a fronting distribution proves itself with (its secret: the manifest)
 
 const PARTS: Record<CableFunctionName, Part[]> = {
   connect: ['deliverFunction', 'pingFunction', 'jwt', 'rpc'],
-  message: ['rpc', 'limits'],
+  message: ['rpc', 'limits', 'history'],
   // Without RPC, `$disconnect` tells no one and reads no secret.
   disconnect: ['tellsTheApp'],
   deliver: [],
-  broadcast: ['delivery', 'fanOutFunction', 'tellsTheApp'],
+  broadcast: ['delivery', 'fanOutFunction', 'tellsTheApp', 'history'],
   fanout: ['delivery', 'tellsTheApp'],
   // Ping rounds post to every connection with the same concurrency and retries as broadcasts.
   ping: ['delivery', 'tellsTheApp'],
@@ -109,6 +130,7 @@ export function environmentOf(name: CableFunctionName, wiring: EnvironmentWiring
     ...(parts.has('jwt') ? { jwtParam: identification.jwtParam, enforceJwt: identification.enforceJwt } : {}),
     ...(parts.has('rpc') && rpc ? { rpc: rpc.target, rpcHeaders: rpc.headers, rpcCookies: rpc.cookies } : {}),
     ...(parts.has('limits') ? { limits: wiring.limits } : {}),
+    ...(parts.has('history') ? { history: wiring.history } : {}),
     ...(parts.has('originVerification') && wiring.originHeader !== undefined ? { originHeader: wiring.originHeader } : {}),
     // The keys it reads, as the permission manifest lists them: told of exactly what it may read.
     secrets: Object.fromEntries([...secretsRead(name, wiring.secrets, identification)].map(([key, secret]) => [key, { arn: secret.secretArn }])),

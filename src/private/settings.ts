@@ -24,6 +24,7 @@ export interface CableSettings {
   readonly delivery: broadcast.DeliverySettings;
   readonly streams: environment.StreamsSettings;
   readonly limits: environment.LimitsSettings;
+  readonly history: environment.HistorySettings;
   readonly secrets: secrets.SecretsSettings;
   readonly alarms: alarms.AlarmsSettings;
 }
@@ -40,6 +41,7 @@ export function resolveSettings(props: CableWebSocketApiProps): CableSettings {
     delivery: broadcast.settings(props),
     streams: environment.settings(props),
     limits: environment.limitsSettings(props),
+    history: environment.historySettings(props),
     secrets: secrets.settings(props),
     alarms: alarms.settings(props),
   };

@@ -67,6 +67,8 @@ describe('environment round trip', () => {
     broadcastRetry: { maxAttempts: 2, baseDelay: Duration.millis(100), maxDelay: Duration.seconds(2) },
     maxSubscriptionsPerConnection: 50,
     maxInvalidFrames: 4,
+    historyLimit: 20,
+    historyTtl: Duration.minutes(2),
     jwtParam: 'token',
     enforceJwt: true,
     jwtSecret: secret(stack, 'jwt'),
@@ -91,6 +93,7 @@ describe('environment round trip', () => {
     ping: { intervalSeconds: 30, minClientIntervalSeconds: 10, maxClientIntervalSeconds: 300, maxPerSecond: 1000 },
     delivery: {},
     limits: {},
+    history: {},
   };
   const rpc: CableFunctionEnvironment = {
     rpc: { kind: 'http', url: RPC_URL, timeoutMs: 2000, maxAttempts: 2 },
@@ -100,10 +103,10 @@ describe('environment round trip', () => {
   const delivery = { concurrency: 16, shardSize: 2000, maxAttempts: 2, baseDelayMs: 100, maxDelayMs: 2000 };
   const expected: Environments = {
     connect: { ...shared, ...rpc, jwtParam: 'token', enforceJwt: true },
-    message: { ...shared, ...rpc, limits: { maxSubscriptionsPerConnection: 50, maxInvalidFrames: 4 } },
+    message: { ...shared, ...rpc, limits: { maxSubscriptionsPerConnection: 50, maxInvalidFrames: 4 }, history: { limit: 20, ttlSeconds: 120 } },
     disconnect: { ...shared, ...rpc },
     deliver: shared,
-    broadcast: { ...shared, ...rpc, delivery },
+    broadcast: { ...shared, ...rpc, delivery, history: { limit: 20, ttlSeconds: 120 } },
     fanout: { ...shared, ...rpc, delivery },
     ping: { ...shared, ...rpc, delivery },
   };
@@ -160,6 +163,7 @@ describe('environment defaults', () => {
       },
       delivery,
       limits: name === 'message' ? DEFAULT_LIMITS : {},
+      history: name === 'message' || name === 'broadcast' ? { limit: 100, ttlSeconds: 300 } : {},
     });
     expect(secretsOf(envs[name])).toEqual(secrets[name] ?? []);
   });
@@ -167,6 +171,13 @@ describe('environment defaults', () => {
   test('maxSubscriptionsPerConnection, maxInvalidFrames: a value that is not a whole number of at least 1 is refused, naming the prop', () => {
     expect(() => environments(() => ({ maxSubscriptionsPerConnection: 0 }))).toThrow(/`maxSubscriptionsPerConnection` must be a whole number of at least 1, got 0/);
     expect(() => environments(() => ({ maxInvalidFrames: 2.5 }))).toThrow(/`maxInvalidFrames` must be a whole number of at least 1, got 2.5/);
+  });
+
+  test('historyLimit, historyTtl: anycable-go\'s defaults (100, 5 minutes) reach message and broadcast; bad values are refused, naming the prop', () => {
+    expect(envs.message.history).toEqual({ limit: 100, ttlSeconds: 300 });
+    expect(environments(() => ({ historyLimit: 0 })).broadcast.history).toEqual({ limit: 0, ttlSeconds: 300 });
+    expect(() => environments(() => ({ historyLimit: -1 }))).toThrow(/`historyLimit` must be a whole number of at least 0 .*got -1/);
+    expect(() => environments(() => ({ historyTtl: Duration.millis(1500) }))).toThrow(/`historyTtl` must be a whole number of seconds/);
   });
 
   test('pings: false tells every function the interval is 0', () => {

@@ -282,14 +282,14 @@ describe('rpc: connection state (least privilege)', () => {
     expect(JSON.stringify(reads.map((s) => s.Resource))).not.toContain(logicalId(withRpc, 'AWS::DynamoDB::Table', 'ConnectionsTable'));
   });
 
-  test('rpc: unset, disconnect may neither read nor update connection rows; message only updates them (the limits\' counts), never reads one', () => {
+  test('rpc: unset, disconnect may neither read nor update connection rows; message updates them (the limits\' counts) and reads one per subscribe (its sid: the ext protocol)', () => {
     expect(actionsOf(withoutRpc, 'DisconnectHandler')).not.toContain('dynamodb:GetItem');
     expect(actionsOf(withoutRpc, 'DisconnectHandler')).not.toContain('dynamodb:UpdateItem');
     const table = logicalId(withoutRpc, 'AWS::DynamoDB::Table', 'ConnectionsTable');
     const onConnections = statementsOf(withoutRpc, 'MessageHandler')
       .filter((statement) => JSON.stringify(statement.Resource).includes(table))
       .flatMap((statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]));
-    expect(onConnections).toEqual(['dynamodb:UpdateItem']);
+    expect(onConnections.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
   });
 
   test('rpc: unset, the disconnect handler gets no secret and may read none', () => {

@@ -21,9 +21,9 @@ describe('parseBroadcastRequest: accepted', () => {
       expected: { kind: 'broadcasts', broadcasts: [{ stream: 'chat', data: '"x"', excludeConnectionId: 'Ab12=' }] },
     },
     {
-      name: 'meta.transient, meta.broadcast_type and unknown keys: accepted and ignored',
+      name: 'meta.transient kept (no history, no offset); meta.broadcast_type and unknown keys accepted and ignored',
       body: json({ stream: 'chat', data: '1', meta: { transient: true, broadcast_type: 'presence', to_others: 1 } }),
-      expected: { kind: 'broadcasts', broadcasts: [{ stream: 'chat', data: '1' }] },
+      expected: { kind: 'broadcasts', broadcasts: [{ stream: 'chat', data: '1', transient: true }] },
     },
     {
       name: 'meta: null, and an empty exclude_socket, mean no meta',

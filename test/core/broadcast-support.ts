@@ -65,6 +65,9 @@ export class DynamoLikeStore implements SubscriptionStore {
 
   add: SubscriptionStore['add'] = (s) => this.inner.add(s);
   has: SubscriptionStore['has'] = (key) => this.inner.has(key);
+  get: SubscriptionStore['get'] = (key) => this.inner.get(key);
+  hold: SubscriptionStore['hold'] = (key, untilMs) => this.inner.hold(key, untilMs);
+  release: SubscriptionStore['release'] = (key, liveFrom) => this.inner.release(key, liveFrom);
   delete: SubscriptionStore['delete'] = (key) => this.inner.delete(key);
   remove: SubscriptionStore['remove'] = (...args) => this.inner.remove(...args);
   removeStreams: SubscriptionStore['removeStreams'] = (...args) => this.inner.removeStreams(...args);

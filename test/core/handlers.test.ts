@@ -1,7 +1,9 @@
 import {
   CONNECTION_ID, expectValidFrames, makeWorld, openConnections, OTHER_CONNECTION_ID, rows, SECRET, START_MS, subscribeCommand, turboIdentifier, World,
 } from './support';
+import { MemoryStreamHistory } from '../../lambda/adapters/memory/memory-stream-history';
 import { CableSettings } from '../../lambda/core/config';
+import { connect } from '../../lambda/core/connect';
 import { signStream } from '../../lambda/core/signed-stream';
 import { makeConnectHandler } from '../../lambda/handlers/connect-handler';
 import { makeDeliverHandler } from '../../lambda/handlers/deliver-handler';
@@ -163,6 +165,21 @@ describe('$default handler', () => {
     expect(await makeMessageHandler(deps)(event('MESSAGE', { body: subscribeCommand(ROOM) }))).toEqual({ statusCode: 200 });
     expect(world.transport.sent.size).toBe(0);
     expect(world.logger.entries.map((e) => e.event)).toContain('message.reply_gone');
+  });
+
+  test.each([true, false])('$default: a history replay\'s hold is released after its frames are posted (client still there: %s)', async (open) => {
+    const world = makeWorld({ secret: SECRET, publicStreams: true });
+    const deps = async () => ({ ...world, history: new MemoryStreamHistory() });
+    await connect(world, { connectionId: CONNECTION_ID, headers: { 'sec-websocket-protocol': 'actioncable-v1-ext-json' }, query: {} });
+    if (open) world.transport.open(CONNECTION_ID);
+    const identifier = JSON.stringify({ channel: '$pubsub', stream_name: 'room:1' });
+    const body = JSON.stringify({ command: 'subscribe', identifier, history: { since: 1 } });
+
+    expect(await makeMessageHandler(deps)(event('MESSAGE', { body }))).toEqual({ statusCode: 200 });
+
+    expect(world.subscriptions.all()).toEqual([expect.objectContaining({ liveFrom: 1 })]);
+    expect(world.subscriptions.all()[0].holdUntil).toBeUndefined();
+    expect(world.transport.framesOf(CONNECTION_ID).map((f) => (f as { type: string }).type)).toEqual(open ? ['confirm_subscription', 'confirm_history'] : []);
   });
 
   test('$default: any other failure is logged once with the handler-error metric and rethrown', async () => {

@@ -187,11 +187,11 @@ describe('rejected connections', () => {
     expect(rows(world)).toHaveLength(1);
   });
 
-  test('without required identification (no RPC, JWT not enforced) an anonymous connection subscribes without a read', async () => {
+  test('without required identification (no RPC, JWT not enforced) an anonymous connection subscribes with one read (its row says whether it speaks the ext protocol)', async () => {
     const world = makeWorld({ secret: SECRET });
     await openConnections(world, CONNECTION_ID);
     const get = jest.spyOn(world.connections, 'get');
     expect(await send(world, subscribeCommand(ROOM_1))).toEqual({ frames: [{ type: 'confirm_subscription', identifier: ROOM_1 }], close: false });
-    expect(get).not.toHaveBeenCalled();
+    expect(get).toHaveBeenCalledTimes(1);
   });
 });

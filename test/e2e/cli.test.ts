@@ -37,7 +37,7 @@ describe('cdk-cable dev (in-process)', () => {
   test('dev: prints the endpoints and what is on, then a signal closes sockets with 1001 and exits 0', async () => {
     const run = runInProcess(['dev', '--port=0', '--secret=cli-secret', '--log_level=silent']);
     const server = await run.server;
-    expect(run.text()).toContain(`WebSocket:     ${server.url} (subprotocol actioncable-v1-json)`);
+    expect(run.text()).toContain(`WebSocket:     ${server.url} (subprotocol actioncable-v1-json or actioncable-v1-ext-json)`);
     expect(run.text()).toContain(`@connections:  ${server.callbackUrl}/@connections/{connectionId}`);
     expect(run.text()).toMatch(/Turbo Streams: on/);
     expect(run.text()).toMatch(/\$pubsub: +signed streams on, public streams off/);
@@ -176,6 +176,19 @@ describe('cdk-cable dev (in-process)', () => {
     expect(run.text()).toMatch(/Limits: +.*, 7 subscriptions per connection, closed after 3 invalid frames/);
     run.stop('SIGTERM');
     expect(await run.exitCode).toBe(0);
+  });
+
+  test('banner: --history_limit and --history_ttl reach the config (0 turns history off)', async () => {
+    const run = runInProcess(['dev', '--port=0', '--log_level=silent', '--history_limit=7', '--history_ttl=60']);
+    await run.server;
+    expect(run.text()).toMatch(/History: +7 messages per stream for 60 s, for actioncable-v1-ext-json clients/);
+    run.stop('SIGTERM');
+    expect(await run.exitCode).toBe(0);
+    const off = runInProcess(['dev', '--port=0', '--log_level=silent', '--history_limit=0']);
+    await off.server;
+    expect(off.text()).toMatch(/History: +off \(--history_limit=0\)/);
+    off.stop('SIGTERM');
+    expect(await off.exitCode).toBe(0);
   });
 
   test('--help: prints every option with its environment variable and exits 0', async () => {

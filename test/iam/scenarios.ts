@@ -2,6 +2,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { BROADCAST_KEY, CableRun, JWT_SECRET, ORIGIN_SECRET, SECRET } from './cable-run';
 import { IamConfiguration } from './configurations';
 import { RecordedCall } from './recording-proxy';
+import { ACTIONCABLE_EXT_SUBPROTOCOL as EXT_SUBPROTOCOL } from '../../lambda/core/protocol';
 import { signStream } from '../../lambda/core/signed-stream';
 import { LOCAL_PING_FUNCTION } from '../../lambda/local/bundled-handlers';
 import { MAX_PING_INTERVAL_SECONDS } from '../../src/contract/defaults';
@@ -254,6 +255,57 @@ export const SCENARIOS: readonly Scenario[] = [
       const sharded = await post(context, { stream: 'iam:big', data: JSON.stringify('sharded') });
       expect(sharded).toMatchObject({ status: 201, json: { shards: 2 } });
       await eventually(() => big.forEach((s) => expect(s.received).toEqual(['sharded'])), WAIT_MS);
+    },
+  },
+  {
+    name: 'reliable streams: an ext client gets offsets, resubscribes with history and gets the missed ones replayed; held rows make fan-out wait',
+    applies: (c) => c.rpc === undefined && !c.enforceJwt,
+    play: async (context) => {
+      const stream = 'iam:history';
+      const identifier = JSON.stringify(turbo(stream));
+      const first = await connectClient(context.run.server.url, [EXT_SUBPROTOCOL]);
+      const { sid } = await first.next((f) => (f as { type?: string }).type === 'welcome') as { sid?: string };
+      expect(sid).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      first.send({ command: 'subscribe', identifier });
+      await first.next((f) => (f as { type?: string }).type === 'confirm_subscription');
+      expect((await post(context, { stream, data: JSON.stringify('one') })).status).toBe(201);
+      const { epoch } = await first.next((f) => (f as { message?: unknown }).message === 'one') as { epoch: string };
+      await first.close();
+      expect((await post(context, { stream, data: JSON.stringify('two') })).status).toBe(201);
+
+      const second = await connectClient(context.run.server.url, [EXT_SUBPROTOCOL]);
+      await second.welcome();
+      second.send({ command: 'subscribe', identifier, history: { streams: { [stream]: { offset: 1, epoch } } } });
+      await second.next((f) => (f as { type?: string }).type === 'confirm_history');
+      expect(second.messages.filter((f) => (f as { stream_id?: unknown }).stream_id !== undefined)).toEqual([
+        { identifier, message: 'two', stream_id: stream, epoch, offset: 2 },
+      ]);
+      await called(context, 'message', 'dynamodb:UpdateItem', 'SubscriptionsTable');
+
+      // A replay that never released its hold (its invocation died): fan-out re-reads the row until the hold passes.
+      const held = async (): Promise<void> => {
+        const { partitionKey, holdUntil } = SUBSCRIPTIONS_TABLE;
+        for (const row of await context.dynamo.scanAll(context.run.tables.subscriptionsTable)) {
+          if (row[partitionKey] !== stream) continue;
+          await context.dynamo.doc.send(new PutCommand({ TableName: context.run.tables.subscriptionsTable, Item: { ...row, sid: 'iam-sid', [holdUntil]: Date.now() + 1_000 } }));
+        }
+      };
+      await held();
+      expect((await post(context, { stream, data: JSON.stringify('three') })).status).toBe(201);
+      await second.next((f) => (f as { message?: unknown }).message === 'three');
+      await called(context, 'broadcast', 'dynamodb:GetItem', 'SubscriptionsTable');
+      // Three subscribers: sharded, so the fan-out function waits on the held rows.
+      const others = [await connectClient(context.run.server.url, [EXT_SUBPROTOCOL]), await connectClient(context.run.server.url, [EXT_SUBPROTOCOL])];
+      for (const other of others) {
+        await other.welcome();
+        other.send({ command: 'subscribe', identifier });
+        await other.next((f) => (f as { type?: string }).type === 'confirm_subscription');
+      }
+      await held();
+      expect(await post(context, { stream, data: JSON.stringify('four') })).toMatchObject({ status: 201, json: { shards: 2 } });
+      for (const client of [second, ...others]) await client.next((f) => (f as { message?: unknown }).message === 'four');
+      await called(context, 'fanout', 'dynamodb:GetItem', 'SubscriptionsTable');
+      for (const client of [second, ...others]) await client.close();
     },
   },
   {

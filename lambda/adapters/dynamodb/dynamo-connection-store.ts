@@ -48,6 +48,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     };
     // Omitted rather than relying on the client's removeUndefinedValues, which callers may not set.
     if (record.url !== undefined) item.url = record.url;
+    if (record.sid !== undefined) item.sid = record.sid;
     if (record.pingIntervalSeconds !== undefined) item[PING_INTERVAL] = record.pingIntervalSeconds;
     if (record.remoteAddress !== undefined) item.remoteAddress = record.remoteAddress;
     if (record.identifiers !== undefined) {
@@ -255,6 +256,7 @@ function toRecord(item: Record<string, any>): ConnectionRecord {
     headers: item.headers ?? {},
     query: item.query ?? {},
     ...(item.url !== undefined ? { url: item.url } : {}),
+    ...(item.sid !== undefined ? { sid: item.sid } : {}),
     ...(item[PING_INTERVAL] !== undefined ? { pingIntervalSeconds: item[PING_INTERVAL] } : {}),
     ...(item[CONNECTIONS.byIdentifiersPartitionKey] !== undefined ? { identifiers: item[CONNECTIONS.byIdentifiersPartitionKey] } : {}),
     ...(item[UNINDEXED_IDENTIFIERS] !== undefined ? { identifiers: item[UNINDEXED_IDENTIFIERS] } : {}),

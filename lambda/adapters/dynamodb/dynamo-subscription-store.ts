@@ -1,5 +1,6 @@
 import {
   BatchWriteCommand, BatchWriteCommandInput, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, QueryCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { decodeCursor, encodeCursor } from './cursor';
 import { SUBSCRIPTIONS, subscriberKey } from './schema';
@@ -49,6 +50,8 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
           [SUBSCRIPTIONS.byConnectionPartitionKey]: subscription.connectionId,
           [SUBSCRIPTIONS.byConnectionSortKey]: subscription.identifier,
           [SUBSCRIPTIONS.ttl]: subscription.expiresAt,
+          ...(subscription.sid !== undefined ? { [SUBSCRIPTIONS.sid]: subscription.sid } : {}),
+          ...(subscription.holdUntil !== undefined ? { [SUBSCRIPTIONS.holdUntil]: subscription.holdUntil } : {}),
         },
         ConditionExpression: 'attribute_not_exists(#subscriber)',
         ExpressionAttributeNames: { '#subscriber': SUBSCRIPTIONS.sortKey },
@@ -74,6 +77,48 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
   }
 
   /** One DeleteItem; ALL_OLD tells the one caller that deleted the row. */
+  /** One GetItem, consistent: fan-out waiting on a replay's hold must see its release. */
+  async get(key: SubscriptionKey): Promise<Subscription | undefined> {
+    const { Item: item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: rowKey(key), ConsistentRead: true }));
+    return item ? toSubscription(item) : undefined;
+  }
+
+  /** One UpdateItem, only if the row exists. */
+  async hold(key: SubscriptionKey, untilMs: number): Promise<boolean> {
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: rowKey(key),
+        UpdateExpression: 'SET #hold = :hold',
+        ConditionExpression: 'attribute_exists(#subscriber)',
+        ExpressionAttributeNames: { '#hold': SUBSCRIPTIONS.holdUntil, '#subscriber': SUBSCRIPTIONS.sortKey },
+        ExpressionAttributeValues: { ':hold': untilMs },
+      }));
+      return true;
+    } catch (error) {
+      if ((error as Error | undefined)?.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  /** One UpdateItem, only if the row is still there (an unsubscribe may have removed it). */
+  async release(key: SubscriptionKey, liveFrom?: number): Promise<void> {
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: rowKey(key),
+        UpdateExpression: liveFrom === undefined ? 'REMOVE #hold' : 'REMOVE #hold SET #live = :live',
+        ConditionExpression: 'attribute_exists(#subscriber)',
+        ExpressionAttributeNames: {
+          '#hold': SUBSCRIPTIONS.holdUntil, '#subscriber': SUBSCRIPTIONS.sortKey, ...(liveFrom === undefined ? {} : { '#live': SUBSCRIPTIONS.liveFrom }),
+        },
+        ...(liveFrom === undefined ? {} : { ExpressionAttributeValues: { ':live': liveFrom } }),
+      }));
+    } catch (error) {
+      if ((error as Error | undefined)?.name !== 'ConditionalCheckFailedException') throw error;
+    }
+  }
+
   async delete(key: SubscriptionKey): Promise<boolean> {
     const { Attributes: attributes } = await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: rowKey(key), ReturnValues: 'ALL_OLD' }));
     return attributes !== undefined;
@@ -115,12 +160,7 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
       ConsistentRead: true,
     }));
     return {
-      items: (result.Items ?? []).map((item) => ({
-        stream: item[SUBSCRIPTIONS.partitionKey],
-        connectionId: item[SUBSCRIPTIONS.byConnectionPartitionKey],
-        identifier: item[SUBSCRIPTIONS.byConnectionSortKey],
-        expiresAt: item[SUBSCRIPTIONS.ttl],
-      })),
+      items: (result.Items ?? []).map(toSubscription),
       cursor: result.LastEvaluatedKey ? encodeCursor(result.LastEvaluatedKey) : undefined,
     };
   }
@@ -173,6 +213,18 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
       wait = Math.min(wait * 2, 1000);
     }
   }
+}
+
+function toSubscription(item: Record<string, any>): Subscription {
+  return {
+    stream: item[SUBSCRIPTIONS.partitionKey],
+    connectionId: item[SUBSCRIPTIONS.byConnectionPartitionKey],
+    identifier: item[SUBSCRIPTIONS.byConnectionSortKey],
+    expiresAt: item[SUBSCRIPTIONS.ttl],
+    ...(item[SUBSCRIPTIONS.sid] !== undefined ? { sid: item[SUBSCRIPTIONS.sid] } : {}),
+    ...(item[SUBSCRIPTIONS.holdUntil] !== undefined ? { holdUntil: item[SUBSCRIPTIONS.holdUntil] } : {}),
+    ...(item[SUBSCRIPTIONS.liveFrom] !== undefined ? { liveFrom: item[SUBSCRIPTIONS.liveFrom] } : {}),
+  };
 }
 
 function rowKey(key: SubscriptionKey): Key {

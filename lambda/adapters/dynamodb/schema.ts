@@ -2,4 +2,6 @@
  * The tables' key schema, as the construct creates it: one definition, in the contract both
  * sides import (src/contract/table-schema.ts, which documents every attribute and index).
  */
-export { CONNECTIONS_TABLE as CONNECTIONS, SUBSCRIPTIONS_TABLE as SUBSCRIPTIONS, subscriberKey } from '../../../src/contract/table-schema';
+export {
+  CONNECTIONS_TABLE as CONNECTIONS, SUBSCRIPTIONS_TABLE as SUBSCRIPTIONS, subscriberKey, STREAM_HISTORY, historyPartition, historyMessageKey,
+} from '../../../src/contract/table-schema';

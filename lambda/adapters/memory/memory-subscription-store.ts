@@ -35,6 +35,28 @@ export class MemorySubscriptionStore implements SubscriptionStore {
     return this.byStream.get(key.stream)?.rows.has(subscriberKey(key.connectionId, key.identifier)) ?? false;
   }
 
+  async get(key: SubscriptionKey): Promise<Subscription | undefined> {
+    return this.byStream.get(key.stream)?.rows.get(subscriberKey(key.connectionId, key.identifier));
+  }
+
+  async hold(key: SubscriptionKey, untilMs: number): Promise<boolean> {
+    const rows = this.byStream.get(key.stream)?.rows;
+    const subscriber = subscriberKey(key.connectionId, key.identifier);
+    const row = rows?.get(subscriber);
+    if (!rows || !row) return false;
+    rows.set(subscriber, { ...row, holdUntil: untilMs });
+    return true;
+  }
+
+  async release(key: SubscriptionKey, liveFrom?: number): Promise<void> {
+    const rows = this.byStream.get(key.stream)?.rows;
+    const subscriber = subscriberKey(key.connectionId, key.identifier);
+    const row = rows?.get(subscriber);
+    if (!rows || !row) return;
+    const { holdUntil: _released, ...rest } = row;
+    rows.set(subscriber, { ...rest, ...(liveFrom !== undefined ? { liveFrom } : {}) });
+  }
+
   async delete(key: SubscriptionKey): Promise<boolean> {
     const partition = this.byStream.get(key.stream);
     const subscriber = subscriberKey(key.connectionId, key.identifier);

@@ -1,0 +1,210 @@
+import { CONNECTION_ID, makeWorld, pubsubIdentifier, send, subscribeCommand, World } from './support';
+import { MemoryStreamHistory } from '../../lambda/adapters/memory/memory-stream-history';
+import { deliverBroadcast, DeliverBroadcastDeps, fanOut } from '../../lambda/core/broadcast';
+import { connect } from '../../lambda/core/connect';
+import { MessageResult } from '../../lambda/core/message';
+import { Broadcast, ShardRequest } from '../../lambda/core/ports';
+import { encodeFrame } from '../../lambda/core/protocol';
+
+const EXT = 'actioncable-v1-ext-json';
+const ROOM = 'room:1';
+const IDENTIFIER = pubsubIdentifier({ stream_name: ROOM });
+
+type HistoryWorld = World & { readonly history: MemoryStreamHistory; readonly shards: { dispatch(shard: ShardRequest): Promise<void> } };
+
+function historyWorld(shardSize?: number): HistoryWorld & { readonly dispatched: ShardRequest[] } {
+  const world = makeWorld({ secret: 'secret', publicStreams: true, ...(shardSize ? { delivery: { shardSize } } : {}) });
+  const dispatched: ShardRequest[] = [];
+  return { ...world, history: new MemoryStreamHistory(), dispatched, shards: { dispatch: async (shard) => void dispatched.push(shard) } };
+}
+
+async function open(world: World, protocol: string, connectionId: string): Promise<void> {
+  await connect(world, { connectionId, headers: { 'sec-websocket-protocol': protocol }, query: {} });
+  world.transport.open(connectionId);
+}
+
+async function broadcast(world: HistoryWorld, message: string, extra: Partial<Broadcast> = {}) {
+  return deliverBroadcast(world as DeliverBroadcastDeps, { stream: ROOM, data: JSON.stringify(message), ...extra });
+}
+
+/** What the message handler does with a result: post frames, then transmissions, then `afterSent`. */
+async function post(world: World, result: MessageResult, connectionId = CONNECTION_ID): Promise<void> {
+  for (const frame of result.frames) await world.transport.send(connectionId, encodeFrame(frame));
+  for (const text of result.transmissions ?? []) await world.transport.send(connectionId, text);
+  await result.afterSent?.();
+}
+
+function historyCommand(history: unknown): string {
+  return JSON.stringify({ command: 'subscribe', identifier: IDENTIFIER, history });
+}
+
+/** An ext client that saw `seen` broadcasts of ROOM, then reconnected as `connectionId`. */
+async function reconnected(world: HistoryWorld, connectionId = CONNECTION_ID) {
+  await open(world, EXT, connectionId);
+  return world.transport.framesOf(connectionId).length;
+}
+
+describe('stream positions', () => {
+  test('offset: consecutive per stream with one epoch; ext clients get stream_id/epoch/offset, plain clients exactly today\'s frame', async () => {
+    const world = historyWorld();
+    await open(world, EXT, 'ext=');
+    await open(world, 'actioncable-v1-json', 'plain=');
+    await send(world, subscribeCommand(IDENTIFIER), 'ext=');
+    await send(world, subscribeCommand(IDENTIFIER), 'plain=');
+    for (const m of ['a', 'b', 'c']) await broadcast(world, m);
+    const ext = world.transport.framesOf('ext=') as Record<string, unknown>[];
+    const epoch = ext[0].epoch;
+    expect(typeof epoch).toBe('string');
+    expect(ext).toEqual(['a', 'b', 'c'].map((message, i) => ({ identifier: IDENTIFIER, message, stream_id: ROOM, epoch, offset: i + 1 })));
+    expect(world.transport.sent.get('plain=')).toEqual(['a', 'b', 'c'].map((m) => `{"identifier":${JSON.stringify(IDENTIFIER)},"message":"${m}"}`));
+  });
+
+  test('transient: not stored and no offset; the next broadcast takes the next offset', async () => {
+    const world = historyWorld();
+    await open(world, EXT, 'ext=');
+    await send(world, subscribeCommand(IDENTIFIER), 'ext=');
+    await broadcast(world, 'kept');
+    await broadcast(world, 'typing', { transient: true });
+    await broadcast(world, 'kept too');
+    expect(world.transport.framesOf('ext=').map((f) => (f as { offset?: number }).offset)).toEqual([1, undefined, 2]);
+    expect((await world.history.read(ROOM, 0, 10, world.clock.now())).map((m) => m.data)).toEqual(['"kept"', '"kept too"']);
+  });
+
+  test('sharded: every shard of a broadcast carries the same position', async () => {
+    const world = historyWorld(2);
+    for (const id of ['a=', 'b=', 'c=', 'd=', 'e=']) {
+      await open(world, EXT, id);
+      await send(world, subscribeCommand(IDENTIFIER), id);
+    }
+    await broadcast(world, 'x');
+    expect(world.dispatched.length).toBe(3);
+    const positions = world.dispatched.map((s) => JSON.stringify(s.broadcast.position));
+    expect(new Set(positions)).toEqual(new Set([positions[0]]));
+    expect(world.dispatched[0].broadcast.position?.offset).toBe(1);
+  });
+});
+
+describe('history on subscribe', () => {
+  async function missedThree(world: HistoryWorld) {
+    await open(world, EXT, 'first=');
+    await send(world, subscribeCommand(IDENTIFIER), 'first=');
+    await broadcast(world, 'm1');
+    const { epoch } = world.transport.framesOf('first=')[0] as { epoch: string };
+    for (const m of ['m2', 'm3', 'm4']) await broadcast(world, m);
+    return epoch;
+  }
+
+  test('replay: confirm, then what was missed in order, each once, then confirm_history; live frames follow', async () => {
+    const world = historyWorld();
+    const epoch = await missedThree(world);
+    const before = await reconnected(world);
+    await post(world, await send(world, historyCommand({ streams: { [ROOM]: { offset: 1, epoch } } })));
+    await broadcast(world, 'm5');
+    expect(world.transport.framesOf(CONNECTION_ID).slice(before)).toEqual([
+      { type: 'confirm_subscription', identifier: IDENTIFIER },
+      ...['m2', 'm3', 'm4'].map((message, i) => ({ identifier: IDENTIFIER, message, stream_id: ROOM, epoch, offset: i + 2 })),
+      { type: 'confirm_history', identifier: IDENTIFIER },
+      { identifier: IDENTIFIER, message: 'm5', stream_id: ROOM, epoch, offset: 5 },
+    ]);
+  });
+
+  test('since: the kept messages stored since then', async () => {
+    const world = historyWorld();
+    await missedThree(world);
+    await reconnected(world);
+    const result = await send(world, historyCommand({ since: Math.floor(world.clock.now() / 1000) - 60 }));
+    expect(result.transmissions?.map((t) => JSON.parse(t).message ?? JSON.parse(t).type)).toEqual(['confirm_subscription', 'm1', 'm2', 'm3', 'm4', 'confirm_history']);
+  });
+
+  test.each<{ name: string; position: (epoch: string) => unknown }>([
+    { name: 'epoch changed', position: () => ({ [ROOM]: { offset: 1, epoch: 'another' } }) },
+    { name: 'offset from the future', position: (epoch) => ({ [ROOM]: { offset: 9, epoch } }) },
+    { name: 'malformed position', position: () => ({ [ROOM]: { offset: 'one', epoch: 'e' } }) },
+    { name: 'malformed streams', position: () => 'everything' },
+  ])('reject_history: $name, after confirm_subscription, nothing replayed', async ({ position }) => {
+    const world = historyWorld();
+    const epoch = await missedThree(world);
+    await reconnected(world);
+    const result = await send(world, historyCommand({ streams: position(epoch) }));
+    expect(result.frames).toEqual([{ type: 'confirm_subscription', identifier: IDENTIFIER }, { type: 'reject_history', identifier: IDENTIFIER }]);
+    expect(result.transmissions ?? []).toEqual([]);
+  });
+
+  test('unknown stream: a position for a stream the subscription does not have is ignored; an up-to-date one replays nothing', async () => {
+    const world = historyWorld();
+    const epoch = await missedThree(world);
+    await reconnected(world);
+    const result = await send(world, historyCommand({ streams: { 'other:stream': { offset: 1, epoch: 'zz' }, [ROOM]: { offset: 4, epoch } } }));
+    expect(result.transmissions?.map((t) => JSON.parse(t).type)).toEqual(['confirm_subscription', 'confirm_history']);
+  });
+
+  test('reject_history: the offset is older than the history limit', async () => {
+    const world = historyWorld();
+    const limited = { ...world, config: { ...world.config, history: { limit: 2, ttlSeconds: 300 } } };
+    await open(world, EXT, 'first=');
+    await send(world, subscribeCommand(IDENTIFIER), 'first=');
+    await broadcast(limited, 'm1');
+    const { epoch } = world.transport.framesOf('first=')[0] as { epoch: string };
+    for (const m of ['m2', 'm3', 'm4']) await broadcast(limited, m);
+    await reconnected(world);
+    expect((await send(limited, historyCommand({ streams: { [ROOM]: { offset: 1, epoch } } }))).frames.map((f) => (f as { type: string }).type)).toEqual(['confirm_subscription', 'reject_history']);
+  });
+
+  test('race: a broadcast given its offset before the position read is replayed, not also sent live; one after waits for the replay', async () => {
+    const world = historyWorld();
+    const epoch = await missedThree(world);
+    // m5 is positioned, but its fan-out has not run yet when the client resubscribes.
+    const m5: Broadcast = { stream: ROOM, data: '"m5"', position: await world.history.append(ROOM, '"m5"', { nowMs: world.clock.now(), ttlSeconds: 300, newEpoch: 'x' }) };
+    const before = await reconnected(world);
+    const result = await send(world, historyCommand({ streams: { [ROOM]: { offset: 4, epoch } } }));
+    // Fan-out of m5 and of m6 while the replay is being posted: both wait for its release.
+    let posted: Promise<void> | undefined;
+    world.clock.onSleep = () => {
+      posted ??= post(world, result);
+    };
+    const late = broadcast(world, 'm6');
+    const early = fanOut(world, m5);
+    await Promise.all([late, early]);
+    await posted;
+    const received = world.transport.framesOf(CONNECTION_ID).slice(before) as { offset?: number; type?: string }[];
+    expect(received.map((f) => f.offset ?? f.type)).toEqual([
+      'confirm_subscription', 5, 'confirm_history', 6,
+    ]);
+  });
+});
+
+describe('history command', () => {
+  const command = (history: unknown) => JSON.stringify({ command: 'history', identifier: IDENTIFIER, history });
+
+  test('history: on a held subscription, the missed messages in order then confirm_history, no second confirm; live frames follow', async () => {
+    const world = historyWorld();
+    await open(world, EXT, CONNECTION_ID);
+    await send(world, subscribeCommand(IDENTIFIER));
+    await broadcast(world, 'm1');
+    const { epoch } = world.transport.framesOf(CONNECTION_ID)[0] as { epoch: string };
+    // Missed while, say, the socket was being restored (phase 2): stored, not received.
+    for (const m of ['m2', 'm3']) await world.history.append(ROOM, JSON.stringify(m), { nowMs: world.clock.now(), ttlSeconds: 300, newEpoch: 'x' });
+    const result = await send(world, command({ streams: { [ROOM]: { offset: 1, epoch } } }));
+    expect(world.subscriptions.all()[0].holdUntil).toBeDefined();
+    await post(world, result);
+    await broadcast(world, 'm4');
+    expect(world.transport.framesOf(CONNECTION_ID).map((f) => (f as { message?: string }).message ?? (f as { type: string }).type)).toEqual([
+      'm1', 'm2', 'm3', 'confirm_history', 'm4',
+    ]);
+    expect(world.subscriptions.all()[0]).toMatchObject({ liveFrom: 4 });
+    expect(world.subscriptions.all()[0].holdUntil).toBeUndefined();
+  });
+
+  test.each<{ name: string; protocol: string; subscribed: boolean; history: unknown }>([
+    { name: 'not subscribed', protocol: EXT, subscribed: false, history: { since: 1 } },
+    { name: 'a plain client', protocol: 'actioncable-v1-json', subscribed: true, history: { since: 1 } },
+    { name: 'malformed history', protocol: EXT, subscribed: true, history: { streams: { [ROOM]: { offset: -3, epoch: 'e' } } } },
+    { name: 'no history at all', protocol: EXT, subscribed: true, history: undefined },
+  ])('history: $name is answered reject_history and holds nothing', async ({ protocol, subscribed, history }) => {
+    const world = historyWorld();
+    await open(world, protocol, CONNECTION_ID);
+    if (subscribed) await send(world, subscribeCommand(IDENTIFIER));
+    expect(await send(world, command(history))).toEqual({ frames: [{ type: 'reject_history', identifier: IDENTIFIER }], close: false });
+    expect(world.subscriptions.all().map((row) => row.holdUntil)).toEqual(subscribed ? [undefined] : []);
+  });
+});
