@@ -2,10 +2,10 @@ import { createHmac } from 'node:crypto';
 import { CableConfigError } from './errors';
 import { HistorySettings, resolveHistory } from './history-settings';
 import { HEADER_NAME, OriginVerification } from './origin-verification';
+import { DEFAULT_PING, PingSettings, resolvePing } from './ping-settings';
 import {
   API_GATEWAY_MAX_CONNECTION_SECONDS, DEFAULT_DELIVERY, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_JWT_PARAM, DEFAULT_LIMITS,
-  DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_ORIGIN_HEADER, DEFAULT_PING as PING_DEFAULTS, DEFAULT_RPC_HEADERS, DEFAULT_TTL_SECONDS,
-  MAX_PING_INTERVAL_SECONDS,
+  DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_ORIGIN_HEADER, DEFAULT_RPC_HEADERS, DEFAULT_TTL_SECONDS, MAX_PING_INTERVAL_SECONDS,
 } from '../../src/contract/defaults';
 
 /**
@@ -87,28 +87,6 @@ export interface RpcConfig {
   readonly proxyCookies?: readonly string[];
 }
 
-/**
- * Keepalive pings (`{"type":"ping","message":<unix seconds>}`), named after anycable-go's
- * `--ping_interval` and its per-connection `?pi=<seconds>` URL parameter.
- */
-export interface PingSettings {
-  /** Whether pings are sent. When off, the pinger still ends connections at `maxConnectionAgeSeconds`. */
-  readonly enabled: boolean;
-  /** Seconds between pings to a connection that asked for no interval of its own. */
-  readonly intervalSeconds: number;
-  /** Smallest interval a client may ask for with `?pi=`; smaller requests are raised to it. */
-  readonly minClientIntervalSeconds: number;
-  /** Largest interval a client may ask for with `?pi=`; larger requests are lowered to it. */
-  readonly maxClientIntervalSeconds: number;
-  /**
-   * Ceiling on the pinger's `@connections` calls per second (pings, disconnects, closes): they
-   * draw on the account's API Gateway request quota, which broadcasts share.
-   */
-  readonly maxPerSecond: number;
-  /** Parallel reads of the connections (segments of a DynamoDB Scan) per round. */
-  readonly segments: number;
-}
-
 /** How a broadcast reaches a stream's subscribers. */
 export interface DeliverySettings {
   /** Posts in flight at once per fan-out (and per shard). */
@@ -159,19 +137,11 @@ export interface CableSettings {
 }
 
 // The defaults both sides use live in src/contract/defaults.ts; re-exported for the runtime.
+export { DEFAULT_PING };
+export type { PingSettings };
 export {
   API_GATEWAY_MAX_CONNECTION_SECONDS, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_JWT_PARAM, DEFAULT_MAX_CONNECTION_AGE_SECONDS,
   DEFAULT_DELIVERY, DEFAULT_LIMITS, DEFAULT_RPC_HEADERS, DEFAULT_TTL_SECONDS, MAX_PING_INTERVAL_SECONDS,
-};
-
-/** Keepalive defaults (src/contract/defaults.ts); the clients' minimum defaults to the interval. */
-export const DEFAULT_PING: PingSettings = {
-  enabled: true,
-  intervalSeconds: PING_DEFAULTS.intervalSeconds,
-  minClientIntervalSeconds: PING_DEFAULTS.intervalSeconds,
-  maxClientIntervalSeconds: PING_DEFAULTS.maxClientIntervalSeconds,
-  maxPerSecond: PING_DEFAULTS.maxPerSecond,
-  segments: PING_DEFAULTS.segments,
 };
 
 /**
@@ -277,42 +247,6 @@ function validateLimits(limits: LimitSettings): LimitSettings {
     if (!Number.isInteger(value) || value < 1) throw new CableConfigError(`limits.${name} must be an integer of at least 1, got ${value}`);
   }
   return limits;
-}
-
-/**
- * Clients may lengthen their interval (cheaper) up to the maximum, and shorten it only down to
- * `minClientIntervalSeconds`, which defaults to the server's own interval: a shorter interval
- * costs the operator more, so it is allowed only when the operator lowers the minimum.
- */
-function resolvePing(settings: Partial<PingSettings>): PingSettings {
-  const given = definedOnly(settings);
-  const off = given.intervalSeconds === 0 || given.enabled === false;
-  const intervalSeconds = given.intervalSeconds === undefined || given.intervalSeconds === 0 ? DEFAULT_PING.intervalSeconds : given.intervalSeconds;
-  const ping: PingSettings = {
-    ...DEFAULT_PING,
-    minClientIntervalSeconds: intervalSeconds,
-    ...given,
-    intervalSeconds,
-    enabled: !off,
-  };
-  const max = MAX_PING_INTERVAL_SECONDS;
-  for (const [name, min, top] of [
-    ['intervalSeconds', 1, max], ['minClientIntervalSeconds', 1, max], ['maxClientIntervalSeconds', 1, max],
-    ['maxPerSecond', 1, Number.MAX_SAFE_INTEGER], ['segments', 1, 1_000],
-  ] as const) {
-    const value = ping[name];
-    if (!Number.isInteger(value) || value < min || value > top) {
-      const range = top === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${top}`;
-      const why = name === 'intervalSeconds' ? ' seconds (0 turns pings off)' : name.endsWith('IntervalSeconds') ? ' seconds' : '';
-      throw new CableConfigError(`ping.${name} must be an integer ${range}${why}, got ${value}`);
-    }
-  }
-  if (ping.minClientIntervalSeconds > ping.intervalSeconds || ping.intervalSeconds > ping.maxClientIntervalSeconds) {
-    throw new CableConfigError(
-      `ping.intervalSeconds (${ping.intervalSeconds}) must lie between ping.minClientIntervalSeconds (${ping.minClientIntervalSeconds}) and ping.maxClientIntervalSeconds (${ping.maxClientIntervalSeconds})`,
-    );
-  }
-  return ping;
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {
