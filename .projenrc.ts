@@ -69,6 +69,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testTimeout: 60_000,
       // Quiets the AWS SDK's Node version warning, in jest and in the bundles tests spawn.
       globalSetup: '<rootDir>/test/jest.global-setup.ts',
+      // Removes the run's temporary directory, where every synthesized App lands.
+      globalTeardown: '<rootDir>/test/jest.global-teardown.ts',
     },
   },
 
