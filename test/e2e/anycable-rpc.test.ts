@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { WebSocket } from 'ws';
 import { InspectableLocalCableServer } from '../../lambda/local/local-cable-server';
-import { PINGER_STATE, SUBSCRIPTIONS_TABLE } from '../../src/contract/table-schema';
+import { PINGER_STATE, STREAM_HISTORY, SUBSCRIPTIONS_TABLE } from '../../src/contract/table-schema';
 import { chatChannelIdentifier, generateToken } from '../support/anycable-app/serverless-app';
 import { startDynalite, TestDynamo } from '../support/dynalite';
 import { closeServers, eventually, memoryStores, refusedStatus, SECRET } from '../support/local-server';
@@ -215,9 +215,16 @@ describe('the bundled Lambda functions with DynamoDB', () => {
     if (assets) rmSync(dirname(assets.handlers), { recursive: true, force: true });
   });
 
-  /** A table's rows, less the pinger's lease and claims (their own partition of the subscriptions table). */
+  /**
+   * A table's rows, less the pinger's lease and claims and the streams' history: their own
+   * partitions of the subscriptions table, which outlive a connection by design.
+   */
   async function rows(table: string): Promise<Record<string, unknown>[]> {
-    return (await dynamo.scanAll(table)).filter((row) => row[SUBSCRIPTIONS_TABLE.partitionKey] !== PINGER_STATE.stream);
+    const ownRow = (row: Record<string, unknown>) => {
+      const partition = String(row[SUBSCRIPTIONS_TABLE.partitionKey]);
+      return partition !== PINGER_STATE.stream && !partition.startsWith(STREAM_HISTORY.partitionPrefix);
+    };
+    return (await dynamo.scanAll(table)).filter(ownRow);
   }
 
   test('lambdaAssets: connect, subscribe and speak run through the app; disconnect reaches it', async () => {
