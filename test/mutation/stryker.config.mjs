@@ -51,6 +51,7 @@ export default {
     '!/test/mutation/**',
     '!/test/tsconfig.json',
     '!/test/jest.global-setup.ts',
+    '!/test/jest.global-teardown.ts',
   ],
   tempDirName: '.stryker-tmp',
   cleanTempDir: true,
