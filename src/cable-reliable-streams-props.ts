@@ -6,8 +6,9 @@ import { Duration } from 'aws-cdk-lib';
  * 'actioncable-v1-ext-json'`) receive every broadcast with its stream's `offset` and `epoch`.
  * When they reconnect, they get what they missed replayed, in order and exactly once. The history
  * is kept in the subscriptions table. Each broadcast that is not `meta.transient` costs one more
- * counter update and one more put (docs/cost.md, "Reliable streams"). Names and defaults follow
- * anycable-go's `--history_limit` and `--history_ttl`.
+ * counter update and one more put (docs/cost.md, "Reliable streams"). A client whose connection
+ * dropped may restore its session (identifiers, state, subscriptions) with its last `sid`. Names
+ * and defaults follow anycable-go's `--history_limit`, `--history_ttl` and `--sessions_ttl`.
  * @see https://docs.anycable.io/anycable-go/reliable_streams
  */
 export interface CableReliableStreamsProps {
@@ -25,4 +26,13 @@ export interface CableReliableStreamsProps {
    * @default Duration.minutes(5)
    */
   readonly historyTtl?: Duration;
+
+  /**
+   * How long the session of a gone `actioncable-v1-ext-json` connection can be restored: a client
+   * reconnecting with its last `sid` within this time gets its identifiers, connection and channel
+   * state and subscriptions back without the app's RPC `connect` (each session restores once).
+   * Whole seconds; `Duration.seconds(0)` restores none and saves no session at `$disconnect`.
+   * @default Duration.minutes(5)
+   */
+  readonly sessionsTtl?: Duration;
 }

@@ -93,7 +93,7 @@ function environment(endpoints: Endpoints, tables: BenchTables, options: CdkCabl
     const remove = connections.delete.bind(connections);
     subscriptions.removeAll = async (connectionId) => {
       cleanups.start(() => removeAll(connectionId).then(() => remove(connectionId)), logger);
-      return 0;
+      return [];
     };
     connections.delete = async () => undefined;
   }

@@ -14,6 +14,7 @@ import { executeApiRegion, SignedConnectionsTransport } from '../adapters/apigw/
 import { ConsoleLogger, parseLogLevel } from '../adapters/console-logger';
 import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-store';
 import { DynamoPingerState } from '../adapters/dynamodb/dynamo-pinger-state';
+import { DynamoSessionStore } from '../adapters/dynamodb/dynamo-session-store';
 import { DynamoStreamHistory } from '../adapters/dynamodb/dynamo-stream-history';
 import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscription-store';
 import { emitMetrics } from '../adapters/emf-metrics';
@@ -42,6 +43,7 @@ let document: DynamoDBDocumentClient | undefined;
 let connections: DynamoConnectionStore | undefined;
 let subscriptions: DynamoSubscriptionStore | undefined;
 let history: DynamoStreamHistory | undefined;
+let sessions: DynamoSessionStore | undefined;
 let transport: ApiGatewayTransport | undefined;
 let fanOut: SignedConnectionsTransport | undefined;
 let delivery: LambdaDeferredDelivery | undefined;
@@ -104,6 +106,11 @@ export function subscriptionStore(): DynamoSubscriptionStore {
 /** Stream positions and history (ext protocol), in the subscriptions table's reserved partitions. */
 export function streamHistory(): DynamoStreamHistory {
   return history ??= new DynamoStreamHistory(dynamoDocument(), required(VARIABLES.subscriptionsTable, cableEnvironment().subscriptionsTable));
+}
+
+/** Resumable sessions (ext protocol), in the subscriptions table's reserved partitions. */
+export function sessionStore(): DynamoSessionStore {
+  return sessions ??= new DynamoSessionStore(dynamoDocument(), required(VARIABLES.subscriptionsTable, cableEnvironment().subscriptionsTable));
 }
 
 /**

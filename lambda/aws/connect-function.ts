@@ -1,5 +1,7 @@
 /** The AWS Lambda entry point of the `connect` function, bundled into assets/lambda/aws/connect-function/. */
-import { cableConfig, cableLogger, connectionStore, deferredDelivery, handlerOptions, pingKeepalive, rpcClient } from './aws-runtime';
+import {
+  cableConfig, cableLogger, connectionStore, deferredDelivery, handlerOptions, pingKeepalive, rpcClient, sessionStore, subscriptionStore,
+} from './aws-runtime';
 import { systemClock } from '../core/ports';
 import { makeConnectHandler } from '../handlers/connect-handler';
 
@@ -14,5 +16,7 @@ export const handler = makeConnectHandler(async () => {
     rpc: await rpcClient(config),
     // Starts a pinger when none holds the lease (the pinger exits when idle).
     keepalive: pingKeepalive(),
+    // An ext client naming its last sid gets that session back (lambda/core/session-restore.ts).
+    restore: { sessions: sessionStore(), subscriptions: subscriptionStore() },
   };
 }, handlerOptions());

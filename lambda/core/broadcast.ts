@@ -229,8 +229,9 @@ class Poster {
     }
     const { position } = this.broadcast;
     const ext = listed.sid !== undefined && position !== undefined;
-    // A replay to it may be under way: wait for it, and skip what it sent (replay-hold.ts).
-    const subscription = ext ? await afterHold(this.deps, listed) : listed;
+    // A replay to it may be under way, or its restored connection still connecting: wait for it,
+    // and skip what a replay sent (replay-hold.ts, session-restore.ts). An unheld row costs no read.
+    const subscription = await afterHold(this.deps, listed);
     if (!subscription || (ext && subscription.liveFrom !== undefined && position.offset < subscription.liveFrom)) {
       this.tally.excluded++;
       return;

@@ -132,7 +132,7 @@ export interface CableSettings {
   readonly originSecret?: string;
   /** Default `X-Origin-Verify`; only with `originSecret`. */
   readonly originHeader?: string;
-  /** anycable-go's `--history_limit` (default 100) and `--history_ttl` (seconds, default 300). */
+  /** anycable-go's `--history_limit` (default 100), `--history_ttl` and `--sessions_ttl` (seconds, default 300 each). */
   readonly history?: Partial<HistorySettings>;
 }
 

@@ -4,11 +4,12 @@ import { identify } from './identify';
 import { carriesOriginSecret, forwardedUrl, withoutOriginSecret } from './origin-verification';
 import { clientPingInterval } from './ping-interval';
 import { ensurePinger, PingKeepalive } from './ping-lease';
-import { Clock, ConnectionRecord, ConnectionStore, DeferredDelivery, Logger } from './ports';
+import { Clock, ConnectionRecord, ConnectionStore, DeferredDelivery, Logger, SubscriptionStore } from './ports';
 import { ACTIONCABLE_EXT_SUBPROTOCOL, chooseSubprotocol } from './protocol';
 import { ConnectRequest, offeredSubprotocols, storedHeaders } from './request';
 import type { RpcClient } from './rpc-client';
 import { proxiedHeaders } from './rpc-env';
+import { RESTORE_SID_PARAM, restoredIdentifiers, restoredWelcome, restoreSubscriptions, SessionSnapshot, SessionStore, takeSession } from './session-restore';
 
 export interface ConnectDeps {
   readonly config: CableConfig;
@@ -20,6 +21,8 @@ export interface ConnectDeps {
   readonly rpc?: RpcClient;
   /** Starts a pinger when none holds the lease (ping-lease.ts); absent: the schedule alone pings. */
   readonly keepalive?: PingKeepalive;
+  /** Gone ext connections' sessions, and where a restored one's subscriptions go (session-restore.ts); absent: no restore. */
+  readonly restore?: { readonly sessions: SessionStore; readonly subscriptions: SubscriptionStore };
 }
 
 export type ConnectResult =
@@ -37,7 +40,9 @@ export type ConnectResult =
  * it asks for with AnyCable's `?pi=<seconds>`, see ping-interval.ts), and schedule the welcome:
  * API Gateway refuses posts to a connection until `$connect` has returned. A rejected client is
  * let in to be told why (Rails' `reject_unauthorized_connection` does the same: a refused
- * handshake would make the client retry forever) and closed; nothing is recorded for it.
+ * handshake would make the client retry forever) and closed; nothing is recorded for it. An ext
+ * client that names its last session's sid gets that session back instead of being identified
+ * again (session-restore.ts).
  */
 export async function connect(deps: ConnectDeps, received: ConnectRequest): Promise<ConnectResult> {
   const { config, clock } = deps;
@@ -70,7 +75,10 @@ export async function connect(deps: ConnectDeps, received: ConnectRequest): Prom
   const now = clock.now();
   const ext = subprotocol === ACTIONCABLE_EXT_SUBPROTOCOL;
   const sid = ext ? newSessionId() : undefined;
-  const identity = await identify(deps, request, now, sid ?? request.connectionId, ext);
+  const restored = sid !== undefined && deps.restore ? await takeSession({ ...deps, sessions: deps.restore.sessions }, request, now) : undefined;
+  const identity = restored && sid !== undefined
+    ? restoredIdentity(restored, sid)
+    : await identify(deps, request, now, sid ?? request.connectionId, ext);
   if (identity.kind === 'error') return { kind: 'refuse', status: 500, reason: identity.reason };
   if (identity.kind === 'rejected') {
     const deadline = now + config.deliveryDeadlineMs;
@@ -87,8 +95,19 @@ export async function connect(deps: ConnectDeps, received: ConnectRequest): Prom
     ...(pingInterval.kind === 'requested' ? { pingIntervalSeconds: pingInterval.seconds } : {}),
     ...(identity.identifiers !== undefined ? { identifiers: identity.identifiers } : {}),
     cstate: identity.cstate,
-    channels: {},
+    channels: restored?.channels ?? {},
   });
+  if (restored && sid !== undefined && deps.restore) {
+    try {
+      await restoreSubscriptions({ ...deps, subscriptions: deps.restore.subscriptions }, request.connectionId, sid, restored);
+    } catch (error) {
+      // The connection will be refused, and API Gateway sends no `$disconnect` for it.
+      await deps.restore.subscriptions.removeAll(request.connectionId);
+      await deps.connections.delete(request.connectionId);
+      throw error;
+    }
+    deps.logger.info('session.restored', { connectionId: request.connectionId, subscriptions: restored.subscriptions.length });
+  }
   // Alongside the welcome's hand-over; never throws.
   const pinger = deps.keepalive ? ensurePinger(deps.keepalive, clock, deps.logger) : undefined;
   if (identity.transmissions.length === 0) {
@@ -111,6 +130,16 @@ export async function connect(deps: ConnectDeps, received: ConnectRequest): Prom
   return { kind: 'accept', subprotocol };
 }
 
+/** A restored session's identification: no RPC `connect`, as in anycable-go (session-restore.ts). */
+function restoredIdentity(snapshot: SessionSnapshot, sid: string) {
+  return {
+    kind: 'identified' as const,
+    ...(snapshot.identifiers !== undefined ? { identifiers: snapshot.identifiers } : {}),
+    cstate: snapshot.cstate,
+    transmissions: [restoredWelcome(sid, restoredIdentifiers(snapshot))],
+  };
+}
+
 /**
  * What a connection row keeps of the upgrade request: only what a later call needs. Without RPC
  * nothing (no cookie, `Authorization` or token sits in DynamoDB for hours); with RPC, what each
@@ -123,7 +152,8 @@ function storedRequest(deps: ConnectDeps, request: ConnectRequest): Pick<Connect
   return {
     headers: storedHeaders(proxiedHeaders(config.rpc, request.headers, undefined)),
     query: {},
-    ...(request.url !== undefined ? { url: withoutParam(request.url, config.jwt?.param) } : {}),
+    // Neither the JWT nor a restored session's old sid (a credential, spent) is kept.
+    ...(request.url !== undefined ? { url: withoutParam(withoutParam(request.url, config.jwt?.param), RESTORE_SID_PARAM) } : {}),
     ...(request.remoteAddress !== undefined ? { remoteAddress: request.remoteAddress } : {}),
   };
 }

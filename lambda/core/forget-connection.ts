@@ -3,6 +3,7 @@ import { ConnectionStore, Logger, SubscriptionStore } from './ports';
 import type { RpcClient } from './rpc-client';
 import { disconnectEnv } from './rpc-env';
 import { RpcCallError, RpcStatus } from './rpc-protocol';
+import { saveSession, SessionKeeping } from './session-restore';
 
 export interface ForgetConnectionDeps {
   readonly connections: ConnectionStore;
@@ -11,6 +12,12 @@ export interface ForgetConnectionDeps {
   /** The app's RPC endpoints, told that the connection is gone; with them, the RPC settings. */
   readonly rpc?: RpcClient;
   readonly config?: { readonly rpc?: RpcConfig };
+  /**
+   * With them, a forgotten ext connection's session is kept for restore (session-restore.ts):
+   * `$disconnect` passes them; a fan-out or ping that finds a connection gone does not, and its
+   * client then reconnects afresh (resubscribing with history, which loses nothing).
+   */
+  readonly sessions?: SessionKeeping;
 }
 
 /**
@@ -21,8 +28,10 @@ export interface ForgetConnectionDeps {
  * never retried. Returns how many subscription rows went.
  */
 export async function forgetConnection(deps: ForgetConnectionDeps, connectionId: string): Promise<number> {
-  const removedSubscriptions = await deps.subscriptions.removeAll(connectionId);
+  const removed = await deps.subscriptions.removeAll(connectionId);
+  const removedSubscriptions = removed.length;
   const record = await deps.connections.delete(connectionId);
+  if (record && deps.sessions) await saveSession(deps.sessions, deps.logger, record, removed);
   const rpcConfig = deps.config?.rpc;
   // No row: refused at `$connect`, or already forgotten by someone who told the app.
   if (!deps.rpc || !rpcConfig || !record) return removedSubscriptions;

@@ -162,8 +162,8 @@ export interface SubscriptionStore {
   remove(connectionId: string, identifier: string, knownStreams?: string[]): Promise<string[]>;
   /** Removes these streams of one channel subscription, by key. */
   removeStreams(connectionId: string, identifier: string, streams: string[]): Promise<void>;
-  /** Removes every subscription of a connection; returns how many rows went. */
-  removeAll(connectionId: string): Promise<number>;
+  /** Removes every subscription of a connection; returns the rows that went (a restorable session keeps them). */
+  removeAll(connectionId: string): Promise<SubscriptionKey[]>;
   /** One page of a stream's subscribers (never a full scan). */
   listByStream(stream: string, cursor?: string, limit?: number): Promise<SubscriptionPage>;
 }

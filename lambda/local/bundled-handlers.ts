@@ -152,6 +152,7 @@ export function bundledEnvironment(props: BundledEnvironmentProps): Record<strin
     rpcHeaders: settings.rpcHeaders,
     rpcCookies: settings.rpcCookies,
     limits: settings.limits,
+    history: settings.history,
     rpc: props.rpc ? { kind: 'http', ...props.rpc } : undefined,
     originHeader: settings.originHeader,
     secrets: {

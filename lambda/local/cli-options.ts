@@ -116,6 +116,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
         history: {
           limit: integer(read('history_limit'), 0, 1_000_000),
           ttlSeconds: integer(read('history_ttl'), 1, 7 * 24 * 3600),
+          sessionsTtlSeconds: integer(read('sessions_ttl'), 0, 7 * 24 * 3600),
         },
       },
     },

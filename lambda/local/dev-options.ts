@@ -81,6 +81,12 @@ export const CLI_OPTIONS: readonly OptionSpec[] = [
     description: 'Messages kept per stream for actioncable-v1-ext-json clients that reconnect; 0 keeps none (the construct\'s historyLimit; docs/reliable-streams.md)',
   },
   { name: 'history_ttl', kind: 'string', default: String(DEFAULT_HISTORY.ttlSeconds), description: 'Seconds a stream\'s history and position are kept (the construct\'s historyTtl)' },
+  {
+    name: 'sessions_ttl',
+    kind: 'string',
+    default: String(DEFAULT_HISTORY.sessionsTtlSeconds),
+    description: 'Seconds a gone actioncable-v1-ext-json connection\'s session can be restored with its sid; 0 restores none (the construct\'s sessionsTtl)',
+  },
   { name: 'dynamodb_endpoint', kind: 'string', default: 'in-memory store', description: 'Keep connections and subscriptions in DynamoDB at this endpoint (e.g. DynamoDB Local)' },
   { name: 'connections_table', kind: 'string', default: '-', description: 'Connections table name (with --dynamodb_endpoint)' },
   { name: 'subscriptions_table', kind: 'string', default: '-', description: 'Subscriptions table name (with --dynamodb_endpoint)' },

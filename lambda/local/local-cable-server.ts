@@ -155,6 +155,11 @@ export async function startInspectableServer(
     logger,
   });
   const deps = async () => runtime;
+  // As in AWS: `$connect` restores sessions, `$disconnect` keeps them (the runtime's other users do not).
+  const connectDeps = async () => ({ ...runtime, restore: { sessions: runtime.sessionStore, subscriptions: runtime.subscriptions } });
+  const disconnectDeps = async () => ({
+    ...runtime, sessions: { store: runtime.sessionStore, clock: runtime.clock, ttlSeconds: runtime.config.history.sessionsTtlSeconds },
+  });
 
   const http = createServer();
   try {
@@ -164,7 +169,9 @@ export async function startInspectableServer(
     throw error;
   }
   const authority = `${urlHost(host)}:${(http.address() as AddressInfo).port}`;
-  let handlers: RouteHandlers = { connect: makeConnectHandler(deps), message: makeMessageHandler(deps), disconnect: makeDisconnectHandler(deps) };
+  let handlers: RouteHandlers = {
+    connect: makeConnectHandler(connectDeps), message: makeMessageHandler(deps), disconnect: makeDisconnectHandler(disconnectDeps),
+  };
   let serveBroadcast = inProcessBroadcasts({ ...runtime, publicBroadcasts: options.publicBroadcasts ?? false });
   let invoke: AsyncInvoker | undefined;
   let bundles: BundledHandlers | undefined;

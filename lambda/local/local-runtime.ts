@@ -4,15 +4,18 @@ import { LocalDeferredDelivery } from './local-deferred-delivery';
 import { LocalShardDispatcher } from './local-shard-dispatcher';
 import { LocalConnections, LocalTransport } from './local-transport';
 import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-store';
+import { DynamoSessionStore } from '../adapters/dynamodb/dynamo-session-store';
 import { DynamoStreamHistory } from '../adapters/dynamodb/dynamo-stream-history';
 import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscription-store';
 import { MemoryConnectionStore } from '../adapters/memory/memory-connection-store';
+import { MemorySessionStore } from '../adapters/memory/memory-session-store';
 import { MemoryStreamHistory } from '../adapters/memory/memory-stream-history';
 import { MemorySubscriptionStore } from '../adapters/memory/memory-subscription-store';
 import { HttpRpcTransport } from '../adapters/rpc/http-rpc-transport';
 import { CableConfig, CableSettings, resolveConfig } from '../core/config';
 import { Clock, ConnectionStore, Logger, SubscriptionStore, systemClock } from '../core/ports';
 import { RpcClient } from '../core/rpc-client';
+import { SessionStore } from '../core/session-restore';
 import { StreamHistoryStore } from '../core/stream-history';
 import { makeDeliverHandler } from '../handlers/deliver-handler';
 
@@ -27,6 +30,8 @@ export interface LocalRuntime {
   readonly subscriptions: SubscriptionStore;
   /** Stream positions and history for ext clients. */
   readonly history: StreamHistoryStore;
+  /** Gone ext connections' sessions, for restore (the connect and disconnect handlers take them). */
+  readonly sessionStore: SessionStore;
   readonly transport: LocalTransport;
   readonly delivery: LocalDeferredDelivery;
   /** Runs the shards of a large stream's broadcast in-process (async Lambda invocations in AWS). */
@@ -68,6 +73,7 @@ export function buildLocalRuntime(props: LocalRuntimeProps): LocalRuntime {
     connections,
     subscriptions,
     history: stores.history,
+    sessionStore: stores.sessions,
     transport,
     delivery: new LocalDeferredDelivery(deliver, props.logger),
     shards: new LocalShardDispatcher({
@@ -85,6 +91,7 @@ function memoryStores() {
     connections: new MemoryConnectionStore(),
     subscriptions: new MemorySubscriptionStore(),
     history: new MemoryStreamHistory(),
+    sessions: new MemorySessionStore(),
     dispose: () => undefined,
   };
 }
@@ -105,6 +112,7 @@ function dynamoStores(store: Extract<LocalStoreOptions, { kind: 'dynamodb' }>) {
     connections: new DynamoConnectionStore(doc, store.connectionsTable),
     subscriptions: new DynamoSubscriptionStore(doc, store.subscriptionsTable),
     history: new DynamoStreamHistory(doc, store.subscriptionsTable),
+    sessions: new DynamoSessionStore(doc, store.subscriptionsTable),
     dispose: () => client.destroy(),
   };
 }

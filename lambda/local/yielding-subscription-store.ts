@@ -52,7 +52,7 @@ export class YieldingSubscriptionStore implements SubscriptionStore {
     return this.store.removeStreams(connectionId, identifier, streams);
   }
 
-  removeAll(connectionId: string): Promise<number> {
+  removeAll(connectionId: string): Promise<SubscriptionKey[]> {
     return this.store.removeAll(connectionId);
   }
 }

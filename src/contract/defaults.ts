@@ -86,13 +86,15 @@ export const DEFAULT_LIMITS = {
   maxInvalidFrames: 10,
 } as const;
 /**
- * Stream history for AnyCable's extended protocol (docs/reliable-streams.md), anycable-go's
- * defaults: `--history_limit=100` messages per stream, `--history_ttl=300` seconds.
- * A limit of 0 keeps no history and gives broadcasts no positions.
+ * Stream history and resumable sessions for AnyCable's extended protocol
+ * (docs/reliable-streams.md), anycable-go's defaults: `--history_limit=100` messages per stream,
+ * `--history_ttl=300` seconds, `--sessions_ttl=300` seconds. A limit of 0 keeps no history and
+ * gives broadcasts no positions; a sessions TTL of 0 restores no session.
  */
 export const DEFAULT_HISTORY = {
   limit: 100,
   ttlSeconds: 300,
+  sessionsTtlSeconds: 300,
 } as const;
 /** The header a fronting CloudFront distribution sends the origin secret in (`originVerification.headerName`). */
 export const DEFAULT_ORIGIN_HEADER = 'X-Origin-Verify';

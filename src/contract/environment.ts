@@ -49,6 +49,8 @@ export const ENVIRONMENT_VARIABLES = {
   // Stream history for ext clients, anycable-go's --history_limit and --history_ttl (seconds).
   historyLimit: 'CABLE_HISTORY_LIMIT',
   historyTtlSeconds: 'CABLE_HISTORY_TTL',
+  // Resumable sessions for ext clients, anycable-go's --sessions_ttl (seconds).
+  sessionsTtlSeconds: 'CABLE_SESSIONS_TTL',
   // Origin verification: the header a fronting CloudFront distribution sends CABLE_ORIGIN_SECRET in.
   originHeader: 'CABLE_ORIGIN_HEADER',
   // The pinger's workers and lease (lambda/core/ping-workers.ts, ping-lease.ts).
@@ -142,8 +144,8 @@ export interface CableFunctionEnvironment {
   readonly rpcCookies?: readonly string[];
   readonly rpc?: RpcTarget;
   readonly limits?: LimitsEnvironment;
-  /** Stream history for ext clients (the `message` and `broadcast` functions). */
-  readonly history?: { readonly limit?: number; readonly ttlSeconds?: number };
+  /** Stream history (the `message` and `broadcast` functions) and resumable sessions (`connect`, `disconnect`) for ext clients. */
+  readonly history?: { readonly limit?: number; readonly ttlSeconds?: number; readonly sessionsTtlSeconds?: number };
   /** The header carrying the origin secret (`$connect` refuses requests without it); with `secrets.originSecret`. */
   readonly originHeader?: string;
   readonly secrets?: Readonly<Partial<Record<SecretName, SecretSource>>>;
@@ -200,6 +202,7 @@ export function writeEnvironment(env: CableFunctionEnvironment): Record<string, 
     [V.maxInvalidFrames, limits.maxInvalidFrames],
     [V.historyLimit, history.limit],
     [V.historyTtlSeconds, history.ttlSeconds],
+    [V.sessionsTtlSeconds, history.sessionsTtlSeconds],
     [V.originHeader, env.originHeader],
   ];
   for (const [name, source] of Object.entries(env.secrets ?? {}) as Array<[SecretName, SecretSource | undefined]>) {
@@ -271,7 +274,7 @@ export function readEnvironment(vars: Readonly<Record<string, string | undefined
       maxSubscriptionsPerConnection: integer(V.maxSubscriptionsPerConnection),
       maxInvalidFrames: integer(V.maxInvalidFrames),
     },
-    history: { limit: integer(V.historyLimit), ttlSeconds: integer(V.historyTtlSeconds) },
+    history: { limit: integer(V.historyLimit), ttlSeconds: integer(V.historyTtlSeconds), sessionsTtlSeconds: integer(V.sessionsTtlSeconds) },
     originHeader: text(V.originHeader),
     secrets,
   };

@@ -100,6 +100,10 @@ export const PERMISSIONS: Readonly<Record<CableFunctionName, FunctionPermissions
       { actions: ['dynamodb:DeleteItem'], resource: connections(), why: 'connect: removes its own row when the welcome cannot be handed to the deliver function' },
       { actions: ['lambda:InvokeFunction'], resource: { kind: 'function', function: 'deliver' }, why: 'connect: hands the welcome to the deliver function (asynchronous invoke)' },
       { actions: ['lambda:InvokeFunction'], resource: { kind: 'rpcFunction' }, when: 'rpcFunction', why: 'connect: identifies the client through the app\'s RPC connect' },
+      // Session restore (lambda/core/session-restore.ts), in the subscriptions table's session partitions.
+      { actions: ['dynamodb:DeleteItem'], resource: subscriptions(), why: 'connect: takes the session an ext client restores (ALL_OLD: a sid restores once)' },
+      { actions: ['dynamodb:PutItem'], resource: subscriptions(), why: 'connect: stores a restored session\'s subscriptions, held until the client has its history' },
+      { actions: ['dynamodb:UpdateItem'], resource: connections(), why: 'connect: counts a restored session\'s subscriptions against the cap' },
     ],
     secrets: [
       { secret: 'secret', why: 'connect: the JWT key and the RPC key default to (or derive from) the common secret' },
@@ -149,6 +153,7 @@ export const PERMISSIONS: Readonly<Record<CableFunctionName, FunctionPermissions
         { actions: ['dynamodb:DeleteItem'], resource: connections(), why: 'disconnect: deletes the connection row (ALL_OLD: the row comes back for the app)' },
         { actions: ['dynamodb:Query'], resource: byConnection, why: 'disconnect: finds the connection\'s subscriptions' },
         { actions: ['dynamodb:BatchWriteItem'], resource: subscriptions(), why: 'disconnect: deletes the connection\'s subscriptions' },
+        { actions: ['dynamodb:PutItem'], resource: subscriptions(), why: 'disconnect: keeps an ext client\'s session for restore (lambda/core/session-restore.ts)' },
       ],
     },
     tellTheApp('disconnect'),

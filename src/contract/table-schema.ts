@@ -94,3 +94,20 @@ export function historyPartition(stream: string): string {
 export function historyMessageKey(offset: number): string {
   return `${STREAM_HISTORY.messageKeyPrefix}${String(offset).padStart(STREAM_HISTORY.offsetDigits, '0')}`;
 }
+
+/**
+ * Resumable sessions (lambda/core/session-restore.ts), in the subscriptions table under one
+ * reserved partition per session, `"\u0000cdk-cable:session#" + SHA-256(sid)`, sort key `session`:
+ * `snapshot` (JSON: identifiers, connection and channel state, the subscriptions) and `expiresAt`
+ * (the sessions TTL). A partition per session spreads the writes; a restore is one DeleteItem that
+ * returns the item, so a sid restores once. Nothing else reads these partitions.
+ */
+export const SESSIONS = {
+  partitionPrefix: '\u0000cdk-cable:session#',
+  sortKey: 'session',
+} as const;
+
+/** The partition holding the session stored under `key` (a hash of its sid). */
+export function sessionPartition(key: string): string {
+  return `${SESSIONS.partitionPrefix}${key}`;
+}

@@ -46,10 +46,14 @@ export function limitsSettings(props: CableWebSocketApiProps): LimitsSettings {
   return limits;
 }
 
-/** Stream history for ext clients: the `message` (replays) and `broadcast` (stores) functions use it. */
+/**
+ * Stream history for ext clients: the `message` (replays) and `broadcast` (stores) functions use it;
+ * resumable sessions: `$disconnect` keeps them, `$connect` restores them.
+ */
 export interface HistorySettings {
   readonly limit: number;
   readonly ttlSeconds: number;
+  readonly sessionsTtlSeconds: number;
 }
 
 export function historySettings(props: CableWebSocketApiProps): HistorySettings {
@@ -62,7 +66,12 @@ export function historySettings(props: CableWebSocketApiProps): HistorySettings 
   if (!Token.isUnresolved(ttlSeconds) && (!Number.isInteger(ttlSeconds) || ttlSeconds < 1)) {
     throw new Error(`\`historyTtl\` must be a whole number of seconds of at least 1, got ${ttl?.toHumanString()}; e.g. Duration.minutes(5)`);
   }
-  return { limit, ttlSeconds };
+  const sessionsTtl = props.sessionsTtl;
+  const sessionsTtlSeconds = sessionsTtl === undefined ? DEFAULT_HISTORY.sessionsTtlSeconds : sessionsTtl.toSeconds({ integral: false });
+  if (!Token.isUnresolved(sessionsTtlSeconds) && (!Number.isInteger(sessionsTtlSeconds) || sessionsTtlSeconds < 0)) {
+    throw new Error(`\`sessionsTtl\` must be a whole number of seconds (0 restores no session), got ${sessionsTtl?.toHumanString()}; e.g. Duration.minutes(5)`);
+  }
+  return { limit, ttlSeconds, sessionsTtlSeconds };
 }
 
 export interface EnvironmentWiring {
@@ -94,10 +103,11 @@ type Part =
   | 'originVerification'; // the header a fronting distribution proves itself with (its secret: the manifest)
 
 const PARTS: Record<CableFunctionName, Part[]> = {
-  connect: ['deliverFunction', 'pingFunction', 'jwt', 'rpc'],
+  // `$connect` restores sessions (their TTL, under `history`) and counts restored subscriptions.
+  connect: ['deliverFunction', 'pingFunction', 'jwt', 'rpc', 'history', 'limits'],
   message: ['rpc', 'limits', 'history'],
-  // Without RPC, `$disconnect` tells no one and reads no secret.
-  disconnect: ['tellsTheApp'],
+  // Without RPC, `$disconnect` tells no one and reads no secret; it keeps ext clients' sessions.
+  disconnect: ['tellsTheApp', 'history'],
   deliver: [],
   broadcast: ['delivery', 'fanOutFunction', 'tellsTheApp', 'history'],
   fanout: ['delivery', 'tellsTheApp'],

@@ -291,15 +291,21 @@ describe('remove', () => {
 });
 
 describe('removeAll', () => {
-  test('removeAll: removes every row of the connection, returns the count, leaves other connections', async () => {
-    await seed([sub('room:1', 'conn-a'), sub('room:2', 'conn-a'), sub('room:1', 'conn-a', '{"channel":"$pubsub","stream_name":"room:1"}'), sub('room:1', 'conn-b')]);
-    expect(await store.removeAll('conn-a')).toBe(3);
+  test('removeAll: removes every row of the connection, returns their keys (identifiers with # too), leaves other connections', async () => {
+    const odd = '{"channel":"$pubsub","stream_name":"room:1#x"}';
+    await seed([sub('room:1', 'conn-a'), sub('room:2', 'conn-a'), sub('room:1', 'conn-a', odd), sub('room:1', 'conn-b')]);
+    const removed = await store.removeAll('conn-a');
+    expect([...removed].sort((a, b) => `${a.stream}${a.identifier}`.localeCompare(`${b.stream}${b.identifier}`))).toEqual([
+      { stream: 'room:1', connectionId: 'conn-a', identifier: odd },
+      { stream: 'room:1', connectionId: 'conn-a', identifier: turbo('room:1') },
+      { stream: 'room:2', connectionId: 'conn-a', identifier: turbo('room:2') },
+    ].sort((a, b) => `${a.stream}${a.identifier}`.localeCompare(`${b.stream}${b.identifier}`)));
     expect(await rows()).toEqual([expect.objectContaining({ stream: 'room:1', connectionId: 'conn-b' })]);
   });
 
   test('removeAll: a connection without subscriptions removes nothing', async () => {
     await seed([sub('room:1', 'conn-b')]);
-    expect(await store.removeAll('conn-a')).toBe(0);
+    expect(await store.removeAll('conn-a')).toEqual([]);
     expect(await rows()).toHaveLength(1);
   });
 
@@ -308,7 +314,7 @@ describe('removeAll', () => {
     const pad = 'i'.repeat(850);
     await seed(streams.map((s, i) => sub(s, 'conn-a', JSON.stringify({ channel: 'ChatChannel', i, pad }))));
     expect(await indexNeedsSeveralPages('conn-a')).toBe(true); // precondition
-    expect(await store.removeAll('conn-a')).toBe(300);
+    expect(await store.removeAll('conn-a')).toHaveLength(300);
     expect(await rows()).toEqual([]);
   });
 
@@ -317,7 +323,7 @@ describe('removeAll', () => {
     // The first two calls of each chunk leave 10, then 4 requests unprocessed.
     const throttled = throttledStore((call) => (call === 1 ? 10 : call === 2 ? 4 : 0), { batchBackoffMs: 1 });
     try {
-      expect(await throttled.store.removeAll('conn-a')).toBe(30);
+      expect(await throttled.store.removeAll('conn-a')).toHaveLength(30);
       expect(throttled.calls).toEqual([25, 10, 4, 5]);
       expect(await rows()).toEqual([]);
     } finally {

@@ -69,6 +69,7 @@ describe('environment round trip', () => {
     maxInvalidFrames: 4,
     historyLimit: 20,
     historyTtl: Duration.minutes(2),
+    sessionsTtl: Duration.minutes(3),
     jwtParam: 'token',
     enforceJwt: true,
     jwtSecret: secret(stack, 'jwt'),
@@ -101,12 +102,15 @@ describe('environment round trip', () => {
     rpcCookies: ['_session'],
   };
   const delivery = { concurrency: 16, shardSize: 2000, maxAttempts: 2, baseDelayMs: 100, maxDelayMs: 2000 };
+  const history = { limit: 20, ttlSeconds: 120, sessionsTtlSeconds: 180 };
+  const limits = { maxSubscriptionsPerConnection: 50, maxInvalidFrames: 4 };
   const expected: Environments = {
-    connect: { ...shared, ...rpc, jwtParam: 'token', enforceJwt: true },
-    message: { ...shared, ...rpc, limits: { maxSubscriptionsPerConnection: 50, maxInvalidFrames: 4 }, history: { limit: 20, ttlSeconds: 120 } },
-    disconnect: { ...shared, ...rpc },
+    // Sessions: connect restores them (counting their subscriptions), disconnect keeps them.
+    connect: { ...shared, ...rpc, jwtParam: 'token', enforceJwt: true, limits, history },
+    message: { ...shared, ...rpc, limits, history },
+    disconnect: { ...shared, ...rpc, history },
     deliver: shared,
-    broadcast: { ...shared, ...rpc, delivery, history: { limit: 20, ttlSeconds: 120 } },
+    broadcast: { ...shared, ...rpc, delivery, history },
     fanout: { ...shared, ...rpc, delivery },
     ping: { ...shared, ...rpc, delivery },
   };
@@ -162,8 +166,8 @@ describe('environment defaults', () => {
         maxPerSecond: DEFAULT_PING.maxPerSecond,
       },
       delivery,
-      limits: name === 'message' ? DEFAULT_LIMITS : {},
-      history: name === 'message' || name === 'broadcast' ? { limit: 100, ttlSeconds: 300 } : {},
+      limits: name === 'message' || name === 'connect' ? DEFAULT_LIMITS : {},
+      history: ['message', 'broadcast', 'connect', 'disconnect'].includes(name) ? { limit: 100, ttlSeconds: 300, sessionsTtlSeconds: 300 } : {},
     });
     expect(secretsOf(envs[name])).toEqual(secrets[name] ?? []);
   });
@@ -173,9 +177,12 @@ describe('environment defaults', () => {
     expect(() => environments(() => ({ maxInvalidFrames: 2.5 }))).toThrow(/`maxInvalidFrames` must be a whole number of at least 1, got 2.5/);
   });
 
-  test('historyLimit, historyTtl: anycable-go\'s defaults (100, 5 minutes) reach message and broadcast; bad values are refused, naming the prop', () => {
-    expect(envs.message.history).toEqual({ limit: 100, ttlSeconds: 300 });
-    expect(environments(() => ({ historyLimit: 0 })).broadcast.history).toEqual({ limit: 0, ttlSeconds: 300 });
+  test('historyLimit, historyTtl, sessionsTtl: anycable-go\'s defaults (100, 5 minutes, 5 minutes) reach message, broadcast, connect and disconnect; bad values are refused, naming the prop', () => {
+    expect(envs.message.history).toEqual({ limit: 100, ttlSeconds: 300, sessionsTtlSeconds: 300 });
+    expect(environments(() => ({ historyLimit: 0 })).broadcast.history).toEqual({ limit: 0, ttlSeconds: 300, sessionsTtlSeconds: 300 });
+    const noSessions = environments(() => ({ sessionsTtl: Duration.seconds(0) }));
+    expect(noSessions.disconnect.history).toEqual({ limit: 100, ttlSeconds: 300, sessionsTtlSeconds: 0 });
+    expect(() => environments(() => ({ sessionsTtl: Duration.millis(500) }))).toThrow(/`sessionsTtl` must be a whole number of seconds \(0 restores no session\), got 500 millis; e\.g\. Duration\.minutes\(5\)/);
     expect(() => environments(() => ({ historyLimit: -1 }))).toThrow(/`historyLimit` must be a whole number of at least 0 .*got -1/);
     expect(() => environments(() => ({ historyTtl: Duration.millis(1500) }))).toThrow(/`historyTtl` must be a whole number of seconds/);
   });

@@ -22,7 +22,7 @@ describe('resolveConfig', () => {
       jwt: undefined,
       rpc: { secret: undefined, proxyHeaders: ['cookie'] },
       limits: DEFAULT_LIMITS,
-      history: { limit: 100, ttlSeconds: 300 },
+      history: { limit: 100, ttlSeconds: 300, sessionsTtlSeconds: 300 },
     });
   });
 

@@ -140,7 +140,7 @@ describe('history on subscribe', () => {
 
   test('reject_history: the offset is older than the history limit', async () => {
     const world = historyWorld();
-    const limited = { ...world, config: { ...world.config, history: { limit: 2, ttlSeconds: 300 } } };
+    const limited = { ...world, config: { ...world.config, history: { limit: 2, ttlSeconds: 300, sessionsTtlSeconds: 300 } } };
     await open(world, EXT, 'first=');
     await send(world, subscribeCommand(IDENTIFIER), 'first=');
     await broadcast(limited, 'm1');

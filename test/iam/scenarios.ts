@@ -321,6 +321,35 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    name: 'session restore: $disconnect keeps an ext client\'s session; ?sid= restores it (welcome restored, rows held), history replays what it missed',
+    applies: (c) => c.rpc === undefined && !c.enforceJwt,
+    play: async (context) => {
+      const stream = 'iam:restore';
+      const identifier = JSON.stringify(turbo(stream));
+      const first = await connectClient(context.run.server.url, [EXT_SUBPROTOCOL]);
+      const { sid } = await first.next((f) => (f as { type?: string }).type === 'welcome') as { sid: string };
+      first.send({ command: 'subscribe', identifier });
+      await first.next((f) => (f as { type?: string }).type === 'confirm_subscription');
+      expect((await post(context, { stream, data: JSON.stringify('one') })).status).toBe(201);
+      const { epoch } = await first.next((f) => (f as { message?: unknown }).message === 'one') as { epoch: string };
+      await first.close();
+      await called(context, 'disconnect', 'dynamodb:PutItem', 'SubscriptionsTable');
+      expect((await post(context, { stream, data: JSON.stringify('two') })).status).toBe(201);
+
+      const second = await connectClient(`${context.run.server.url}?sid=${sid}`, [EXT_SUBPROTOCOL]);
+      expect(await second.next((f) => (f as { type?: string }).type === 'welcome')).toMatchObject({ restored: true, restored_ids: [identifier] });
+      second.send({ command: 'history', identifier, history: { streams: { [stream]: { offset: 1, epoch } } } });
+      await second.next((f) => (f as { type?: string }).type === 'confirm_history');
+      expect(second.messages.filter((f) => (f as { stream_id?: unknown }).stream_id !== undefined)).toEqual([
+        { identifier, message: 'two', stream_id: stream, epoch, offset: 2 },
+      ]);
+      await called(context, 'connect', 'dynamodb:DeleteItem', 'SubscriptionsTable');
+      await called(context, 'connect', 'dynamodb:PutItem', 'SubscriptionsTable');
+      await called(context, 'connect', 'dynamodb:UpdateItem', 'ConnectionsTable');
+      await second.close();
+    },
+  },
+  {
     name: '410: a broadcast (inline and sharded) reaches connections gone without $disconnect, which are removed',
     play: async (context) => {
       const { consumer, id } = await welcomed(context);

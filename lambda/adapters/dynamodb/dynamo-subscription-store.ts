@@ -141,10 +141,15 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     })));
   }
 
-  async removeAll(connectionId: string): Promise<number> {
+  async removeAll(connectionId: string): Promise<SubscriptionKey[]> {
     const keys = await this.keysOf(connectionId);
     await this.deleteKeys(keys);
-    return keys.length;
+    // The sort key is `<connectionId>#<identifier>` (subscriberKey).
+    return keys.map((key) => ({
+      stream: key[SUBSCRIPTIONS.partitionKey],
+      connectionId,
+      identifier: String(key[SUBSCRIPTIONS.sortKey]).slice(connectionId.length + 1),
+    }));
   }
 
   async listByStream(stream: string, cursor?: string, limit = DEFAULT_PAGE_SIZE): Promise<SubscriptionPage> {

@@ -4,4 +4,5 @@
  */
 export {
   CONNECTIONS_TABLE as CONNECTIONS, SUBSCRIPTIONS_TABLE as SUBSCRIPTIONS, subscriberKey, STREAM_HISTORY, historyPartition, historyMessageKey,
+  SESSIONS, sessionPartition,
 } from '../../../src/contract/table-schema';

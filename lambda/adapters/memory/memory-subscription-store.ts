@@ -76,8 +76,14 @@ export class MemorySubscriptionStore implements SubscriptionStore {
     await this.removeWhere((s) => s.connectionId === connectionId && s.identifier === identifier && stopped.has(s.stream));
   }
 
-  async removeAll(connectionId: string): Promise<number> {
-    return (await this.removeWhere((s) => s.connectionId === connectionId)).length;
+  async removeAll(connectionId: string): Promise<SubscriptionKey[]> {
+    const removed: SubscriptionKey[] = [];
+    await this.removeWhere((s) => {
+      if (s.connectionId !== connectionId) return false;
+      removed.push({ stream: s.stream, connectionId, identifier: s.identifier });
+      return true;
+    });
+    return removed;
   }
 
   async listByStream(stream: string, cursor?: string, limit = DEFAULT_PAGE_SIZE): Promise<SubscriptionPage> {
