@@ -151,17 +151,18 @@ describe.each<Store>(['memory', 'dynalite'])('anycable-go etc/anyt/broker_tests/
   let server: Awaited<ReturnType<typeof startServer>>;
   let logger: RecordingLogger;
 
-  // The feature's `before`: two broadcasts to the stream before anyone subscribes.
-  beforeEach(async () => {
+  /** A server, then the feature's `before`: two broadcasts to the stream before anyone subscribes. */
+  async function given(settings: Record<string, unknown> = {}): Promise<void> {
     logger = new RecordingLogger();
-    server = await startServer(store, {}, logger);
+    server = await startServer(store, settings, logger);
     await broadcast(server.broadcastUrl, LEFT);
     await broadcast(server.broadcastUrl, JOIN);
-  });
+  }
 
   const rejectedFor = () => logger.entries.filter((e) => e.event === 'history.rejected').map((e) => e.fields.reason);
 
   test('history: fetching by timestamp (the history command with since)', async () => {
+    await given();
     const { client } = await connectExt(server.url);
     client.send(subscribe());
     expect(await client.receive()).toEqual(ACK);
@@ -177,6 +178,7 @@ describe.each<Store>(['memory', 'dynalite'])('anycable-go etc/anyt/broker_tests/
   });
 
   test('history: fetching by offset (the history command with stream positions)', async () => {
+    await given();
     const { client } = await connectExt(server.url);
     client.send(subscribe());
     expect(await client.receive()).toEqual(ACK);
@@ -199,6 +201,7 @@ describe.each<Store>(['memory', 'dynalite'])('anycable-go etc/anyt/broker_tests/
   });
 
   test('history: subscribing with history (subscribe with since)', async () => {
+    await given();
     const { client } = await connectExt(server.url);
     client.send(subscribe({ since: thirtySecondsAgo() }));
 
@@ -214,6 +217,7 @@ describe.each<Store>(['memory', 'dynalite'])('anycable-go etc/anyt/broker_tests/
   });
 
   test('history: caught up (offset = the latest): nothing replayed, confirm_history', async () => {
+    await given();
     // anycable-go `memstream.filterByOffset` serves an empty backlog for the latest offset.
     const { client } = await connectExt(server.url);
     client.send(subscribe({ since: thirtySecondsAgo() }));
@@ -229,6 +233,7 @@ describe.each<Store>(['memory', 'dynalite'])('anycable-go etc/anyt/broker_tests/
   });
 
   test('history: an epoch the stream does not have is rejected (reject_history)', async () => {
+    await given();
     // anycable-go `Memory.HistoryFrom`: "unknown epoch" -> reject_history (node/node.go `History`).
     const { client } = await connectExt(server.url);
     client.send(subscribe({ streams: { [STREAM]: { offset: 1, epoch: 'not-the-epoch' } } }));
@@ -243,6 +248,7 @@ describe.each<Store>(['memory', 'dynalite'])('anycable-go etc/anyt/broker_tests/
   });
 
   test('history: an offset from the future is rejected (reject_history)', async () => {
+    await given();
     // anycable-go `memstream.filterByOffset`: "requested offset couldn't be found ... latest".
     const { client } = await connectExt(server.url);
     client.send(subscribe({ since: thirtySecondsAgo() }));
@@ -258,7 +264,57 @@ describe.each<Store>(['memory', 'dynalite'])('anycable-go etc/anyt/broker_tests/
     expect(rejectedFor()).toEqual(['offset_from_the_future']);
   });
 
+  test('history limit: since replays the kept messages only; a position before them is rejected', async () => {
+    await given({ history: { limit: 1 } });
+    const { client } = await connectExt(server.url);
+    client.send(subscribe({ since: thirtySecondsAgo() }));
+    expect(await client.receive()).toEqual(ACK);
+    const kept = await client.receive();
+    expect(kept).toEqual(positioned(JOIN, 2));
+    expect(await client.receive()).toEqual(CONFIRM_HISTORY);
+
+    // Offset 1: everything after it is kept, so it is served. Differs from anycable-go, whose
+    // broker/memory.go `filterByOffset` refuses any offset below the oldest kept one (`ms.low >
+    // offset`), this one included, and so also a client that has seen nothing (offset 0).
+    client.send(historyCommand({ streams: { [STREAM]: { offset: 1, epoch: kept.epoch } } }));
+    expect(await client.receive()).toEqual(positioned(JOIN, 2, kept.epoch));
+    expect(await client.receive()).toEqual(CONFIRM_HISTORY);
+    // Offset 0: message 1 is gone.
+    client.send(historyCommand({ streams: { [STREAM]: { offset: 0, epoch: kept.epoch } } }));
+    expect(await client.receive()).toEqual(REJECT_HISTORY);
+    expect(await client.rest()).toEqual([]);
+    expect(rejectedFor()).toEqual(['offset_out_of_range']);
+  });
+
+  test('history TTL: once it has passed, a position is rejected, since replays nothing, and the stream starts a new epoch', async () => {
+    await given({ history: { ttlSeconds: 2 } });
+    const { client } = await connectExt(server.url);
+    client.send(subscribe());
+    expect(await client.receive()).toEqual(ACK);
+    await broadcast(server.broadcastUrl, ALIVE);
+    // Its offset is not asserted: the DynamoDB store counts the TTL from the whole second (it may
+    // expire up to a second early), so the `before` broadcasts may be gone already.
+    const last = await client.receive();
+    expect(last).toEqual(positioned(ALIVE, expect.any(Number)));
+    await new Promise((resolve) => setTimeout(resolve, 2_200)); // past the TTL: the scenario's premise, not a timing assert
+
+    client.send(historyCommand({ streams: { [STREAM]: { offset: last.offset, epoch: last.epoch } } }));
+    expect(await client.receive()).toEqual(REJECT_HISTORY);
+    client.send(historyCommand({ since: thirtySecondsAgo() }));
+    expect(await client.receive()).toEqual(CONFIRM_HISTORY);
+    expect(rejectedFor()).toEqual(['history_expired']);
+    // Differs from anycable-go on purpose: its epoch is the broker's, and a memory stream keeps its
+    // offset for ten TTLs (broker/memory.go `appendEntry`); here a stream whose history expired
+    // starts again at offset 1 under a new epoch (stream-history.ts), so old positions cannot match.
+    await broadcast(server.broadcastUrl, LEFT);
+    const live = await client.receive();
+    expect(live).toEqual(positioned(LEFT, 1));
+    expect(live.epoch).not.toBe(last.epoch);
+    expect(await client.rest()).toEqual([]);
+  });
+
   test('history: for a channel the connection is not subscribed to, reject_history', async () => {
+    await given();
     // Differs from anycable-go on purpose: its node/node.go `History` returns "unknown subscription",
     // which the session only logs, so the client hears nothing; here it gets a defined answer.
     const { client } = await connectExt(server.url);
@@ -270,6 +326,7 @@ describe.each<Store>(['memory', 'dynalite'])('anycable-go etc/anyt/broker_tests/
   });
 
   test('history: a plain actioncable-v1-json client gets no positions, and its history command is rejected', async () => {
+    await given();
     // Differs from anycable-go on purpose (issue 16: the plain protocol stays as it is for stock
     // clients): anycable-go attaches stream_id/epoch/offset to every client's broadcast
     // (common/common.go `ToReplyFor`) and serves `history` to any session (node/node.go `History`).
