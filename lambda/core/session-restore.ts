@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
-import { isBuiltInChannel } from './channels';
 import { CableConfig } from './config';
 import { identifyByJwt } from './jwt-identification';
 import { ChannelRecord, Clock, ConnectionRecord, ConnectionStore, Logger, SubscriptionKey, SubscriptionStore } from './ports';
-import { REPLAY_HOLD_MS } from './replay-hold';
 import { ConnectRequest } from './request';
 
 /**
@@ -148,10 +146,13 @@ export function restoredIdentifiers(snapshot: SessionSnapshot): string[] {
 }
 
 /**
- * How long a restored app channel's rows hold fan-out: until `$connect` has returned, since API
+ * How long a restored connection's rows hold fan-out. Long enough for `$connect` to return (API
  * Gateway answers a post to a connection still connecting with 410, which would make fan-out
- * forget the new connection. Built-in channels' rows are held as for a replay (REPLAY_HOLD_MS):
- * the client asks for what it missed with the `history` command, whose replay releases them.
+ * forget the new connection) and for the client to get its welcome and ask for what it missed
+ * with the `history` command, which holds the rows again for its replay and releases them after
+ * it (history-replay.ts): `@anycable/core` sends it as soon as the welcome arrives. Short enough
+ * that a client that never asks (anyt's restore scenario) gets live broadcasts within its 5 s.
+ * A history command later than this may replay what was meanwhile sent live.
  */
 export const RESTORE_CONNECT_HOLD_MS = 3_000;
 
@@ -163,19 +164,20 @@ export interface RestoreRowsDeps {
 }
 
 /**
- * The restored connection's subscription rows, held (see RESTORE_CONNECT_HOLD_MS), and its
+ * The restored connection's subscription rows, held (RESTORE_CONNECT_HOLD_MS), and its
  * subscription count, as `subscribe` would have left them.
  */
 export async function restoreSubscriptions(deps: RestoreRowsDeps, connectionId: string, sid: string, snapshot: SessionSnapshot): Promise<void> {
   const now = deps.clock.now();
   const expiresAt = Math.floor(now / 1000) + deps.config.ttlSeconds;
+  const holdUntil = now + RESTORE_CONNECT_HOLD_MS;
   await Promise.all(snapshot.subscriptions.map(({ identifier, stream }) => deps.subscriptions.add({
     stream,
     connectionId,
     identifier,
     expiresAt,
     sid,
-    holdUntil: now + (isBuiltInChannel(identifier) ? REPLAY_HOLD_MS : RESTORE_CONNECT_HOLD_MS),
+    holdUntil,
   })));
   const max = deps.config.limits.maxSubscriptionsPerConnection;
   for (const _ of restoredIdentifiers(snapshot)) await deps.connections.reserveSubscription(connectionId, max);

@@ -7,7 +7,6 @@ import { deliverBroadcast, DeliverBroadcastDeps } from '../../lambda/core/broadc
 import { CableSettings } from '../../lambda/core/config';
 import { connect, ConnectDeps } from '../../lambda/core/connect';
 import { handleDisconnect } from '../../lambda/core/disconnect';
-import { REPLAY_HOLD_MS } from '../../lambda/core/replay-hold';
 import { ConnectRequest } from '../../lambda/core/request';
 import { RESTORE_CONNECT_HOLD_MS, sessionKey } from '../../lambda/core/session-restore';
 
@@ -67,8 +66,8 @@ describe('session restore', () => {
     const restoredRows = world.subscriptions.all()
       .map(({ stream, connectionId, identifier, sid: rowSid, holdUntil }) => ({ stream, connectionId, identifier, sid: rowSid, holdUntil }));
     expect(restoredRows.sort((a, b) => a.stream.localeCompare(b.stream))).toEqual([
-      { stream: LOBBY, connectionId: CONNECTION_ID, identifier: LOBBY_ID, sid: welcome.sid, holdUntil: now + REPLAY_HOLD_MS },
-      { stream: ROOM, connectionId: CONNECTION_ID, identifier: ROOM_ID, sid: welcome.sid, holdUntil: now + REPLAY_HOLD_MS },
+      { stream: LOBBY, connectionId: CONNECTION_ID, identifier: LOBBY_ID, sid: welcome.sid, holdUntil: now + RESTORE_CONNECT_HOLD_MS },
+      { stream: ROOM, connectionId: CONNECTION_ID, identifier: ROOM_ID, sid: welcome.sid, holdUntil: now + RESTORE_CONNECT_HOLD_MS },
     ]);
     expect((await world.connections.get(CONNECTION_ID))?.sid).toBe(welcome.sid);
     // Two of a cap of three are taken: one more subscribe, then none.
@@ -163,7 +162,7 @@ describe('session restore', () => {
     // connection. It opens while fan-out waits; the client never asks for history, so the hold passes.
     world.clock.onSleep = () => world.transport.open(CONNECTION_ID);
     await deliverBroadcast(world as unknown as DeliverBroadcastDeps, { stream: ROOM, data: '"during"' });
-    expect(world.clock.sleeps.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(REPLAY_HOLD_MS);
+    expect(world.clock.sleeps.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(RESTORE_CONNECT_HOLD_MS);
     expect(world.transport.sent.get(CONNECTION_ID)?.map((frame) => JSON.parse(frame))).toEqual([expect.objectContaining({ identifier: ROOM_ID, message: 'during' })]);
     expect(await world.connections.get(CONNECTION_ID)).toBeDefined();
   });
@@ -191,7 +190,7 @@ describe('session restore', () => {
     expect(world.logger.entries).toContainEqual(expect.objectContaining({ event: 'session.not_restored', fields: expect.objectContaining({ reason: 'jwt_changed' }) }));
   });
 
-  test('RPC: restored without the app\'s connect; identifiers, cstate and app channels come back, their rows held only while connecting', async () => {
+  test('RPC: restored without the app\'s connect; identifiers, cstate and app channels come back, their rows held while connecting', async () => {
     const base = makeRpcWorld(SETTINGS);
     const world = { ...sessionWorld(SETTINGS, base), rpc: base.rpc };
     const appChannel = JSON.stringify({ channel: 'ChatChannel', room: 1 });
