@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { Page } from 'puppeteer-core';
 import { HeadlessChromium, launchChromium } from './support/chromium';
+import { codeBlock } from './support/rails-guide-pages';
 import { signStream } from '../../lambda/core/signed-stream';
 import { InspectableLocalCableServer } from '../../lambda/local/local-cable-server';
 import { closeServers, SECRET, startTestServer } from '../support/local-server';
@@ -26,19 +27,13 @@ const RECONNECTS = 2;
 const TAIL = 10;
 
 /**
- * The app's JavaScript as its README says (bundled as jsbundling-rails would): Turbo for
+ * The app's JavaScript, docs/reliable-streams.md's block (turbo-stream's README's setup: Turbo for
  * `<turbo-stream>` actions, a cable from the `action-cable-url` meta tag asking for the extended
- * protocol, and turbo-stream's elements with the `X-Socket-ID` header on Turbo's requests. The
- * cable is left on `window` for the test to read.
+ * protocol, turbo-stream's elements with the `X-Socket-ID` header on Turbo's requests), bundled as
+ * jsbundling-rails would. The cable is left on `window` for the test to read.
  */
-const APPLICATION_JS = `
-import '@hotwired/turbo';
-import { createCable } from '@anycable/web';
-import { start } from '@anycable/turbo-stream';
-
-const cable = createCable({ protocol: 'actioncable-v1-ext-json', logLevel: 'error' });
+const APPLICATION_JS = `${codeBlock('docs/reliable-streams.md', '// app/javascript/application.js (@anycable/turbo-stream 0.8.1)')}
 window.cable = cable;
-start(cable, { requestSocketIDHeader: true });
 `;
 
 let chromium: HeadlessChromium;
