@@ -80,6 +80,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-lambda',
     '@aws-sdk/client-secrets-manager',
     '@anycable/core',
+    // The Turbo client of the reliable-streams browser test: turbo-stream 0.8.1 (the newest) takes
+    // a cable from @anycable/core ^1.1.0; @anycable/web 1.1.x creates it (core ^1.1.5).
+    '@anycable/turbo-stream@0.8.1',
+    '@anycable/web@^1.1.1',
     // The RPC peer of the RPC end-to-end tests (0.1.0: the only version on npm).
     '@anycable/serverless-js@0.1.0',
     // Signs JWTs in the identification tests (also what @anycable/serverless-js uses).
