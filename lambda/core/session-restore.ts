@@ -96,7 +96,7 @@ export async function saveSession(
     return;
   }
   try {
-    await keeping.store.save(sessionKey(record.sid), snapshot, Math.floor(keeping.clock.now() / 1000) + ttlSeconds);
+    await keeping.store.save(sessionKey(record.sid), snapshot, Math.ceil(keeping.clock.now() / 1000) + ttlSeconds);
   } catch (error) {
     logger.warn('session.not_saved', { connectionId: record.connectionId, reason: 'store_failed', message: (error as Error).message });
   }

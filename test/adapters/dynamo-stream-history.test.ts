@@ -58,6 +58,24 @@ describe.each<[string, () => StreamHistoryStore]>([
     expect(await history.read('room', 0, 1, later)).toEqual([]);
     expect(await history.append('room', '"new"', { nowMs: later, ttlSeconds: TTL, newEpoch: 'second' })).toEqual({ offset: 1, epoch: 'second' });
   });
+
+  test('expiry: a message stored just before a whole second is still kept a whole TTL later, less a millisecond', async () => {
+    const history = make();
+    const storedAt = NOW + 999;
+    await history.append('room', '"m"', { nowMs: storedAt, ttlSeconds: 1, newEpoch: 'e' });
+    const almost = storedAt + 999;
+    expect(await history.position('room', almost)).toEqual({ offset: 1, epoch: 'e' });
+    expect(await history.read('room', 0, 1, almost)).toEqual([{ offset: 1, data: '"m"', storedAt }]);
+  });
+});
+
+describe('MemoryStreamHistory', () => {
+  test('a busy stream keeps only its TTL\'s worth of messages (expired ones go, as DynamoDB\'s TTL removes them)', async () => {
+    const history = new MemoryStreamHistory();
+    for (let i = 0; i < 100; i++) await history.append('room', `"m${i}"`, { nowMs: NOW + i * 1000, ttlSeconds: 10, newEpoch: 'e' });
+    const kept = (history as unknown as { streams: Map<string, { messages: Map<number, unknown> }> }).streams.get('room')!.messages;
+    expect([...kept.keys()]).toEqual([91, 92, 93, 94, 95, 96, 97, 98, 99, 100]);
+  });
 });
 
 describe('DynamoStreamHistory keys', () => {

@@ -12,7 +12,9 @@ export class DynamoStreamHistory implements StreamHistoryStore {
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
 
   async append(stream: string, data: string, options: AppendOptions): Promise<StreamPosition> {
-    const expiresAt = Math.floor(options.nowMs / 1000) + options.ttlSeconds;
+    // Rounded up: a message is kept at least the history TTL (rounded down, one stored a moment
+    // before a whole second would be gone up to a second early, as the memory store's never is).
+    const expiresAt = Math.ceil(options.nowMs / 1000) + options.ttlSeconds;
     const position = await this.advance(stream, expiresAt, options);
     await this.doc.send(new PutCommand({
       TableName: this.tableName,

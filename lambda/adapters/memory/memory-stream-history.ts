@@ -19,6 +19,11 @@ export class MemoryStreamHistory implements StreamHistoryStore {
       record = { offset: 0, epoch: options.newEpoch, expiresAtMs, messages: new Map() };
       this.streams.set(stream, record);
     }
+    // As DynamoDB's TTL removes them: expired messages go, so a busy stream keeps only its TTL's worth.
+    for (const [offset, message] of record.messages) {
+      if (message.expiresAtMs > options.nowMs) break;
+      record.messages.delete(offset);
+    }
     record.offset++;
     record.expiresAtMs = expiresAtMs;
     record.messages.set(record.offset, { offset: record.offset, data, storedAt: options.nowMs, expiresAtMs });
