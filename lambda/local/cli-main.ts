@@ -124,6 +124,9 @@ function banner(server: LocalCableServer, options: LocalCableServerOptions, conf
     ['History', config.history.limit > 0
       ? `${config.history.limit} messages per stream for ${config.history.ttlSeconds} s, for ${ACTIONCABLE_EXT_SUBPROTOCOL} clients (docs/reliable-streams.md)`
       : 'off (--history_limit=0): no stream positions'],
+    ['Sessions', config.history.sessionsTtlSeconds > 0
+      ? `a dropped ${ACTIONCABLE_EXT_SUBPROTOCOL} client restores its session with ?sid= for ${config.history.sessionsTtlSeconds} s`
+      : 'not kept (--sessions_ttl=0)'],
     ['Store', store],
     ['Pings', pings(config, options)],
     ['Demo page', options.demo ? `${server.httpUrl}/` : 'off (--demo=false)'],

@@ -26,6 +26,14 @@ describe('resolveConfig', () => {
     });
   });
 
+  test('history.sessionsTtlSeconds: 0 keeps no session; a negative or fractional value is refused, naming the setting', () => {
+    expect(resolveConfig({ history: { sessionsTtlSeconds: 0 } }).history.sessionsTtlSeconds).toBe(0);
+    for (const bad of [-1, 1.5]) {
+      expect(() => resolveConfig({ history: { sessionsTtlSeconds: bad } }))
+        .toThrow(new CableConfigError(`history.sessionsTtlSeconds must be a non-negative integer (0: no session restore), got ${bad}`));
+    }
+  });
+
   test('limits: partial settings keep the other default; invalid values name the setting', () => {
     expect(resolveConfig({ limits: { maxInvalidFrames: 3 } }).limits).toEqual({ ...DEFAULT_LIMITS, maxInvalidFrames: 3 });
     expect(() => resolveConfig({ limits: { maxSubscriptionsPerConnection: 0 } })).toThrow(/limits.maxSubscriptionsPerConnection must be an integer of at least 1, got 0/);

@@ -178,15 +178,17 @@ describe('cdk-cable dev (in-process)', () => {
     expect(await run.exitCode).toBe(0);
   });
 
-  test('banner: --history_limit and --history_ttl reach the config (0 turns history off)', async () => {
-    const run = runInProcess(['dev', '--port=0', '--log_level=silent', '--history_limit=7', '--history_ttl=60']);
+  test('banner: --history_limit, --history_ttl and --sessions_ttl reach the config (0 turns history off, and sessions)', async () => {
+    const run = runInProcess(['dev', '--port=0', '--log_level=silent', '--history_limit=7', '--history_ttl=60', '--sessions_ttl=90']);
     await run.server;
     expect(run.text()).toMatch(/History: +7 messages per stream for 60 s, for actioncable-v1-ext-json clients/);
+    expect(run.text()).toMatch(/Sessions: +a dropped actioncable-v1-ext-json client restores its session with \?sid= for 90 s/);
     run.stop('SIGTERM');
     expect(await run.exitCode).toBe(0);
-    const off = runInProcess(['dev', '--port=0', '--log_level=silent', '--history_limit=0']);
+    const off = runInProcess(['dev', '--port=0', '--log_level=silent', '--history_limit=0', '--sessions_ttl=0']);
     await off.server;
     expect(off.text()).toMatch(/History: +off \(--history_limit=0\)/);
+    expect(off.text()).toMatch(/Sessions: +not kept \(--sessions_ttl=0\)/);
     off.stop('SIGTERM');
     expect(await off.exitCode).toBe(0);
   });
