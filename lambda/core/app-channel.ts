@@ -20,6 +20,16 @@ export interface AppCommandResult {
   readonly transmissions: string[];
   /** Close the connection after them (the app said `disconnect`). */
   readonly close: boolean;
+  /**
+   * A `subscribe` the app confirmed, from an ext client: the channel's streams, whose rows were
+   * created held when `holdUntil` was given (history-replay.ts replays them, then releases them).
+   */
+  readonly subscribed?: { readonly streams: readonly string[] };
+}
+
+export interface AppCommandOptions {
+  /** Create an ext client's new stream rows held until then, for a history replay (replay-hold.ts). */
+  readonly holdUntil?: number;
 }
 
 const NOTHING: AppCommandResult = { transmissions: [], close: false };
@@ -49,6 +59,7 @@ export async function performAppCommand(
   deps: AppChannelDeps,
   connectionId: string,
   command: ClientCommand,
+  options: AppCommandOptions = {},
 ): Promise<AppCommandResult> {
   const { logger } = deps;
   const { identifier } = command;
@@ -93,7 +104,7 @@ export async function performAppCommand(
     logger.error('command.rpc_error', { connectionId, command: command.command, identifier, errorMsg: response.errorMsg });
     return failed(deps, record, command, channel);
   }
-  return apply(deps, record, command, channel, response);
+  return apply(deps, record, command, channel, response, options);
 }
 
 async function apply(
@@ -102,6 +113,7 @@ async function apply(
   command: ClientCommand,
   channel: ChannelRecord | undefined,
   response: RpcCommandResponse,
+  options: AppCommandOptions,
 ): Promise<AppCommandResult> {
   const { connectionId } = record;
   const { identifier } = command;
@@ -120,7 +132,8 @@ async function apply(
     // node.go `Unsubscribe`: whatever the app answers, every stream of the channel stops.
     await dropChannel(deps, record, identifier, channel, response.env.cstate);
   } else if (!rejected) {
-    const streams = await changeStreams(deps, record, identifier, channel?.streams ?? [], response);
+    const holdUntil = record.sid !== undefined ? options.holdUntil : undefined;
+    const streams = await changeStreams(deps, record, identifier, channel?.streams ?? [], response, holdUntil);
     const state = mergeState(channel?.state ?? {}, response.env.istate);
     const outcome = await updateState(deps, record, response.env.cstate, {
       identifier,
@@ -131,6 +144,9 @@ async function apply(
     // call started would outlive both, receiving broadcasts until TTL.
     const started = streams.filter((stream) => !(channel?.streams ?? []).includes(stream));
     if (outcome !== 'updated' && started.length > 0) await deps.subscriptions.removeStreams(connectionId, identifier, started);
+    if (command.command === 'subscribe' && outcome === 'updated' && record.sid !== undefined && !response.disconnect) {
+      return { transmissions, close: false, subscribed: { streams } };
+    }
   } else {
     await updateState(deps, record, response.env.cstate);
   }
@@ -174,6 +190,7 @@ async function changeStreams(
   identifier: string,
   current: readonly string[],
   response: RpcCommandResponse,
+  holdUntil?: number,
 ): Promise<string[]> {
   let streams = [...current];
   if (response.stopStreams) {
@@ -190,7 +207,9 @@ async function changeStreams(
       deps.logger.warn('command.stream_skipped', { connectionId, identifier, reason: stream === '' ? 'empty_stream_name' : 'stream_name_too_long' });
       continue;
     }
-    await deps.subscriptions.add({ stream, connectionId, identifier, expiresAt, ...(sid !== undefined ? { sid } : {}) });
+    await deps.subscriptions.add({
+      stream, connectionId, identifier, expiresAt, ...(sid !== undefined ? { sid } : {}), ...(holdUntil !== undefined ? { holdUntil } : {}),
+    });
     if (!streams.includes(stream)) streams.push(stream);
   }
   return streams;

@@ -1,8 +1,9 @@
+import { AppChannelDeps, performAppCommand } from './app-channel';
 import { resolveChannel } from './channels';
 import { HistoryRequest, parseHistoryRequest } from './ext-protocol';
 import type { MessageResult } from './message';
 import { ConnectionStore } from './ports';
-import { confirmHistory, encodeFrame, rejectHistory, ServerFrame } from './protocol';
+import { ClientCommand, confirmHistory, encodeFrame, rejectHistory } from './protocol';
 import { REPLAY_HOLD_MS } from './replay-hold';
 import { readMissed, StreamHistoryDeps } from './stream-history';
 import { SubscribeDeps, subscribeRows } from './subscribe';
@@ -42,7 +43,32 @@ export async function subscribeWithHistory(
   }
   // A re-sent copy of a subscribe: the copy that created the rows replays.
   if (!subscribed.created) return { frames, close: false };
-  return replayHeld(deps, connectionId, identifier, streams, request, frames);
+  return replayHeld(deps, connectionId, identifier, streams, request, frames.map(encodeFrame));
+}
+
+/**
+ * An ext client's `subscribe` with `history` to an app (RPC) channel: the app's `command`, with
+ * the streams it starts created held, then, once it confirmed, the same replay of those streams
+ * as for a built-in channel (anycable-go node/node.go `Subscribe` calls `History` after a
+ * confirmed subscribe). The app's transmissions (its `confirm_subscription`) come first. A
+ * rejected or failed subscribe, a re-sent copy and a plain client get the app's answer alone;
+ * a malformed `history`, that answer and `reject_history`.
+ */
+export async function subscribeAppChannelWithHistory(
+  deps: HistoryReplayDeps & AppChannelDeps,
+  connectionId: string,
+  command: ClientCommand,
+): Promise<MessageResult> {
+  const request = parseHistoryRequest(command.history);
+  const holdUntil = typeof request === 'string' ? undefined : deps.clock.now() + REPLAY_HOLD_MS;
+  const result = await performAppCommand(deps, connectionId, command, holdUntil !== undefined ? { holdUntil } : {});
+  const answered: MessageResult = { frames: [], transmissions: result.transmissions, close: result.close };
+  if (!result.subscribed) return answered;
+  if (typeof request === 'string') {
+    deps.logger.info('history.rejected', { connectionId, identifier: command.identifier.slice(0, 100), reason: request });
+    return { ...answered, transmissions: [...result.transmissions, encodeFrame(rejectHistory(command.identifier))] };
+  }
+  return replayHeld(deps, connectionId, command.identifier, result.subscribed.streams, request, result.transmissions);
 }
 
 /**
@@ -50,7 +76,8 @@ export async function subscribeWithHistory(
  * subscription the connection holds (what `@anycable/core` sends after a session restore). The
  * rows are held first, as for `subscribe`, then the same replay: the missed messages, then
  * `confirm_history`, or `reject_history` (also for a channel not subscribed or not built in, and
- * a plain client, which has no positions).
+ * a plain client, which has no positions). An app channel's streams are those the connection row
+ * keeps for it.
  */
 export async function historyCommand(
   deps: HistoryReplayDeps & { readonly connections: ConnectionStore },
@@ -59,17 +86,20 @@ export async function historyCommand(
   history: unknown,
 ): Promise<MessageResult> {
   const request = parseHistoryRequest(history);
+  const record = typeof request === 'string' ? undefined : await deps.connections.get(connectionId);
   const resolution = resolveChannel(deps.config, identifier);
+  const appChannel = record?.channels && Object.prototype.hasOwnProperty.call(record.channels, identifier) ? record.channels[identifier] : undefined;
+  const streams = resolution.kind === 'reject' ? appChannel?.streams : resolution.streams;
   const reason = typeof request === 'string' ? request
-    : resolution.kind === 'reject' ? 'not_a_built_in_channel'
-      : (await deps.connections.get(connectionId))?.sid === undefined ? 'not_an_ext_client' : undefined;
-  if (reason !== undefined || typeof request === 'string' || resolution.kind === 'reject') {
+    : streams === undefined ? 'not_subscribed'
+      : record?.sid === undefined ? 'not_an_ext_client' : undefined;
+  if (reason !== undefined || typeof request === 'string' || streams === undefined) {
     deps.logger.info('history.rejected', { connectionId, identifier: identifier.slice(0, 100), reason });
     return { frames: [rejectHistory(identifier)], close: false };
   }
   const until = deps.clock.now() + REPLAY_HOLD_MS;
   const held: string[] = [];
-  for (const stream of resolution.streams) {
+  for (const stream of streams) {
     if (await deps.subscriptions.hold({ stream, connectionId, identifier }, until)) held.push(stream);
   }
   if (held.length === 0) {
@@ -86,7 +116,7 @@ async function replayHeld(
   identifier: string,
   streams: readonly string[],
   request: HistoryRequest,
-  before: ServerFrame[],
+  before: readonly string[],
 ): Promise<MessageResult> {
   const release = (positions?: Readonly<Record<string, number>>) => async () => {
     for (const stream of streams) {
@@ -102,11 +132,11 @@ async function replayHeld(
   }
   if (replay.kind === 'reject') {
     deps.logger.info('history.rejected', { connectionId, identifier: identifier.slice(0, 100), reason: replay.reason });
-    return { frames: [...before, rejectHistory(identifier)], close: false, afterSent: release() };
+    return { frames: [], transmissions: [...before, encodeFrame(rejectHistory(identifier))], close: false, afterSent: release() };
   }
   return {
     frames: [],
-    transmissions: [...before.map(encodeFrame), ...replay.frames, encodeFrame(confirmHistory(identifier))],
+    transmissions: [...before, ...replay.frames, encodeFrame(confirmHistory(identifier))],
     close: false,
     afterSent: release(replay.positions),
   };

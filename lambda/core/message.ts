@@ -1,6 +1,6 @@
 import { performAppCommand } from './app-channel';
 import { isBuiltInChannel } from './channels';
-import { historyCommand, HistoryReplayDeps, subscribeWithHistory } from './history-replay';
+import { historyCommand, HistoryReplayDeps, subscribeAppChannelWithHistory, subscribeWithHistory } from './history-replay';
 import { invalidFrame } from './invalid-frames';
 import { ConnectionStore, Logger } from './ports';
 import { byteLength, ClientCommand, disconnect, encodeFrame, MAX_MESSAGE_BYTES, ServerFrame, UNAUTHORIZED } from './protocol';
@@ -55,7 +55,9 @@ export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Pro
   if (command.command === 'history') return historyCommand(deps, connectionId, command.identifier, command.history);
   if (deps.rpc && !isBuiltInChannel(command.identifier)) {
     // The app's channels read the connection row anyway, and refuse a connection without one.
-    const result = await performAppCommand({ ...deps, rpc: deps.rpc, connections: deps.connections }, connectionId, command);
+    const appDeps = { ...deps, rpc: deps.rpc, connections: deps.connections };
+    if (command.command === 'subscribe' && command.history !== undefined) return subscribeAppChannelWithHistory(appDeps, connectionId, command);
+    const result = await performAppCommand(appDeps, connectionId, command);
     return { frames: [], transmissions: result.transmissions, close: result.close };
   }
   switch (command.command) {
