@@ -35,7 +35,7 @@ async function post(world: World, result: MessageResult, connectionId = CONNECTI
 }
 
 /** What the client is sent, in order: the result's frames, then its transmissions. */
-function posted(result: MessageResult): unknown[] {
+function sentFrames(result: MessageResult): unknown[] {
   return [...result.frames, ...(result.transmissions ?? []).map((text) => JSON.parse(text) as unknown)];
 }
 
@@ -131,7 +131,7 @@ describe('history on subscribe', () => {
     const epoch = await missedThree(world);
     await reconnected(world);
     const result = await send(world, historyCommand({ streams: position(epoch) }));
-    expect(posted(result)).toEqual([{ type: 'confirm_subscription', identifier: IDENTIFIER }, { type: 'reject_history', identifier: IDENTIFIER }]);
+    expect(sentFrames(result)).toEqual([{ type: 'confirm_subscription', identifier: IDENTIFIER }, { type: 'reject_history', identifier: IDENTIFIER }]);
   });
 
   test('unknown stream: a position for a stream the subscription does not have is ignored; an up-to-date one replays nothing', async () => {
