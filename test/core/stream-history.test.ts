@@ -152,7 +152,7 @@ describe('history on subscribe', () => {
     for (const m of ['m2', 'm3', 'm4']) await broadcast(limited, m);
     await reconnected(world);
     const result = await send(limited, historyCommand({ streams: { [ROOM]: { offset: 1, epoch } } }));
-    expect(posted(result).map((f) => (f as { type: string }).type)).toEqual(['confirm_subscription', 'reject_history']);
+    expect(sentFrames(result).map((f) => (f as { type: string }).type)).toEqual(['confirm_subscription', 'reject_history']);
   });
 
   test('race: a broadcast given its offset before the position read is replayed, not also sent live; one after waits for the replay', async () => {
