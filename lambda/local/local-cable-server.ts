@@ -108,6 +108,8 @@ export interface LocalCableServerOverrides {
 export interface InspectableLocalCableServer extends LocalCableServer {
   readonly runtime: LocalRuntime;
   readonly registry: ConnectionRegistry;
+  /** The pinger's schedule, to pause and resume. */
+  readonly pings: Pick<LocalPingSchedule, 'pause' | 'resume'>;
 }
 
 export const DEFAULT_PORT = 8080;
@@ -216,6 +218,7 @@ export async function startInspectableServer(
     broadcastUrl: `http://${authority}${BROADCAST_PATH}`,
     runtime,
     registry,
+    pings,
     close: () => closing ??= (async () => {
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       await pings.stop();

@@ -17,6 +17,7 @@ export class LocalPingSchedule {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private isStopped = false;
+  private isPaused = false;
   private next = 0;
   private readonly sleepers = new Set<() => void>();
 
@@ -52,12 +53,27 @@ export class LocalPingSchedule {
     await this.running;
   }
 
+  /**
+   * Skips the scheduled invocations until `resume()` (the schedule keeps its beat); resolves once
+   * the one running, if any, has finished. For tests that need the pinger to stay as it is, e.g.
+   * idle: what a `$connect` then invokes still runs.
+   */
+  async pause(): Promise<void> {
+    this.isPaused = true;
+    await this.running;
+  }
+
+  resume(): void {
+    this.isPaused = false;
+  }
+
   private schedule(invoke: (event: ScheduledEvent) => Promise<unknown>, periodMs: number): void {
     if (this.isStopped) return;
     this.timer = setTimeout(() => {
       const time = new Date(this.next).toISOString();
       this.next += periodMs;
-      this.running = invoke({ time })
+      const run = this.isPaused ? Promise.resolve() : invoke({ time });
+      this.running = run
         .then(() => undefined, (error: unknown) => this.logger.warn('local.ping_failed', { time, error }))
         .finally(() => {
           this.running = undefined;

@@ -34,8 +34,6 @@ export interface Scenario {
 }
 
 const WAIT_MS = 15_000;
-/** Tries at connecting while the pinger is idle (pinger idle scenario). */
-const IDLE_ATTEMPTS = 8;
 const ANN = { user: 'ann' };
 
 /** A URL a consumer of this configuration connects with: `?user=` for the app's RPC, a token when JWTs are enforced. */
@@ -124,50 +122,27 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     // First, while no connection exists: the scheduled pinger releases the lease after one Scan.
     name: 'pinger idle: with no connection the pinger releases its lease; a $connect takes it and starts the ping function',
-    // Only where $connect is quick: the bundled pinger's period here is one ping tick, so the idle
-    // window is about a second, and a $connect that first calls the app's RPC or checks a JWT with
-    // a table key missed it in all 8 tries in CI (it then finds the next period running, which is
-    // right). The grant is proven used by the configurations that play it (unused = no
-    // configuration exercised it); the behaviour itself: test/core/ping-workers.test.ts.
-    applies: (c) => c.rpc === undefined && !c.enforceJwt,
     play: async (context) => {
-      // Connect right after a period went idle, seconds before the next one claims the lease (a period
-      // just claimed is `running` until its Scan finds nothing, and $connect leaves it be). The timing
-      // is the local schedule's (a bundled pinger's period is one 3 s tick), so a $connect that still
-      // met a running period is retried: on a loaded machine a $connect with JWT and a table key
-      // can take longer than the idle window, and three tries were seen to miss it in CI.
-      const starts = () => context.calls.filter((call) => call.function === 'connect' && call.request.includes(LOCAL_PING_FUNCTION)).length;
-      let idle = 0;
-      let consumer: RecordingConsumer | undefined;
-      for (let attempt = 0; attempt < IDLE_ATTEMPTS && !consumer; attempt++) {
-        await eventually(async () => {
-          const lease = await pingerLease(context);
-          expect(lease?.phase).toBe('idle');
-          expect(lease!.period).toBeGreaterThan(idle);
-          idle = lease!.period!;
-        }, WAIT_MS);
-        const before = starts();
-        const connected = (await welcomed(context)).consumer;
-        await eventually(() => expect(starts()).toBeGreaterThan(before), 3_000).then(() => {
-          consumer = connected;
-        }, () => connected.disconnect());
-        if (!consumer) await eventually(async () => expect(await context.dynamo.scanAll(context.run.tables.connectionsTable)).toEqual([]), WAIT_MS);
+      // The idle window is the local schedule's (a bundled pinger's period is one 3 s tick, idle
+      // for about a second of it). Pausing the schedule once the lease is idle keeps it so while
+      // $connect runs, however long it takes (RPC, a JWT with a table key, a loaded machine).
+      const { pings } = context.run.server;
+      await eventually(async () => expect((await pingerLease(context))?.phase).toBe('idle'), WAIT_MS);
+      await pings.pause();
+      let consumer: RecordingConsumer;
+      try {
+        // An invocation that was running when the schedule paused finds no connection and goes idle again.
+        await eventually(async () => expect((await pingerLease(context))?.phase).toBe('idle'), WAIT_MS);
+        consumer = (await welcomed(context)).consumer;
+        await called(context, 'connect', 'lambda:InvokeFunction', LOCAL_PING_FUNCTION);
+        // The period $connect leased is run by the pinger it started.
+        const taken = await pingerLease(context);
+        expect(taken?.phase).toMatch(/^(leased|running)$/);
+        await eventually(async () => expect(await pingerLease(context)).toMatchObject({ period: taken!.period, phase: 'running' }), WAIT_MS);
+      } finally {
+        pings.resume();
       }
-      // The idle window is about one tick here and its timing the schedule's: missing it in every
-      // try is not a permission fault (the call is still proven made: a grant no configuration
-      // exercised fails the check as unused). The lease's behaviour: test/core/ping-workers.test.ts.
-      if (!consumer) {
-        console.log(`  note pinger idle: no $connect met an idle window in ${IDLE_ATTEMPTS} tries; the lease checks were skipped`);
-        return;
-      }
-      const started = consumer;
-      await called(context, 'connect', 'lambda:InvokeFunction', LOCAL_PING_FUNCTION);
-      // The period $connect leased is run by the pinger it started: the schedule's invocation of
-      // that period finds the lease taken and exits, so only the started one turns it `running`.
-      const taken = await pingerLease(context);
-      expect(taken?.phase).toMatch(/^(leased|running)$/);
-      await eventually(async () => expect(await pingerLease(context)).toMatchObject({ period: taken!.period, phase: 'running' }), WAIT_MS);
-      await eventually(() => expect(framesOf(started)).toContainEqual(expect.objectContaining({ type: 'ping' })), WAIT_MS);
+      await eventually(() => expect(framesOf(consumer)).toContainEqual(expect.objectContaining({ type: 'ping' })), WAIT_MS);
     },
   },
   {
