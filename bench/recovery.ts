@@ -206,10 +206,12 @@ function ms(value: number | null): string {
 }
 
 function printTable(rows: Row[]): void {
-  const header = ['design', 'cut', 'sent', 'recv', 'lost', 'dup', 'ooo', 'cuts', 'sid/restored', 'recovery s p50/max', 'cut→open s p50', 'reconnect→msg s p50/max'];
+  const header = ['design', 'cut', 'sent', 'recv', 'lost', 'dup', 'ooo', 'cuts', 'sid/restored', 'age at cut s p50',
+    'recovery s p50/max', 'client wait s p50', 'dial→open s p50', 'reconnect→msg s p50/max'];
   const lines = rows.map((r) => [
-    r.design, r.cut, r.sent, r.received, r.lost, r.duplicated, r.outOfOrder, `${r.recovered}/${r.cuts}`, `${r.restoreAsked}/${r.restored}`,
-    `${ms(r.recoveryMs.p50)} / ${ms(r.recoveryMs.max)}`, ms(r.cutToOpenMs.p50), `${ms(r.reconnectToMessageMs.p50)} / ${ms(r.reconnectToMessageMs.max)}`,
+    r.design, r.cut, r.sent, r.received, r.lost, r.duplicated, r.outOfOrder, `${r.recovered}/${r.cuts}`, `${r.restoreAsked}/${r.restored}`, ms(r.ageAtCutMs.p50),
+    `${ms(r.recoveryMs.p50)} / ${ms(r.recoveryMs.max)}`, ms(r.cutToDialMs.p50), ms(r.dialToOpenMs.p50),
+    `${ms(r.reconnectToMessageMs.p50)} / ${ms(r.reconnectToMessageMs.max)}`,
   ].map(String));
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((line) => line[i].length)));
   for (const line of [header, ...lines]) console.log(line.map((cell, i) => cell.padEnd(widths[i])).join('  '));
@@ -255,7 +257,8 @@ async function main(): Promise<void> {
         'ext-tuned': `@anycable/core 1.1.7, actioncable-v1-ext-json, reconnectStrategy backoffWithJitter(${TUNED_BASE_MS}, { maxInterval: ${TUNED_MAX_MS} }): first wait 0.25-1.5 s`,
       },
       cuts: {
-        server_restart: `settings.maxConnectionAgeSeconds = ${CUT_SECONDS}: the pinger (ticks of 3 s) sends the server_restart disconnect frame and closes`,
+        server_restart: `settings.maxConnectionAgeSeconds = ${CUT_SECONDS}: the pinger (a round every 3 s tick) sends the server_restart disconnect frame and closes; `
+          + 'its rounds look one tick ahead, so a connection is ended at an age between N - 3 s and N (see ageAtCutMs)',
         drop: `maxConnectionMs = ${CUT_SECONDS * 1000}: the local server closes the socket (1001) with no frame, as API Gateway's cut`,
       },
       settings: {

@@ -84,10 +84,12 @@ export interface RecoveryStats {
   restored: number;
   /** Cut → first message delivered after a new socket opened. */
   recoveryMs: Spread;
-  /** Cut → the new socket open: the client's reconnect wait (its backoff or monitor), plus the upgrade. */
-  cutToOpenMs: Spread;
-  /** New socket open → welcome: the server's `$connect` (with restore). */
-  openToWelcomeMs: Spread;
+  /** Connection age at the cut (open → cut). */
+  ageAtCutMs: Spread;
+  /** Cut → the client dials the socket that opens: its reconnect wait (backoff or monitor), failed attempts included. */
+  cutToDialMs: Spread;
+  /** Dial → open: the upgrade and the server's `$connect` (with restore, and `welcome`, which the local server sends in it). */
+  dialToOpenMs: Spread;
   /** Reconnect (welcome) → first message: resubscribe or restore, history replay, or the next live broadcast. */
   reconnectToMessageMs: Spread;
 }
@@ -109,11 +111,12 @@ export function recoveryStats(timeline: ClientTimeline, sent: number, stoppedAt:
     seen.add(n);
     highest = Math.max(highest, n);
   }
-  const times = { recovery: [] as number[], toOpen: [] as number[], toWelcome: [] as number[], reconnect: [] as number[] };
+  const times = { recovery: [] as number[], age: [] as number[], toDial: [] as number[], toOpen: [] as number[], reconnect: [] as number[] };
   const cuts = timeline.sockets.filter((s) => s.cutAt !== undefined && s.cutAt < stoppedAt);
   let recovered = 0;
   for (const socket of cuts) {
     const cutAt = socket.cutAt!;
+    times.age.push(cutAt - socket.openedAt!);
     // The next socket that opened after this cut (attempts that never opened are part of the wait).
     const next = timeline.sockets.find((s) => s.openedAt !== undefined && s.openedAt > cutAt);
     if (!next) continue;
@@ -121,11 +124,9 @@ export function recoveryStats(timeline: ClientTimeline, sent: number, stoppedAt:
     if (!first) continue;
     recovered++;
     times.recovery.push(first.at - cutAt);
-    times.toOpen.push(next.openedAt! - cutAt);
-    if (next.welcomeAt !== undefined) {
-      times.toWelcome.push(next.welcomeAt - next.openedAt!);
-      times.reconnect.push(first.at - next.welcomeAt);
-    }
+    times.toDial.push(next.startedAt - cutAt);
+    times.toOpen.push(next.openedAt! - next.startedAt);
+    if (next.welcomeAt !== undefined) times.reconnect.push(first.at - next.welcomeAt);
   }
   let lost = 0;
   for (let n = 0; n < sent; n++) if (!seen.has(n)) lost++;
@@ -141,8 +142,9 @@ export function recoveryStats(timeline: ClientTimeline, sent: number, stoppedAt:
     restoreAsked: timeline.sockets.filter((s) => s.sid !== undefined).length,
     restored: timeline.sockets.filter((s) => s.restored).length,
     recoveryMs: spread(times.recovery),
-    cutToOpenMs: spread(times.toOpen),
-    openToWelcomeMs: spread(times.toWelcome),
+    ageAtCutMs: spread(times.age),
+    cutToDialMs: spread(times.toDial),
+    dialToOpenMs: spread(times.toOpen),
     reconnectToMessageMs: spread(times.reconnect),
   };
 }
