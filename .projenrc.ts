@@ -273,6 +273,11 @@ project.addTask('bench:ping', {
   exec: 'ts-node --project bench/tsconfig.json bench/ping.ts',
 });
 
+project.addTask('bench:recovery', {
+  description: 'Forced reconnects on the local server: broadcasts lost and recovery time, stock @rails/actioncable next to @anycable/core ext with default and tuned backoff (bench/results/recovery.json)',
+  exec: 'ts-node --project bench/tsconfig.json bench/recovery.ts',
+});
+
 project.addTask('bench:local-load', {
   description: '2,000 clients on one Turbo stream: the local server next to a real Rails ActionCable server (bench/results/local-load.json)',
   exec: 'ts-node --project bench/tsconfig.json bench/local-load.ts',
