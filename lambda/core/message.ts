@@ -56,9 +56,13 @@ export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Pro
   if (deps.rpc && !isBuiltInChannel(command.identifier)) {
     // The app's channels read the connection row anyway, and refuse a connection without one.
     const appDeps = { ...deps, rpc: deps.rpc, connections: deps.connections };
-    if (command.command === 'subscribe' && command.history !== undefined) return subscribeAppChannelWithHistory(appDeps, connectionId, command);
-    const result = await performAppCommand(appDeps, connectionId, command);
-    return { frames: [], transmissions: result.transmissions, close: result.close };
+    const result = command.command === 'subscribe' && command.history !== undefined
+      ? await subscribeAppChannelWithHistory(appDeps, connectionId, command)
+      : { frames: [], ...await performAppCommand(appDeps, connectionId, command) };
+    // The app closes it (its `disconnect`): a session restore must not bring it back (session-restore.ts).
+    if (result.close) await deps.connections.forbidRestore(connectionId);
+    const { frames, transmissions, close, afterSent } = result;
+    return { frames, transmissions, close, ...(afterSent ? { afterSent } : {}) };
   }
   switch (command.command) {
     case 'subscribe': {

@@ -32,6 +32,11 @@ export interface ConnectionRecord {
   readonly cstate?: Readonly<Record<string, string>>;
   /** The app-defined (RPC) channels this connection is subscribed to, by identifier. */
   readonly channels?: Readonly<Record<string, ChannelRecord>>;
+  /**
+   * The server closed it on purpose (a remote disconnect, the app's `disconnect`): its session is
+   * not kept for restore, or a client that kept its sid would undo what the app decided.
+   */
+  readonly noRestore?: boolean;
 }
 
 /** One subscription to an app-defined channel. */
@@ -110,6 +115,8 @@ export interface ConnectionStore {
    * or undefined, changing nothing, when there is no such connection.
    */
   countInvalidFrame(connectionId: string): Promise<number | undefined>;
+  /** Sets `noRestore` on the row before the server closes the connection on purpose; a gone row is not an error. */
+  forbidRestore(connectionId: string): Promise<void>;
 }
 
 export interface Subscription {

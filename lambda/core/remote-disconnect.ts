@@ -42,6 +42,8 @@ export async function remoteDisconnect(deps: RemoteDisconnectDeps, command: Remo
   for (const connectionId of ids) {
     try {
       await deps.transport.send(connectionId, frame);
+      // Before the close, whose `$disconnect` would keep its session for a client that ignores the frame.
+      await deps.connections.forbidRestore(connectionId);
       await deps.transport.close(connectionId);
       result.disconnected++;
     } catch (error) {

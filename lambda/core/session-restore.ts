@@ -83,7 +83,8 @@ export async function saveSession(
   removed: readonly SubscriptionKey[],
 ): Promise<void> {
   const { ttlSeconds } = keeping;
-  if (record.sid === undefined || ttlSeconds === 0) return;
+  // Plain clients cannot restore; a connection the server closed on purpose must not come back.
+  if (record.sid === undefined || record.noRestore === true || ttlSeconds === 0) return;
   const snapshot: SessionSnapshot = {
     ...(record.identifiers !== undefined ? { identifiers: record.identifiers } : {}),
     cstate: record.cstate ?? {},

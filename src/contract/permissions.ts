@@ -175,6 +175,11 @@ export const PERMISSIONS: Readonly<Record<CableFunctionName, FunctionPermissions
         { actions: ['lambda:InvokeFunction'], resource: { kind: 'function', function: 'fanout' }, why: 'broadcast: hands the shards of a large stream to the fan-out function' },
         { actions: ['dynamodb:Query'], resource: connections(CONNECTIONS_TABLE.byIdentifiersIndex), why: 'broadcast: remote disconnect finds the connections of one identifiers JSON' },
         { actions: ['execute-api:ManageConnections'], resource: { kind: 'connections', method: 'DELETE' }, why: 'broadcast: remote disconnect closes them' },
+        {
+          actions: ['dynamodb:UpdateItem'],
+          resource: connections(),
+          why: 'broadcast: remote disconnect marks the rows of the connections it closes, so their sessions are not kept for restore',
+        },
         ...forgetConnection('broadcast'),
       ],
       secrets: [

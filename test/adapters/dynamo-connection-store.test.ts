@@ -154,6 +154,17 @@ describe('DynamoConnectionStore limits', () => {
     expect(await store.get('gone')).toBeUndefined();
   });
 
+  test('forbidRestore: the row says noRestore, and so do get and delete; a connection without a row gets none', async () => {
+    await store.put(record);
+    expect((await store.get(record.connectionId))?.noRestore).toBeUndefined();
+    await store.forbidRestore(record.connectionId);
+    expect(await attributes()).toMatchObject({ noRestore: { BOOL: true } });
+    expect(await store.get(record.connectionId)).toEqual({ ...record, cstate: {}, channels: {}, noRestore: true });
+    expect((await store.delete(record.connectionId))?.noRestore).toBe(true);
+    await store.forbidRestore('gone');
+    expect(await store.get('gone')).toBeUndefined();
+  });
+
   test('counts: the rest of the row is untouched, and get still returns the record', async () => {
     await store.put(record);
     await store.reserveSubscription(record.connectionId, 3);

@@ -7,6 +7,7 @@ import { deliverBroadcast, DeliverBroadcastDeps } from '../../lambda/core/broadc
 import { CableSettings } from '../../lambda/core/config';
 import { connect, ConnectDeps } from '../../lambda/core/connect';
 import { handleDisconnect } from '../../lambda/core/disconnect';
+import { remoteDisconnect } from '../../lambda/core/remote-disconnect';
 import { ConnectRequest } from '../../lambda/core/request';
 import { RESTORE_CONNECT_HOLD_MS, sessionKey } from '../../lambda/core/session-restore';
 
@@ -205,6 +206,33 @@ describe('session restore', () => {
       identifiers: '{"user":"ann"}', cstate: { token: 'abc' }, channels: { [appChannel]: { state: { page: '1' }, streams: ['chat:1'] } },
     });
     expect(world.subscriptions.all()).toEqual([expect.objectContaining({ stream: 'chat:1', identifier: appChannel, holdUntil: world.clock.now() + RESTORE_CONNECT_HOLD_MS })]);
+  });
+
+  test('remote disconnect: a connection the app closed keeps no session; a client that kept its sid connects afresh', async () => {
+    const world = sessionWorld();
+    const token = await new jose.SignJWT({ ext: '{"user":"ann"}', exp: Math.floor(world.clock.now() / 1000) + 3600 })
+      .setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
+    const { welcome } = await open(world, 'ann=', { query: { jid: token } });
+    await send(world, subscribeCommand(ROOM_ID), 'ann=');
+    await remoteDisconnect({ ...world }, { command: 'disconnect', identifier: '{"user":"ann"}', reconnect: true });
+    await disconnected(world, 'ann=');
+    expect((await open(world, CONNECTION_ID, { query: { sid: welcome.sid as string, jid: token } })).welcome).not.toHaveProperty('restored');
+    expect(world.subscriptions.all().filter((s) => s.connectionId === CONNECTION_ID)).toEqual([]);
+  });
+
+  test('the app\'s disconnect (RPC command): the connection keeps no session', async () => {
+    const base = makeRpcWorld(SETTINGS);
+    const world = { ...sessionWorld(SETTINGS, base), rpc: base.rpc };
+    const appChannel = JSON.stringify({ channel: 'ChatChannel', room: 1 });
+    await putRestorable(world, appChannel);
+    // The command (the app says disconnect), the old connection's RPC disconnect, then the new one's
+    // RPC connect: not restored, it is identified afresh (the app refuses it here).
+    base.peer.answer({ status: 1, disconnect: true, transmissions: [] }, { status: 1 }, { status: 2, transmissions: [] });
+    expect((await send(world, JSON.stringify({ command: 'message', identifier: appChannel, data: '{"action":"bye"}' }), 'first=')).close).toBe(true);
+    await disconnected(world, 'first=');
+    const { welcome } = await open(world, CONNECTION_ID, { query: { sid: 'AAAAAAAAAAAAAAAAAAAAAA' } });
+    expect(welcome).toEqual({ type: 'disconnect', reason: 'unauthorized', reconnect: false });
+    expect(base.peer.calls.map((c) => c.method)).toEqual(['command', 'disconnect', 'connect']);
   });
 
   test('a failure restoring the rows refuses the connection and leaves nothing', async () => {

@@ -193,6 +193,10 @@ export class HeldConnectionStore implements ConnectionStore {
     return this.inner.countInvalidFrame(connectionId);
   }
 
+  forbidRestore(connectionId: string): Promise<void> {
+    return this.inner.forbidRestore(connectionId);
+  }
+
   /** Lets every held `$connect` go on. */
   open(): void {
     this.release();

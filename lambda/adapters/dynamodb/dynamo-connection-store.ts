@@ -1,14 +1,12 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { CONNECTED_AT, NO_RESTORE, PING_INTERVAL, toRecord, UNINDEXED_IDENTIFIERS } from './connection-item';
 import { decodeCursor, encodeCursor } from './cursor';
 import { CONNECTIONS } from './schema';
 import { ChannelRecord, ConnectionRecord, ConnectionStateUpdate, ConnectionStore, PingCandidate, PingCandidatePage } from '../../core/ports';
 
-const [CONNECTED_AT, PING_INTERVAL] = CONNECTIONS.pingsIndexAttributes;
 /** DynamoDB's limit on a partition key value (of the `byIdentifiers` index here). */
 const MAX_KEY_BYTES = 2048;
-/** Where identifiers too long for the index key are kept: usable by RPC calls, not by a remote disconnect. */
-const UNINDEXED_IDENTIFIERS = 'identifiersUnindexed';
 /** The connection's built-in channel subscriptions, counted against `limits.maxSubscriptionsPerConnection`. */
 const SUBSCRIPTION_COUNT = 'subscriptionCount';
 /** Frames that were not commands, counted against `limits.maxInvalidFrames`. */
@@ -151,6 +149,21 @@ export class DynamoConnectionStore implements ConnectionStore {
     await this.conditionalAdd(connectionId, SUBSCRIPTION_COUNT, -1, '#n > :zero', { ':zero': 0 });
   }
 
+  async forbidRestore(connectionId: string): Promise<void> {
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: { [CONNECTIONS.partitionKey]: connectionId },
+        UpdateExpression: 'SET #nr = :yes',
+        ConditionExpression: 'attribute_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': CONNECTIONS.partitionKey, '#nr': NO_RESTORE },
+        ExpressionAttributeValues: { ':yes': true },
+      }));
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
+  }
+
   async countInvalidFrame(connectionId: string): Promise<number | undefined> {
     try {
       const { Attributes: attributes } = await this.doc.send(new UpdateCommand({
@@ -245,25 +258,6 @@ export class DynamoConnectionStore implements ConnectionStore {
     } while (start);
     return ids;
   }
-}
-
-function toRecord(item: Record<string, any>): ConnectionRecord {
-  return {
-    connectionId: item[CONNECTIONS.partitionKey],
-    connectedAt: item[CONNECTED_AT],
-    expiresAt: item[CONNECTIONS.ttl],
-    subprotocol: item.subprotocol,
-    headers: item.headers ?? {},
-    query: item.query ?? {},
-    ...(item.url !== undefined ? { url: item.url } : {}),
-    ...(item.sid !== undefined ? { sid: item.sid } : {}),
-    ...(item[PING_INTERVAL] !== undefined ? { pingIntervalSeconds: item[PING_INTERVAL] } : {}),
-    ...(item[CONNECTIONS.byIdentifiersPartitionKey] !== undefined ? { identifiers: item[CONNECTIONS.byIdentifiersPartitionKey] } : {}),
-    ...(item[UNINDEXED_IDENTIFIERS] !== undefined ? { identifiers: item[UNINDEXED_IDENTIFIERS] } : {}),
-    ...(item.remoteAddress !== undefined ? { remoteAddress: item.remoteAddress } : {}),
-    ...(item.cstate !== undefined ? { cstate: item.cstate } : {}),
-    ...(item.channels !== undefined ? { channels: item.channels } : {}),
-  };
 }
 
 /** By name too: an instanceof check fails when the bundle holds two copies of the SDK. */

@@ -27,6 +27,11 @@ export class MemoryConnectionStore implements ConnectionStore {
     return record;
   }
 
+  async forbidRestore(connectionId: string): Promise<void> {
+    const record = this.records.get(connectionId);
+    if (record) this.records.set(connectionId, { ...record, noRestore: true });
+  }
+
   async reserveSubscription(connectionId: string, max: number): Promise<boolean> {
     const counts = this.countsOf(connectionId);
     if (!counts || counts.subscriptions >= max) return false;
