@@ -125,6 +125,16 @@ export interface CableWebSocketApiProps
   readonly publicStreams?: boolean;
 
   /**
+   * Let clients whisper on signed `$pubsub` streams (anycable-go's `--streams_whisper`):
+   * `channel.whisper({...})` reaches the stream's other subscribers without the app
+   * (typing indicators, cursors). Public streams (`publicStreams`) always allow it, app channels
+   * when they `stream_from "x", whisper: true`, Turbo Streams never. Each whisper costs a
+   * `message` invocation and a fan-out invocation (docs/whispers.md).
+   * @default false
+   */
+  readonly streamsWhisper?: boolean;
+
+  /**
    * The app's AnyCable RPC (anycable-rails' HTTP RPC at `/_anycable`, `@anycable/serverless-js`,
    * or an app on Lambda): connections are identified by the app's `connect`
    * (`ApplicationCable::Connection`, `current_user`), and every channel other than Turbo Streams

@@ -222,7 +222,7 @@ export async function projectOneCpuPerShard(
     } finally {
       destroy();
     }
-    shardSamples.push({ subscribers: shard.limit, wallMs: Math.round(performance.now() - shardStarted) });
+    shardSamples.push({ subscribers: shard.limit ?? 0, wallMs: Math.round(performance.now() - shardStarted) });
   }
   const lastDispatchMs = dispatched[dispatched.length - 1].atMs;
   return {

@@ -9,6 +9,7 @@ export function settingsFromEnvironment(env: CableFunctionEnvironment): Omit<Cab
   return {
     turboStreams: env.turboStreams,
     publicStreams: env.publicStreams,
+    streamsWhisper: env.streamsWhisper,
     allowedOrigins: env.allowedOrigins,
     ttlSeconds: env.ttlSeconds,
     delivery: env.delivery,

@@ -1,5 +1,5 @@
 /** The AWS Lambda entry point of the `message` function, bundled into assets/lambda/aws/message-function/. */
-import { apiGatewayTransport, cableConfig, cableLogger, connectionStore, handlerOptions, rpcClient, streamHistory, subscriptionStore } from './aws-runtime';
+import { apiGatewayTransport, cableConfig, cableLogger, connectionStore, handlerOptions, rpcClient, shardDispatcher, streamHistory, subscriptionStore } from './aws-runtime';
 import { systemClock } from '../core/ports';
 import { makeMessageHandler } from '../handlers/message-handler';
 
@@ -11,6 +11,8 @@ export const handler = makeMessageHandler(async () => {
     history: streamHistory(),
     connections: connectionStore(),
     transport: apiGatewayTransport(),
+    // A whisper's fan-out runs in the fan-out function (lambda/core/whisper.ts).
+    shards: shardDispatcher(),
     clock: systemClock,
     logger: cableLogger(),
     rpc: await rpcClient(config),

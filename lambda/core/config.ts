@@ -22,6 +22,8 @@ export interface CableConfig {
   readonly turboStreams: boolean;
   /** Whether `$pubsub` accepts an unsigned `stream_name`. */
   readonly publicStreams: boolean;
+  /** Whether clients may whisper on signed `$pubsub` streams (anycable-go's `--streams_whisper`); public ones always may (whisper.ts). */
+  readonly streamsWhisper: boolean;
   /** Exact `Origin` values allowed to connect; undefined allows any. */
   readonly allowedOrigins?: readonly string[];
   /** How long rows live without being refreshed, in seconds. */
@@ -106,6 +108,8 @@ export interface CableSettings {
   readonly streamsSecret?: string;
   readonly turboStreams?: boolean;
   readonly publicStreams?: boolean;
+  /** anycable-go's `--streams_whisper`; default false. */
+  readonly streamsWhisper?: boolean;
   readonly allowedOrigins?: readonly string[];
   readonly ttlSeconds?: number;
   readonly deliveryDeadlineMs?: number;
@@ -172,6 +176,7 @@ export function resolveConfig(settings: CableSettings): CableConfig {
     streamsSecret,
     turboStreams: settings.turboStreams ?? true,
     publicStreams: settings.publicStreams ?? false,
+    streamsWhisper: settings.streamsWhisper ?? false,
     allowedOrigins: settings.allowedOrigins,
     ttlSeconds,
     deliveryDeadlineMs: settings.deliveryDeadlineMs ?? DEFAULT_DELIVERY_DEADLINE_MS,

@@ -6,6 +6,7 @@ import { ConnectionStore, Logger } from './ports';
 import { byteLength, ClientCommand, disconnect, encodeFrame, MAX_MESSAGE_BYTES, ServerFrame, UNAUTHORIZED } from './protocol';
 import type { RpcClient } from './rpc-client';
 import { subscribe, SubscribeDeps, unsubscribe } from './subscribe';
+import { whisper, WhisperDeps } from './whisper';
 
 export interface InboundFrame {
   readonly connectionId: string;
@@ -25,7 +26,7 @@ export interface MessageResult {
   readonly afterSent?: () => Promise<void>;
 }
 
-export type MessageDeps = SubscribeDeps & Pick<HistoryReplayDeps, 'history'> & {
+export type MessageDeps = SubscribeDeps & Pick<HistoryReplayDeps, 'history'> & Pick<WhisperDeps, 'shards'> & {
   readonly logger: Logger;
   /** The app's RPC endpoints: channels other than the built-in ones go there. Absent: they are rejected. */
   readonly rpc?: RpcClient;
@@ -41,7 +42,8 @@ export type MessageDeps = SubscribeDeps & Pick<HistoryReplayDeps, 'history'> & {
  * the `limits.maxInvalidFrames`th ends the connection (invalid-frames.ts); a string identifier
  * that is not a channel's JSON is rejected (Rails logs it, leaving the client re-sending
  * `subscribe` every 500 ms). With the app's RPC configured, every other channel is the app's
- * (app-channel.ts).
+ * (app-channel.ts). `whisper` (AnyCable's) goes to whisper.ts for every channel; one without
+ * `data` is ignored and counted.
  */
 export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Promise<MessageResult> {
   const { connectionId } = frame;
@@ -53,6 +55,8 @@ export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Pro
   if (command === PONG) return { frames: [], close: false };
   if (typeof command === 'string') return invalidFrame(deps, connectionId, command);
   if (command.command === 'history') return historyCommand(deps, connectionId, command.identifier, command.history);
+  // For built-in and app channels alike (whisper.ts); parseCommand made sure of `data`.
+  if (command.command === 'whisper') return whisper(deps, connectionId, command.identifier, command.data!);
   if (deps.rpc && !isBuiltInChannel(command.identifier)) {
     // The app's channels read the connection row anyway, and refuse a connection without one.
     const appDeps = { ...deps, rpc: deps.rpc, connections: deps.connections };
@@ -111,9 +115,11 @@ export function parseCommand(body: string): ClientCommand | typeof PONG | string
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not_an_object';
   const { command, identifier, data, history } = value as Record<string, unknown>;
   if (command === PONG) return PONG;
-  if (command !== 'subscribe' && command !== 'unsubscribe' && command !== 'message' && command !== 'history') return 'unknown_command';
+  if (command !== 'subscribe' && command !== 'unsubscribe' && command !== 'message' && command !== 'history' && command !== 'whisper') return 'unknown_command';
   if (typeof identifier !== 'string' || identifier.length === 0) return 'invalid_identifier';
   if (command === 'message' && typeof data !== 'string') return 'invalid_data';
+  // Any JSON value, as anycable-go's `Message.Data interface{}`; without one there is nothing to whisper.
+  if (command === 'whisper') return data === undefined ? 'invalid_whisper_data' : { command, identifier, data: JSON.stringify(data) };
   return { command, identifier, data: typeof data === 'string' ? data : undefined, ...(history !== undefined ? { history } : {}) };
 }
 

@@ -233,7 +233,8 @@ export interface ShardRequest {
   readonly broadcast: Broadcast;
   /** Where the slice starts (`SubscriptionStore.listByStream` cursor); absent for the first. */
   readonly cursor?: string;
-  readonly limit: number;
+  /** How many subscribers from `cursor`; absent: to the stream's end (a whisper, whisper.ts, is one request). */
+  readonly limit?: number;
 }
 
 /** Hands shards of a large stream to parallel workers (async Lambda invocations in AWS). */

@@ -30,13 +30,13 @@ export type ServerFrame =
   | { readonly type: 'reject_history'; readonly identifier: string }
   | { readonly identifier: string; readonly message: unknown };
 
-export type ClientCommandName = 'subscribe' | 'unsubscribe' | 'message' | 'history';
+export type ClientCommandName = 'subscribe' | 'unsubscribe' | 'message' | 'history' | 'whisper';
 
 export interface ClientCommand {
   readonly command: ClientCommandName;
   /** The channel identifier: itself a JSON string, compared verbatim. */
   readonly identifier: string;
-  /** For `message`: a JSON string with the action's data. */
+  /** For `message`: a JSON string with the action's data; for `whisper`: its `data`, any JSON value, JSON-encoded. */
   readonly data?: string;
   /** For `subscribe` and `history` (ext protocol): what the client asks to be replayed, unchecked. */
   readonly history?: unknown;

@@ -134,6 +134,7 @@ export function bundledEnvironment(props: BundledEnvironmentProps): Record<strin
     pingFunction: LOCAL_PING_FUNCTION,
     turboStreams: settings.turboStreams ?? true,
     publicStreams: settings.publicStreams ?? false,
+    streamsWhisper: settings.streamsWhisper ?? false,
     allowedOrigins: settings.allowedOrigins,
     ttlSeconds: settings.ttlSeconds,
     logLevel: props.logLevel,

@@ -111,6 +111,7 @@ function banner(server: LocalCableServer, options: LocalCableServerOptions, conf
   const pubsub = [
     config.streamsSecret ? 'signed streams on' : 'signed streams off (no --streams_secret or --secret)',
     config.publicStreams ? `public streams ON${publicMode ? ' (--public)' : ''}` : 'public streams off',
+    config.streamsWhisper ? 'whispers on signed streams ON' : 'whispers on public streams only',
   ].join(', ');
   const rows: [string, string][] = [
     ['WebSocket', `${server.url} (subprotocol ${ACTIONCABLE_SUBPROTOCOL} or ${ACTIONCABLE_EXT_SUBPROTOCOL})`],

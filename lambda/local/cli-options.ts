@@ -91,6 +91,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
         broadcastKey: broadcastKey?.value,
         turboStreams: flag('turbo_streams') ?? true,
         publicStreams: publicMode || (flag('public_streams') ?? false),
+        streamsWhisper: flag('streams_whisper') ?? false,
         allowedOrigins: origins(read('allowed_origins')),
         ping: {
           intervalSeconds: integer(read('ping_interval'), 0, MAX_PING_INTERVAL_SECONDS),

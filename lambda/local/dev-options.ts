@@ -22,6 +22,7 @@ export const CLI_OPTIONS: readonly OptionSpec[] = [
   { name: 'streams_secret', kind: 'string', default: '--secret', description: 'Key of $pubsub signed_stream_name' },
   { name: 'turbo_streams', kind: 'boolean', default: 'true', description: 'Serve Turbo::StreamsChannel (--turbo_streams=false or --no-turbo_streams: off)' },
   { name: 'public_streams', kind: 'boolean', default: 'false', description: 'Let $pubsub accept an unsigned stream_name' },
+  { name: 'streams_whisper', kind: 'boolean', default: 'false', description: 'Let clients whisper on signed $pubsub streams (public ones always may)' },
   {
     name: 'broadcast_key',
     kind: 'string',

@@ -22,6 +22,8 @@ export const ENVIRONMENT_VARIABLES = {
   ttlSeconds: 'CABLE_TTL_SECONDS',
   turboStreams: 'CABLE_TURBO_STREAMS',
   publicStreams: 'CABLE_PUBLIC_STREAMS',
+  // Whispers on signed $pubsub streams, anycable-go's --streams_whisper (the message function).
+  streamsWhisper: 'CABLE_STREAMS_WHISPER',
   allowedOrigins: 'CABLE_ALLOWED_ORIGINS',
   maxConnectionAgeSeconds: 'CABLE_MAX_CONNECTION_AGE',
   pingIntervalSeconds: 'CABLE_PING_INTERVAL',
@@ -134,6 +136,8 @@ export interface CableFunctionEnvironment {
   readonly ttlSeconds?: number;
   readonly turboStreams?: boolean;
   readonly publicStreams?: boolean;
+  /** Clients may whisper on signed `$pubsub` streams (the `message` function). */
+  readonly streamsWhisper?: boolean;
   readonly allowedOrigins?: readonly string[];
   readonly maxConnectionAgeSeconds?: number;
   readonly ping?: PingEnvironment;
@@ -174,6 +178,7 @@ export function writeEnvironment(env: CableFunctionEnvironment): Record<string, 
     [V.ttlSeconds, env.ttlSeconds],
     [V.turboStreams, env.turboStreams],
     [V.publicStreams, env.publicStreams],
+    [V.streamsWhisper, env.streamsWhisper],
     [V.allowedOrigins, env.allowedOrigins],
     [V.maxConnectionAgeSeconds, env.maxConnectionAgeSeconds],
     [V.pingIntervalSeconds, ping.intervalSeconds],
@@ -248,6 +253,7 @@ export function readEnvironment(vars: Readonly<Record<string, string | undefined
     ttlSeconds: integer(V.ttlSeconds),
     turboStreams: parseBoolean(V.turboStreams, vars[V.turboStreams]),
     publicStreams: parseBoolean(V.publicStreams, vars[V.publicStreams]),
+    streamsWhisper: parseBoolean(V.streamsWhisper, vars[V.streamsWhisper]),
     allowedOrigins: parseList(vars[V.allowedOrigins]),
     maxConnectionAgeSeconds: integer(V.maxConnectionAgeSeconds),
     ping: {

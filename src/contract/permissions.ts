@@ -116,7 +116,11 @@ export const PERMISSIONS: Readonly<Record<CableFunctionName, FunctionPermissions
   message: merge({
     needs: [
       { actions: ['dynamodb:PutItem'], resource: subscriptions(), why: 'message: stores a subscription' },
-      { actions: ['dynamodb:GetItem'], resource: subscriptions(), why: 'message: reads a subscription\'s row before a subscribe, so a re-sent one takes no slot of the cap' },
+      {
+        actions: ['dynamodb:GetItem'],
+        resource: subscriptions(),
+        why: 'message: reads a subscription\'s row before a subscribe (a re-sent one takes no slot of the cap) and a whisper (its sender must hold it)',
+      },
       {
         actions: ['dynamodb:DeleteItem'],
         resource: subscriptions(),
@@ -139,6 +143,11 @@ export const PERMISSIONS: Readonly<Record<CableFunctionName, FunctionPermissions
       { actions: ['dynamodb:Query'], resource: subscriptions(), why: 'message: reads a stream\'s history after an offset for an ext client\'s subscribe (docs/reliable-streams.md)' },
       { actions: ['dynamodb:UpdateItem'], resource: subscriptions(), why: 'message: releases a history replay\'s hold on an ext subscriber\'s row (liveFrom)' },
       { actions: ['lambda:InvokeFunction'], resource: { kind: 'rpcFunction' }, when: 'rpcFunction', why: 'message: runs app channel commands through the app\'s RPC' },
+      {
+        actions: ['lambda:InvokeFunction'],
+        resource: { kind: 'function', function: 'fanout' },
+        why: 'message: hands a whisper to the fan-out function (asynchronous invoke; lambda/core/whisper.ts)',
+      },
     ],
     secrets: [
       { secret: 'secret', why: 'message: verifies signed stream names (Turbo, $pubsub) with the common secret by default' },

@@ -21,10 +21,12 @@ import type { CableFunctionName } from '../contract/functions';
 export interface StreamsSettings {
   readonly turboStreams: boolean;
   readonly publicStreams: boolean;
+  /** Whispers on signed `$pubsub` streams: the `message` function applies it. */
+  readonly streamsWhisper: boolean;
 }
 
 export function settings(props: CableWebSocketApiProps): StreamsSettings {
-  return { turboStreams: props.turboStreams ?? true, publicStreams: props.publicStreams ?? false };
+  return { turboStreams: props.turboStreams ?? true, publicStreams: props.publicStreams ?? false, streamsWhisper: props.streamsWhisper ?? false };
 }
 
 /** What one connection may hold and send: the `message` function applies them. */
@@ -99,13 +101,15 @@ type Part =
   | 'rpc' // the app's RPC, when there is one
   | 'limits' // what one connection may hold and send
   | 'history' // stream history for ext clients (docs/reliable-streams.md)
+  | 'whisper' // which streams clients may whisper on (docs/whispers.md)
   | 'tellsTheApp' // with RPC only: the app's RPC and the common secret, to tell of gone connections
   | 'originVerification'; // the header a fronting distribution proves itself with (its secret: the manifest)
 
 const PARTS: Record<CableFunctionName, Part[]> = {
   // `$connect` restores sessions (their TTL, under `history`) and counts restored subscriptions.
   connect: ['deliverFunction', 'pingFunction', 'jwt', 'rpc', 'history', 'limits'],
-  message: ['rpc', 'limits', 'history'],
+  // A whisper is fanned out by the fan-out function (lambda/core/whisper.ts).
+  message: ['rpc', 'limits', 'history', 'whisper', 'fanOutFunction'],
   // Without RPC, `$disconnect` tells no one and reads no secret; it keeps ext clients' sessions.
   disconnect: ['tellsTheApp', 'history'],
   deliver: [],
@@ -141,6 +145,7 @@ export function environmentOf(name: CableFunctionName, wiring: EnvironmentWiring
     ...(parts.has('rpc') && rpc ? { rpc: rpc.target, rpcHeaders: rpc.headers, rpcCookies: rpc.cookies } : {}),
     ...(parts.has('limits') ? { limits: wiring.limits } : {}),
     ...(parts.has('history') ? { history: wiring.history } : {}),
+    ...(parts.has('whisper') ? { streamsWhisper: wiring.streams.streamsWhisper } : {}),
     ...(parts.has('originVerification') && wiring.originHeader !== undefined ? { originHeader: wiring.originHeader } : {}),
     // The keys it reads, as the permission manifest lists them: told of exactly what it may read.
     secrets: Object.fromEntries([...secretsRead(name, wiring.secrets, identification)].map(([key, secret]) => [key, { arn: secret.secretArn }])),

@@ -56,8 +56,8 @@ const CONSTRUCT_IDS: Record<CableFunctionName, string> = {
   ping: 'PingHandler',
 };
 
-/** Each function is created after those its environment names: `$connect` starts deliver and ping, broadcast starts fan-out. */
-const CREATION_ORDER: CableFunctionName[] = ['deliver', 'ping', 'connect', 'message', 'disconnect', 'fanout', 'broadcast'];
+/** Each function is created after those its environment names: `$connect` starts deliver and ping, message (whispers) and broadcast start fan-out. */
+const CREATION_ORDER: CableFunctionName[] = ['deliver', 'ping', 'fanout', 'connect', 'message', 'disconnect', 'broadcast'];
 
 const DESCRIPTIONS: Record<CableFunctionName, string> = {
   connect: 'cdk-cable $connect: negotiates actioncable-v1-json, checks Origin, records the connection',

@@ -106,7 +106,7 @@ describe('fan-out on DynamoDB (dynalite)', () => {
     const { deps: fanOutDeps, transport, logger } = deps({ shardSize: 700 });
     const dispatched: number[] = [];
     const local = new LocalShardDispatcher(fanOutDeps) satisfies ShardDispatcher;
-    const shards: ShardDispatcher = { dispatch: (shard) => (dispatched.push(shard.limit), local.dispatch(shard)) };
+    const shards: ShardDispatcher = { dispatch: (shard) => (dispatched.push(shard.limit ?? 0), local.dispatch(shard)) };
 
     const result = await deliverBroadcast({ ...fanOutDeps, shards }, { stream: ROOM, data: DATA });
     await local.drain();

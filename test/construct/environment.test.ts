@@ -56,6 +56,7 @@ describe('environment round trip', () => {
     connectionTtl: Duration.hours(4),
     turboStreams: false,
     publicStreams: true,
+    streamsWhisper: true,
     allowedOrigins: ORIGINS,
     pingInterval: Duration.seconds(30),
     minClientPingInterval: Duration.seconds(10),
@@ -107,7 +108,8 @@ describe('environment round trip', () => {
   const expected: Environments = {
     // Sessions: connect restores them (counting their subscriptions), disconnect keeps them.
     connect: { ...shared, ...rpc, jwtParam: 'token', enforceJwt: true, limits, history },
-    message: { ...shared, ...rpc, limits, history },
+    // Whispers: which streams allow them (the fan-out function, a reference, delivers them).
+    message: { ...shared, ...rpc, limits, history, streamsWhisper: true },
     disconnect: { ...shared, ...rpc, history },
     deliver: shared,
     broadcast: { ...shared, ...rpc, delivery, history },
@@ -135,12 +137,12 @@ describe('environment round trip', () => {
     expect(secretsOf(envs[name])).toEqual(secrets);
   });
 
-  test('references: every function knows the tables, the stage and the API; only connect the deliver and ping functions, only broadcast the fan-out function', () => {
+  test('references: every function knows the tables, the stage and the API; only connect the deliver and ping functions, only broadcast and message (whispers) the fan-out function', () => {
     for (const name of CABLE_FUNCTIONS) {
       const env = envs[name];
       for (const reference of [env.connectionsTable, env.subscriptionsTable, env.callbackUrl, env.apiId]) expect(reference).toBeDefined();
       expect(env.deliverFunction !== undefined).toBe(name === 'connect');
-      expect(env.fanOutFunction !== undefined).toBe(name === 'broadcast');
+      expect(env.fanOutFunction !== undefined).toBe(name === 'broadcast' || name === 'message');
       expect(env.pingFunction !== undefined).toBe(name === 'connect');
     }
   });
@@ -168,6 +170,7 @@ describe('environment defaults', () => {
       delivery,
       limits: name === 'message' || name === 'connect' ? DEFAULT_LIMITS : {},
       history: ['message', 'broadcast', 'connect', 'disconnect'].includes(name) ? { limit: 100, ttlSeconds: 300, sessionsTtlSeconds: 300 } : {},
+      ...(name === 'message' ? { streamsWhisper: false } : {}),
     });
     expect(secretsOf(envs[name])).toEqual(secrets[name] ?? []);
   });

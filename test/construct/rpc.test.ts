@@ -51,7 +51,16 @@ function resourcesAllowing(template: Template, name: string, action: string): st
 
 /** The functions `$connect` invokes besides the app: the deferred welcome, and the pinger when it had gone idle. */
 function connectStarts(template: Template): Set<string> {
-  return new Set(['DeliverHandler', 'PingHandler'].map((fragment) => JSON.stringify({ 'Fn::GetAtt': [logicalId(template, 'AWS::Lambda::Function', fragment), 'Arn'] })));
+  return functionArns(template, 'DeliverHandler', 'PingHandler');
+}
+
+/** The message function hands whispers to the fan-out function (lambda/core/whisper.ts). */
+function messageStarts(template: Template): Set<string> {
+  return functionArns(template, 'FanOutHandler');
+}
+
+function functionArns(template: Template, ...fragments: string[]): Set<string> {
+  return new Set(fragments.map((fragment) => JSON.stringify({ 'Fn::GetAtt': [logicalId(template, 'AWS::Lambda::Function', fragment), 'Arn'] })));
 }
 
 /** Resources as a set, whatever the order of the statements. */
@@ -89,8 +98,9 @@ describe('rpc: fromUrl', () => {
     }
   });
 
-  test('fromUrl: a URL reached over HTTP needs no lambda:InvokeFunction beyond connect\'s deliver and ping functions', () => {
-    expect(actionsOf(template, 'MessageHandler')).not.toContain('lambda:InvokeFunction');
+  test('fromUrl: a URL reached over HTTP needs no lambda:InvokeFunction beyond connect\'s deliver and ping functions and message\'s fan-out', () => {
+    const messageInvokes = statementsOf(template, 'MessageHandler').filter((s) => [s.Action].flat().includes('lambda:InvokeFunction')).map((s) => s.Resource);
+    expect(asSet(messageInvokes)).toEqual(messageStarts(template));
     expect(actionsOf(template, 'DisconnectHandler')).not.toContain('lambda:InvokeFunction');
     const invoked = statementsOf(template, 'ConnectHandler').filter((s) => [s.Action].flat().includes('lambda:InvokeFunction')).map((s) => s.Resource);
     expect(asSet(invoked)).toEqual(connectStarts(template));
@@ -202,9 +212,9 @@ describe('rpc: fromFunction', () => {
     const [arn, ...qualified] = [onApp.Resource].flat();
     expect(arn).toEqual(appArn);
     expect(qualified).toEqual(qualified.length ? [{ 'Fn::Join': ['', [appArn, ':*']] }] : []);
-    // connect also starts the deferred welcome delivery and an idle pinger; nothing else is invoked.
+    // connect also starts the deferred welcome delivery and an idle pinger, message a whisper's fan-out; nothing else is invoked.
     const others = invokes.filter((s) => s !== onApp).map((s) => s.Resource);
-    expect(asSet(others)).toEqual(name === 'Connect' ? connectStarts(template) : new Set());
+    expect(asSet(others)).toEqual(name === 'Connect' ? connectStarts(template) : name === 'Message' ? messageStarts(template) : new Set());
   });
 
   test('fromFunction: the app function is not changed (no resource policy, no new permission)', () => {

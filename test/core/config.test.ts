@@ -12,6 +12,7 @@ describe('resolveConfig', () => {
       streamsSecret: undefined,
       turboStreams: true,
       publicStreams: false,
+      streamsWhisper: false,
       allowedOrigins: undefined,
       ttlSeconds: DEFAULT_TTL_SECONDS,
       deliveryDeadlineMs: DEFAULT_DELIVERY_DEADLINE_MS,

@@ -22,6 +22,8 @@ export interface IamConfiguration {
   readonly enforceJwt?: boolean;
   /** Origin verification (a distribution): only requests carrying the origin header are served. */
   readonly originVerification?: boolean;
+  /** `streamsWhisper`: clients may whisper on signed `$pubsub` streams (the message function invokes fan-out). */
+  readonly streamsWhisper?: boolean;
 }
 
 const jwtSecret = (stack: Stack) => new secretsmanager.Secret(stack, 'JwtSecret');
@@ -45,13 +47,15 @@ export const CONFIGURATIONS: readonly IamConfiguration[] = [
     }),
   },
   {
-    name: 'tableEncryptionKey + jwtSecret + enforceJwt',
+    name: 'tableEncryptionKey + jwtSecret + enforceJwt + streamsWhisper',
     jwt: true,
     enforceJwt: true,
+    streamsWhisper: true,
     build: (stack) => new CableWebSocketApi(stack, 'Cable', {
       tableEncryptionKey: new kms.Key(stack, 'TableKey'),
       jwtSecret: jwtSecret(stack),
       enforceJwt: true,
+      streamsWhisper: true,
     }),
   },
   {

@@ -4,7 +4,7 @@ import { IamConfiguration } from './configurations';
 import { RecordedCall } from './recording-proxy';
 import { ACTIONCABLE_EXT_SUBPROTOCOL as EXT_SUBPROTOCOL } from '../../lambda/core/protocol';
 import { signStream } from '../../lambda/core/signed-stream';
-import { LOCAL_PING_FUNCTION } from '../../lambda/local/bundled-handlers';
+import { LOCAL_FANOUT_FUNCTION, LOCAL_PING_FUNCTION } from '../../lambda/local/bundled-handlers';
 import { MAX_PING_INTERVAL_SECONDS } from '../../src/contract/defaults';
 import { ENVIRONMENT_VARIABLES as V } from '../../src/contract/environment';
 import { CableFunctionName } from '../../src/contract/functions';
@@ -223,6 +223,21 @@ export const SCENARIOS: readonly Scenario[] = [
       await eventually(() => expect(room.received).toContainEqual({ ack: 'hi' }), WAIT_MS);
       room.subscription.unsubscribe();
       await eventually(async () => expect(await rowsOf(context, id)).toBe(1), WAIT_MS);
+    },
+  },
+  {
+    name: 'whisper: on a signed $pubsub stream (streamsWhisper), handed to the fan-out function, reaches the other subscriber',
+    applies: (c) => c.streamsWhisper === true,
+    play: async (context) => {
+      const identifier = { channel: '$pubsub', signed_stream_name: signStream('iam:whisper', SECRET) };
+      const { consumer } = await welcomed(context, 'ann');
+      const sender = subscribe(consumer, identifier);
+      const other = subscribe((await welcomed(context, 'bob')).consumer, identifier);
+      expect(await Promise.all([sender.outcome, other.outcome])).toEqual(['connected', 'connected']);
+      // The stock consumer has no whisper(); @anycable/core sends this frame (action_cable/index.js `whisper`).
+      consumer.connection.webSocket!.send(JSON.stringify({ command: 'whisper', identifier: sender.subscription.identifier, data: { typing: true } }));
+      await eventually(() => expect(other.received).toEqual([{ typing: true }]), WAIT_MS);
+      await called(context, 'message', 'lambda:InvokeFunction', LOCAL_FANOUT_FUNCTION);
     },
   },
   {
