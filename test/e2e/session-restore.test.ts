@@ -125,9 +125,13 @@ describe.each<Store>(['memory', 'dynalite', 'bundled functions on dynalite'])('s
     await waitFor(() => received.length >= sent.length, 15_000).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 300));
 
-    // Each reconnect named the session before it, and was restored into it (nothing resubscribed).
+    // Each reconnect named the session before it, and was restored into it. A session may come back
+    // without its subscription: a fan-out that met the dropped socket (410) removed the row while
+    // $disconnect kept the session (docs/reliable-streams.md); the client then resubscribes with history.
     expect(restored()).toBeGreaterThanOrEqual(2);
-    for (const welcome of log.welcomes.filter((w) => w.restored === true)) expect(welcome.restored_ids).toEqual([JSON.stringify({ channel: '$pubsub', stream_name: STREAM })]);
+    const identifier = JSON.stringify({ channel: '$pubsub', stream_name: STREAM });
+    for (const welcome of log.welcomes.filter((w) => w.restored === true)) expect([[identifier], []]).toContainEqual(welcome.restored_ids);
+    expect(log.welcomes.some((w) => w.restored === true && (w.restored_ids as string[]).length === 1)).toBe(true);
     const sids = log.welcomes.map((w) => w.sid as string);
     expect(new Set(sids).size).toBe(sids.length);
     expect(log.urls.slice(1).every((url, i) => new URL(url).searchParams.get('sid') === sids[i])).toBe(true);
