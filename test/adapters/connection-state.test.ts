@@ -4,22 +4,14 @@ import { DynamoSubscriptionStore } from '../../lambda/adapters/dynamodb/dynamo-s
 import { MemoryConnectionStore } from '../../lambda/adapters/memory/memory-connection-store';
 import { MemorySubscriptionStore } from '../../lambda/adapters/memory/memory-subscription-store';
 import { ChannelRecord, ConnectionRecord, ConnectionStore, SubscriptionStore } from '../../lambda/core/ports';
-import { startDynalite, TestDynamo } from '../support/dynalite';
+import { useDynalite } from '../support/dynalite';
 
 /**
  * The RPC state a connection keeps between commands (`cstate`, app channels and their streams),
  * as one contract that the DynamoDB adapter (on dynalite) and the memory adapter both meet.
  */
 
-let dynamo: TestDynamo;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
+const dynamo = useDynalite();
 
 const connectionStores: Array<[string, () => Promise<ConnectionStore>]> = [
   ['DynamoConnectionStore', async () => new DynamoConnectionStore(dynamo.doc, (await dynamo.createTables('state')).connectionsTable)],

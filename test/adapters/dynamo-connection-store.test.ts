@@ -2,19 +2,11 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoConnectionStore } from '../../lambda/adapters/dynamodb/dynamo-connection-store';
 import { ConnectionRecord, ConnectionStore } from '../../lambda/core/ports';
-import { startDynalite, TestDynamo } from '../support/dynalite';
+import { useDynalite } from '../support/dynalite';
 
-let dynamo: TestDynamo;
+const dynamo = useDynalite();
 let table: string;
 let store: DynamoConnectionStore;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
 
 beforeEach(async () => {
   table = (await dynamo.createTables()).connectionsTable;

@@ -4,18 +4,10 @@ import { DynamoSubscriptionStore } from '../../lambda/adapters/dynamodb/dynamo-s
 import { MemorySessionStore } from '../../lambda/adapters/memory/memory-session-store';
 import { SessionSnapshot, SessionStore } from '../../lambda/core/session-restore';
 import { SESSIONS, sessionPartition, SUBSCRIPTIONS_TABLE } from '../../src/contract/table-schema';
-import { startDynalite, TestDynamo } from '../support/dynalite';
+import { useDynalite } from '../support/dynalite';
 
-let dynamo: TestDynamo;
+const dynamo = useDynalite();
 let table: string;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
 
 beforeEach(async () => {
   table = (await dynamo.createTables()).subscriptionsTable;

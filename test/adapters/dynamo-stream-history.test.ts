@@ -3,18 +3,10 @@ import { DynamoStreamHistory } from '../../lambda/adapters/dynamodb/dynamo-strea
 import { DynamoSubscriptionStore } from '../../lambda/adapters/dynamodb/dynamo-subscription-store';
 import { MemoryStreamHistory } from '../../lambda/adapters/memory/memory-stream-history';
 import { StreamHistoryStore } from '../../lambda/core/stream-history';
-import { startDynalite, TestDynamo } from '../support/dynalite';
+import { useDynalite } from '../support/dynalite';
 
-let dynamo: TestDynamo;
+const dynamo = useDynalite();
 let table: string;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
 
 beforeEach(async () => {
   table = (await dynamo.createTables()).subscriptionsTable;

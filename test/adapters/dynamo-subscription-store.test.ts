@@ -2,19 +2,11 @@ import { DynamoDBClient, ScanCommand as RawScanCommand } from '@aws-sdk/client-d
 import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoSubscriptionStore, DynamoSubscriptionStoreOptions } from '../../lambda/adapters/dynamodb/dynamo-subscription-store';
 import { Subscription, SubscriptionStore } from '../../lambda/core/ports';
-import { startDynalite, TestDynamo } from '../support/dynalite';
+import { useDynalite } from '../support/dynalite';
 
-let dynamo: TestDynamo;
+const dynamo = useDynalite();
 let table: string;
 let store: DynamoSubscriptionStore;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
 
 beforeEach(async () => {
   table = (await dynamo.createTables()).subscriptionsTable;

@@ -8,7 +8,7 @@ import { ShardDispatcher, Subscription } from '../../lambda/core/ports';
 import { LocalShardDispatcher } from '../../lambda/local/local-shard-dispatcher';
 import { Behaviour, connectionIds, DATA, expectedFrame, PUBSUB_ID, ROOM, ScriptedTransport, TURBO_ID } from '../core/broadcast-support';
 import { FakeClock } from '../core/support';
-import { startDynalite, TestDynamo } from '../support/dynalite';
+import { useDynalite } from '../support/dynalite';
 import { RecordingLogger } from '../support/recording-logger';
 
 const SUBSCRIBERS = 2_500;
@@ -17,16 +17,8 @@ const IDS = connectionIds(SUBSCRIBERS, 'conn-');
 const GONE = new Set(IDS.filter((_, i) => i % 10 === 3));
 const identifierOf = (id: string) => (IDS.indexOf(id) % 2 === 0 ? TURBO_ID : PUBSUB_ID);
 
-let dynamo: TestDynamo;
+const dynamo = useDynalite();
 let tables: { connectionsTable: string; subscriptionsTable: string };
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
 
 beforeEach(async () => {
   tables = await dynamo.createTables('fanout');

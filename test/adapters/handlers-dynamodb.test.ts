@@ -11,7 +11,7 @@ import { makeDisconnectHandler } from '../../lambda/handlers/disconnect-handler'
 import { WebSocketEvent } from '../../lambda/handlers/events';
 import { makeMessageHandler } from '../../lambda/handlers/message-handler';
 import { ScriptedRpcTransport } from '../core/rpc-support';
-import { startDynalite, TestDynamo } from '../support/dynalite';
+import { useDynalite } from '../support/dynalite';
 
 const SECRET = 'turbo-test-secret';
 const NOW = 1_700_000_000_000;
@@ -30,7 +30,7 @@ class RecordingDelivery implements DeferredDelivery {
 const clock: Clock = { now: () => NOW, sleep: async () => undefined };
 const logger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-let dynamo: TestDynamo;
+const dynamo = useDynalite();
 let tables: { connectionsTable: string; subscriptionsTable: string };
 let transport: MemoryTransport;
 let delivery: RecordingDelivery;
@@ -54,14 +54,6 @@ function makeHandlers() {
     deliver: makeDeliverHandler(resolve),
   };
 }
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
 
 beforeEach(async () => {
   tables = await dynamo.createTables('handlers');

@@ -7,19 +7,11 @@ import { pingRound } from '../../lambda/core/ping';
 import { ConnectionRecord } from '../../lambda/core/ports';
 import { RecordingTransport } from '../core/ping-support';
 import { FakeClock, START_MS } from '../core/support';
-import { startDynalite, TestDynamo } from '../support/dynalite';
+import { useDynalite } from '../support/dynalite';
 import { RecordingLogger } from '../support/recording-logger';
 
-let dynamo: TestDynamo;
+const dynamo = useDynalite();
 let tables: { connectionsTable: string; subscriptionsTable: string };
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
 
 beforeEach(async () => {
   tables = await dynamo.createTables();

@@ -7,23 +7,15 @@ import { STALE_LEASE_MS } from '../../lambda/core/ping-coordination';
 import { ensurePinger } from '../../lambda/core/ping-lease';
 import { PingInvocationEvent } from '../../lambda/core/ping-workers';
 import { FakeClock, START_MS } from '../core/support';
-import { startDynalite, TestDynamo } from '../support/dynalite';
+import { useDynalite } from '../support/dynalite';
 import { RecordingLogger } from '../support/recording-logger';
 
 const PERIOD = 60_000;
 const MINUTE = START_MS - (START_MS % PERIOD) + PERIOD;
 
-let dynamo: TestDynamo;
+const dynamo = useDynalite();
 let tables: { connectionsTable: string; subscriptionsTable: string };
 let state: DynamoPingerState;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
 
 beforeEach(async () => {
   tables = await dynamo.createTables();

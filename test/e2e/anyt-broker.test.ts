@@ -1,6 +1,6 @@
 import { RawData, WebSocket } from 'ws';
 import { LocalCableServerOptions } from '../../lambda/local/local-cable-server';
-import { startDynalite, TestDynamo } from '../support/dynalite';
+import { useDynalite } from '../support/dynalite';
 import { closeServers, eventually, RecordingLogger, SUBPROTOCOL, startTestServer } from '../support/local-server';
 
 /**
@@ -36,15 +36,7 @@ const ALIVE = { data: { user_id: 42, status: 'alive' } };
 type Frame = Record<string, unknown>;
 type Store = 'memory' | 'dynalite';
 
-let dynamo: TestDynamo;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
+const dynamo = useDynalite();
 
 afterEach(async () => {
   clients.splice(0).forEach((client) => client.ws.terminate());

@@ -5,7 +5,7 @@ import { loadAnyCable } from './support/anycable-core';
 import { LocalCableServerOptions } from '../../lambda/local/local-cable-server';
 import { loadBundledHandlersInWorkers } from '../../lambda/local/worker-bundled-handlers';
 import { FUNCTIONS_DIR } from '../../src/contract/functions';
-import { startDynalite, TestDynamo } from '../support/dynalite';
+import { useDynalite } from '../support/dynalite';
 import { closeServers, startTestServer } from '../support/local-server';
 
 const { createCable } = loadAnyCable();
@@ -14,15 +14,7 @@ const BROADCAST_KEY = 'reliable-streams-key';
 const ASSETS = path.join(__dirname, '..', '..', 'assets', FUNCTIONS_DIR);
 const STREAM = 'reliable:room';
 const cables: Cable[] = [];
-let dynamo: TestDynamo;
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
+const dynamo = useDynalite();
 
 type Store = 'memory' | 'dynalite' | 'bundled functions on dynalite';
 

@@ -6,7 +6,7 @@ import { signStream } from '../../lambda/core/signed-stream';
 import { LocalCableServerOptions } from '../../lambda/local/local-cable-server';
 import { loadBundledHandlersInWorkers } from '../../lambda/local/worker-bundled-handlers';
 import { FUNCTIONS_DIR } from '../../src/contract/functions';
-import { startDynalite, TestDynamo } from '../support/dynalite';
+import { useDynalite } from '../support/dynalite';
 import { closeServers, startTestServer } from '../support/local-server';
 import { RecordingServer } from '../support/rpc-test-server';
 
@@ -27,18 +27,10 @@ const TYPING = { event: 'typing', user: 'Vova' };
 
 type Store = 'memory' | 'dynalite' | 'bundled functions on dynalite';
 
-let dynamo: TestDynamo;
+const dynamo = useDynalite();
 const cables: Cable[] = [];
 const sockets: WebSocket[] = [];
 const apps: RecordingServer[] = [];
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
 
 afterEach(async () => {
   cables.splice(0).forEach((cable) => cable.disconnect());

@@ -67,3 +67,23 @@ export async function startDynalite(): Promise<TestDynamo> {
     },
   };
 }
+
+/**
+ * One dynalite for a test file: started before its tests, closed after them. Call it at the top
+ * level of the file; the object it returns stands for the running one inside tests and hooks.
+ */
+export function useDynalite(): TestDynamo {
+  let started: TestDynamo | undefined;
+  beforeAll(async () => {
+    started = await startDynalite();
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  return new Proxy({} as TestDynamo, {
+    get: (_target, property) => {
+      if (!started) throw new Error('dynalite is not running: use it inside tests and hooks of the file that called useDynalite()');
+      return Reflect.get(started, property);
+    },
+  });
+}
