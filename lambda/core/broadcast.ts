@@ -252,8 +252,8 @@ class Poster {
   private frameFor(identifier: string, ext: boolean): string | undefined {
     const key = `${ext ? 'ext' : 'plain'}:${identifier}`;
     if (this.frames.has(key)) return this.frames.get(key);
-    const { stream, data, position } = this.broadcast;
-    const frame = ext && position ? extBroadcastFrame(identifier, data, stream, position) : broadcastFrame(identifier, data);
+    const { stream, data, position, broadcastType } = this.broadcast;
+    const frame = ext && position ? extBroadcastFrame(identifier, data, stream, position) : broadcastFrame(identifier, data, broadcastType);
     const fitting = fitsMessageQuota(frame) ? frame : undefined;
     this.frames.set(key, fitting);
     return fitting;
