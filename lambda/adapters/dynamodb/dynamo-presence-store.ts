@@ -23,7 +23,13 @@ export class DynamoPresenceStore implements PresenceStore {
     try {
       await this.doc.send(new PutCommand({
         TableName: this.tableName,
-        Item: { ...sessionItemKey(entry.sessionKey, entry.identifier), presenceStream: entry.stream, id: entry.id, holder: entry.connectionId, [SUBSCRIPTIONS.ttl]: expiresAt },
+        Item: {
+          ...sessionItemKey(entry.sessionKey, entry.identifier),
+          presenceStream: entry.stream,
+          id: entry.id,
+          holder: entry.connectionId,
+          [SUBSCRIPTIONS.ttl]: expiresAt,
+        },
         // Its own earlier join under another id, still live: anycable-go's "presence ID mismatch".
         ConditionExpression: 'attribute_not_exists(#key) OR #id = :id OR #ttl <= :now',
         ExpressionAttributeNames: { '#key': SUBSCRIPTIONS.sortKey, '#id': 'id', '#ttl': SUBSCRIPTIONS.ttl },
