@@ -24,6 +24,9 @@ export const ENVIRONMENT_VARIABLES = {
   publicStreams: 'CABLE_PUBLIC_STREAMS',
   // Whispers on signed $pubsub streams, anycable-go's --streams_whisper (the message function).
   streamsWhisper: 'CABLE_STREAMS_WHISPER',
+  // Presence on signed $pubsub streams, anycable-go's streams.presence, and its --presence_ttl (message and disconnect functions).
+  streamsPresence: 'CABLE_STREAMS_PRESENCE',
+  presenceTtlSeconds: 'CABLE_PRESENCE_TTL',
   allowedOrigins: 'CABLE_ALLOWED_ORIGINS',
   maxConnectionAgeSeconds: 'CABLE_MAX_CONNECTION_AGE',
   pingIntervalSeconds: 'CABLE_PING_INTERVAL',
@@ -138,6 +141,10 @@ export interface CableFunctionEnvironment {
   readonly publicStreams?: boolean;
   /** Clients may whisper on signed `$pubsub` streams (the `message` function). */
   readonly streamsWhisper?: boolean;
+  /** Clients may join presence on signed `$pubsub` streams (the `message` function). */
+  readonly streamsPresence?: boolean;
+  /** Seconds a gone connection's presence stays (the `disconnect` function). */
+  readonly presenceTtlSeconds?: number;
   readonly allowedOrigins?: readonly string[];
   readonly maxConnectionAgeSeconds?: number;
   readonly ping?: PingEnvironment;
@@ -179,6 +186,8 @@ export function writeEnvironment(env: CableFunctionEnvironment): Record<string, 
     [V.turboStreams, env.turboStreams],
     [V.publicStreams, env.publicStreams],
     [V.streamsWhisper, env.streamsWhisper],
+    [V.streamsPresence, env.streamsPresence],
+    [V.presenceTtlSeconds, env.presenceTtlSeconds],
     [V.allowedOrigins, env.allowedOrigins],
     [V.maxConnectionAgeSeconds, env.maxConnectionAgeSeconds],
     [V.pingIntervalSeconds, ping.intervalSeconds],
@@ -254,6 +263,8 @@ export function readEnvironment(vars: Readonly<Record<string, string | undefined
     turboStreams: parseBoolean(V.turboStreams, vars[V.turboStreams]),
     publicStreams: parseBoolean(V.publicStreams, vars[V.publicStreams]),
     streamsWhisper: parseBoolean(V.streamsWhisper, vars[V.streamsWhisper]),
+    streamsPresence: parseBoolean(V.streamsPresence, vars[V.streamsPresence]),
+    presenceTtlSeconds: integer(V.presenceTtlSeconds),
     allowedOrigins: parseList(vars[V.allowedOrigins]),
     maxConnectionAgeSeconds: integer(V.maxConnectionAgeSeconds),
     ping: {
