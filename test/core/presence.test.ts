@@ -7,7 +7,8 @@ import { connect } from '../../lambda/core/connect';
 import { handleDisconnect } from '../../lambda/core/disconnect';
 import { MessageResult } from '../../lambda/core/message';
 import { ShardRequest } from '../../lambda/core/ports';
-import { MAX_PRESENCE_INFO_BYTES, PRESENCE_STREAM_STATE } from '../../lambda/core/presence';
+import { infoFrame, MAX_PRESENCE_INFO_BYTES, PRESENCE_STREAM_STATE } from '../../lambda/core/presence';
+import { byteLength, MAX_MESSAGE_BYTES } from '../../lambda/core/protocol';
 import { RpcClient } from '../../lambda/core/rpc-client';
 import { signStream } from '../../lambda/core/signed-stream';
 import { LocalShardDispatcher } from '../../lambda/local/local-shard-dispatcher';
@@ -196,5 +197,18 @@ describe('presence: app channels (RPC), by the $p channel state', () => {
     expect(await run(world, join(APP, 'u1'))).toEqual(NOTHING);
     expect(events(world, OTHER_CONNECTION_ID)[OTHER_CONNECTION_ID]).toEqual([joinEvent(APP, 'u1')]);
     expect(await run(world, join(APP, 'u2'), OTHER_CONNECTION_ID)).toEqual({ frames: [errorFrame(APP)], close: false });
+  });
+});
+
+describe('presence: the info frame', () => {
+  test('presence: records past API Gateway\'s 128 KB frame are left out, ordered by id; total counts every id', () => {
+    const bio = JSON.stringify({ bio: 'x'.repeat(MAX_PRESENCE_INFO_BYTES - 20) });
+    const records = Array.from({ length: 100 }, (_, n) => ({ id: `user-${String(n).padStart(3, '0')}`, info: bio }));
+    const frame = infoFrame(PUBLIC, records.reverse()) as { message: { total: number; records: Array<{ id: string }> } };
+    expect(byteLength(JSON.stringify(frame))).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+    expect(frame.message.total).toBe(100);
+    expect(frame.message.records.length).toBeGreaterThan(50);
+    expect(frame.message.records.length).toBeLessThan(100);
+    expect(frame.message.records[0].id).toBe('user-000');
   });
 });
