@@ -71,6 +71,30 @@ async function client(url: string, subscribe: (cable: Cable) => Channel): Promis
   return { cable, channel, events };
 }
 
+describe.each<Store>(['memory', 'dynalite', 'bundled functions on dynalite'])('presence across session restores, %s', (store) => {
+  /*
+   * Every socket is closed after 2 s (1001, no disconnect frame): @anycable/core keeps its sid,
+   * restores the session and re-sends its join (action_cable_ext `restored`), which finds its own
+   * record still within the presence TTL: no leave, no second join.
+   */
+  test('a dropped client that restores its session stays present, announced once', async () => {
+    const server = await startServer(store, { maxConnectionMs: 2_000 });
+    const room = (cable: Cable) => cable.streamFrom('room:restore');
+    const ann = await client(server.url, room);
+    const bob = await client(server.url, room);
+    const restored: boolean[] = [];
+    ann.cable.on('connect', (event) => restored.push(event.restored === true));
+    await ann.channel.presence.join('ann', { name: 'Ann' });
+    await eventually(() => bob.events.length > 0);
+
+    await eventually(() => restored.includes(true), 8_000);
+    await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+    const late = await client(server.url, room);
+    expect(await late.channel.presence.info()).toEqual({ ann: { name: 'Ann' } });
+    expect(bob.events).toEqual([{ type: 'join', id: 'ann', info: { name: 'Ann' } }]);
+  });
+});
+
 describe.each<Store>(['memory', 'dynalite', 'bundled functions on dynalite'])('presence with the stock @anycable/core client, %s', (store) => {
   test('presence.join/info/leave on a public stream: join and leave events reach every subscriber, one id over two sessions counts once', async () => {
     const server = await startServer(store);
