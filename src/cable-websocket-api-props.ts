@@ -135,6 +135,23 @@ export interface CableWebSocketApiProps
   readonly streamsWhisper?: boolean;
 
   /**
+   * Let clients join presence on signed `$pubsub` streams (anycable-go's `streams.presence`):
+   * `channel.presence.join(id, info)`, `leave()` and `info()` (who is online). Public streams
+   * (`publicStreams`) always allow it, app channels when their state names a presence stream
+   * (`$p`), Turbo Streams never. Join and leave events go through the fan-out function
+   * (docs/presence.md).
+   * @default false
+   */
+  readonly streamsPresence?: boolean;
+
+  /**
+   * How long a gone connection's presence stays (anycable-go's `--presence_ttl`), so a client
+   * that reconnects or restores its session within it is never seen leaving. Whole seconds.
+   * @default Duration.seconds(15)
+   */
+  readonly presenceTtl?: Duration;
+
+  /**
    * The app's AnyCable RPC (anycable-rails' HTTP RPC at `/_anycable`, `@anycable/serverless-js`,
    * or an app on Lambda): connections are identified by the app's `connect`
    * (`ApplicationCable::Connection`, `current_user`), and every channel other than Turbo Streams

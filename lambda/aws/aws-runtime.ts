@@ -14,6 +14,7 @@ import { executeApiRegion, SignedConnectionsTransport } from '../adapters/apigw/
 import { ConsoleLogger, parseLogLevel } from '../adapters/console-logger';
 import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-store';
 import { DynamoPingerState } from '../adapters/dynamodb/dynamo-pinger-state';
+import { DynamoPresenceStore } from '../adapters/dynamodb/dynamo-presence-store';
 import { DynamoSessionStore } from '../adapters/dynamodb/dynamo-session-store';
 import { DynamoStreamHistory } from '../adapters/dynamodb/dynamo-stream-history';
 import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscription-store';
@@ -44,6 +45,7 @@ let connections: DynamoConnectionStore | undefined;
 let subscriptions: DynamoSubscriptionStore | undefined;
 let history: DynamoStreamHistory | undefined;
 let sessions: DynamoSessionStore | undefined;
+let presence: DynamoPresenceStore | undefined;
 let transport: ApiGatewayTransport | undefined;
 let fanOut: SignedConnectionsTransport | undefined;
 let delivery: LambdaDeferredDelivery | undefined;
@@ -109,6 +111,10 @@ export function streamHistory(): DynamoStreamHistory {
 }
 
 /** Resumable sessions (ext protocol), in the subscriptions table's reserved partitions. */
+export function presenceStore(): DynamoPresenceStore {
+  return presence ??= new DynamoPresenceStore(dynamoDocument(), required(VARIABLES.subscriptionsTable, cableEnvironment().subscriptionsTable));
+}
+
 export function sessionStore(): DynamoSessionStore {
   return sessions ??= new DynamoSessionStore(dynamoDocument(), required(VARIABLES.subscriptionsTable, cableEnvironment().subscriptionsTable));
 }

@@ -1,5 +1,5 @@
 /** The AWS Lambda entry point of the `disconnect` function, bundled into assets/lambda/aws/disconnect-function/. */
-import { cableConfigForRpc, cableLogger, connectionStore, handlerOptions, rpcClient, sessionStore, subscriptionStore } from './aws-runtime';
+import { cableConfigForRpc, cableLogger, connectionStore, handlerOptions, presenceStore, rpcClient, sessionStore, subscriptionStore } from './aws-runtime';
 import { systemClock } from '../core/ports';
 import { makeDisconnectHandler } from '../handlers/disconnect-handler';
 
@@ -14,5 +14,8 @@ export const handler = makeDisconnectHandler(async () => {
     rpc: await rpcClient(config),
     // An ext client's session is kept for restore (lambda/core/session-restore.ts).
     sessions: { store: sessionStore(), clock: systemClock, ttlSeconds: config.history.sessionsTtlSeconds },
+    // What it joined expires after the presence TTL (lambda/core/presence.ts).
+    presence: presenceStore(),
+    clock: systemClock,
   };
 }, handlerOptions());

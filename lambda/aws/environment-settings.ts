@@ -10,6 +10,8 @@ export function settingsFromEnvironment(env: CableFunctionEnvironment): Omit<Cab
     turboStreams: env.turboStreams,
     publicStreams: env.publicStreams,
     streamsWhisper: env.streamsWhisper,
+    streamsPresence: env.streamsPresence,
+    presenceTtlSeconds: env.presenceTtlSeconds,
     allowedOrigins: env.allowedOrigins,
     ttlSeconds: env.ttlSeconds,
     delivery: env.delivery,

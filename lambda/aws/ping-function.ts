@@ -1,5 +1,5 @@
 /** The AWS Lambda entry point of the `ping` function, bundled into assets/lambda/aws/ping-function/. */
-import { cableConfigForRpc, cableLogger, connectionStore, fanOutTransport, handlerOptions, pingCoordination, pingPeriodMs, rpcClient, subscriptionStore } from './aws-runtime';
+import { cableConfigForRpc, cableLogger, connectionStore, fanOutTransport, handlerOptions, presenceStore, pingCoordination, pingPeriodMs, rpcClient, subscriptionStore } from './aws-runtime';
 import { systemClock } from '../core/ports';
 import { makePingHandler } from '../handlers/ping-handler';
 
@@ -15,6 +15,8 @@ export const handler = makePingHandler(async () => {
     periodMs: pingPeriodMs(),
     // Told of connections the pinger finds gone before their `$disconnect` (forget-connection.ts).
     rpc: await rpcClient(config),
+    // What a gone connection joined expires after the presence TTL (forget-connection.ts).
+    presence: presenceStore(),
     // Workers when one invocation cannot keep up, and the idle exit (ping-invocation.ts).
     coordination: pingCoordination(),
   };

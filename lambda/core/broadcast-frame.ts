@@ -7,8 +7,10 @@ import { byteLength, MAX_MESSAGE_BYTES } from './protocol';
  * as the app encoded it, and a 100 KB Turbo payload is not parsed and re-encoded once per identifier.
  * The caller must have checked that `data` is valid JSON (`parseBroadcastRequest` does).
  */
-export function broadcastFrame(identifier: string, data: string): string {
-  return `{"identifier":${JSON.stringify(identifier)},"message":${data}}`;
+export function broadcastFrame(identifier: string, data: string, type?: string): string {
+  // anycable-go's hub/gate.go `buildMessage`: `meta.broadcast_type` becomes the frame's `type` (presence events).
+  const head = type === undefined ? '' : `"type":${JSON.stringify(type)},`;
+  return `{${head}"identifier":${JSON.stringify(identifier)},"message":${data}}`;
 }
 
 /** Whether API Gateway would post the frame (its 128 KB message quota). */

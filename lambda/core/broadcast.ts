@@ -4,6 +4,7 @@ import { extBroadcastFrame } from './ext-protocol';
 import { FanOutTally } from './fan-out-tally';
 import { forgetConnection } from './forget-connection';
 import { Broadcast, Clock, ConnectionStore, Logger, ShardDispatcher, ShardRequest, Subscription, SubscriptionPage, SubscriptionStore, Transport } from './ports';
+import type { PresenceStore } from './presence';
 import { MAX_MESSAGE_BYTES } from './protocol';
 import { afterHold } from './replay-hold';
 import { RetryingSender } from './retrying-sender';
@@ -17,11 +18,13 @@ export interface FanOutDeps {
   readonly transport: Transport;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly config: Pick<CableConfig, 'delivery'> & Partial<Pick<CableConfig, 'rpc' | 'history'>>;
+  readonly config: Pick<CableConfig, 'delivery'> & Partial<Pick<CableConfig, 'rpc' | 'history' | 'presenceTtlSeconds'>>;
   /** Stream positions and history for ext clients (stream-history.ts); absent: none. */
   readonly history?: StreamHistoryStore;
   /** The app's RPC, told of connections found gone (forget-connection.ts). */
   readonly rpc?: RpcClient;
+  /** What a connection found gone joined expires after the presence TTL (forget-connection.ts). */
+  readonly presence?: PresenceStore;
   /**
    * Subscribers asked for per `listByStream` call. Small enough that posting starts soon; DynamoDB
    * bills a Query by bytes read, not by call, so smaller pages cost no more.
@@ -252,8 +255,8 @@ class Poster {
   private frameFor(identifier: string, ext: boolean): string | undefined {
     const key = `${ext ? 'ext' : 'plain'}:${identifier}`;
     if (this.frames.has(key)) return this.frames.get(key);
-    const { stream, data, position } = this.broadcast;
-    const frame = ext && position ? extBroadcastFrame(identifier, data, stream, position) : broadcastFrame(identifier, data);
+    const { stream, data, position, broadcastType } = this.broadcast;
+    const frame = ext && position ? extBroadcastFrame(identifier, data, stream, position) : broadcastFrame(identifier, data, broadcastType);
     const fitting = fitsMessageQuota(frame) ? frame : undefined;
     this.frames.set(key, fitting);
     return fitting;

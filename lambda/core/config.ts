@@ -5,7 +5,8 @@ import { HEADER_NAME, OriginVerification } from './origin-verification';
 import { DEFAULT_PING, PingSettings, resolvePing } from './ping-settings';
 import {
   API_GATEWAY_MAX_CONNECTION_SECONDS, DEFAULT_DELIVERY, DEFAULT_DELIVERY_DEADLINE_MS, DEFAULT_JWT_PARAM, DEFAULT_LIMITS,
-  DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_ORIGIN_HEADER, DEFAULT_RPC_HEADERS, DEFAULT_TTL_SECONDS, MAX_PING_INTERVAL_SECONDS,
+  DEFAULT_MAX_CONNECTION_AGE_SECONDS, DEFAULT_ORIGIN_HEADER, DEFAULT_PRESENCE_TTL_SECONDS,
+  DEFAULT_RPC_HEADERS, DEFAULT_TTL_SECONDS, MAX_PING_INTERVAL_SECONDS,
 } from '../../src/contract/defaults';
 
 /**
@@ -24,6 +25,10 @@ export interface CableConfig {
   readonly publicStreams: boolean;
   /** Whether clients may whisper on signed `$pubsub` streams (anycable-go's `--streams_whisper`); public ones always may (whisper.ts). */
   readonly streamsWhisper: boolean;
+  /** Whether clients may join presence on signed `$pubsub` streams (anycable-go's `streams.presence`); public ones always may (presence.ts). */
+  readonly streamsPresence: boolean;
+  /** Seconds a disconnected session's presence stays (anycable-go's `--presence_ttl`), so a reconnect does not flap join/leave. */
+  readonly presenceTtlSeconds: number;
   /** Exact `Origin` values allowed to connect; undefined allows any. */
   readonly allowedOrigins?: readonly string[];
   /** How long rows live without being refreshed, in seconds. */
@@ -110,6 +115,10 @@ export interface CableSettings {
   readonly publicStreams?: boolean;
   /** anycable-go's `--streams_whisper`; default false. */
   readonly streamsWhisper?: boolean;
+  /** anycable-go's `streams.presence`; default false. */
+  readonly streamsPresence?: boolean;
+  /** anycable-go's `--presence_ttl`; default 15. */
+  readonly presenceTtlSeconds?: number;
   readonly allowedOrigins?: readonly string[];
   readonly ttlSeconds?: number;
   readonly deliveryDeadlineMs?: number;
@@ -177,6 +186,8 @@ export function resolveConfig(settings: CableSettings): CableConfig {
     turboStreams: settings.turboStreams ?? true,
     publicStreams: settings.publicStreams ?? false,
     streamsWhisper: settings.streamsWhisper ?? false,
+    streamsPresence: settings.streamsPresence ?? false,
+    presenceTtlSeconds: settings.presenceTtlSeconds ?? DEFAULT_PRESENCE_TTL_SECONDS,
     allowedOrigins: settings.allowedOrigins,
     ttlSeconds,
     deliveryDeadlineMs: settings.deliveryDeadlineMs ?? DEFAULT_DELIVERY_DEADLINE_MS,

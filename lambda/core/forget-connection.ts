@@ -1,5 +1,6 @@
 import { RpcConfig } from './config';
-import { ConnectionStore, Logger, SubscriptionStore } from './ports';
+import { Clock, ConnectionStore, Logger, SubscriptionStore } from './ports';
+import { presenceSessionKey, PresenceStore } from './presence';
 import type { RpcClient } from './rpc-client';
 import { disconnectEnv } from './rpc-env';
 import { RpcCallError, RpcStatus } from './rpc-protocol';
@@ -11,7 +12,10 @@ export interface ForgetConnectionDeps {
   readonly logger: Logger;
   /** The app's RPC endpoints, told that the connection is gone; with them, the RPC settings. */
   readonly rpc?: RpcClient;
-  readonly config?: { readonly rpc?: RpcConfig };
+  readonly config?: { readonly rpc?: RpcConfig; readonly presenceTtlSeconds?: number };
+  /** With it (and a clock), what the connection joined expires `config.presenceTtlSeconds` later (presence.ts). */
+  readonly presence?: PresenceStore;
+  readonly clock?: Clock;
   /**
    * With them, a forgotten ext connection's session is kept for restore (session-restore.ts):
    * `$disconnect` passes them; a fan-out or ping that finds a connection gone does not, and its
@@ -32,6 +36,7 @@ export async function forgetConnection(deps: ForgetConnectionDeps, connectionId:
   const removedSubscriptions = removed.length;
   const record = await deps.connections.delete(connectionId);
   if (record && deps.sessions) await saveSession(deps.sessions, deps.logger, record, removed);
+  if (record) await finishPresence(deps, record.connectionId, record.sid);
   const rpcConfig = deps.config?.rpc;
   // No row: refused at `$connect`, or already forgotten by someone who told the app.
   if (!deps.rpc || !rpcConfig || !record) return removedSubscriptions;
@@ -43,4 +48,16 @@ export async function forgetConnection(deps: ForgetConnectionDeps, connectionId:
     deps.logger.warn('disconnect.rpc_failed', { connectionId, reason: error.reason, status: error.status, message: error.message });
   }
   return removedSubscriptions;
+}
+
+/**
+ * anycable-go's node.go `Disconnect` -> broker `FinishPresence`: a gone session's presence is not
+ * removed but left to expire after the presence TTL, so a client that reconnects (or restores its
+ * session and re-joins) within it never leaves. Only what this connection joined: a restored
+ * session's new connection may have joined again before the old one's `$disconnect` arrives.
+ */
+async function finishPresence(deps: ForgetConnectionDeps, connectionId: string, sid: string | undefined): Promise<void> {
+  if (!deps.presence || !deps.clock) return;
+  const ttl = deps.config?.presenceTtlSeconds ?? 0;
+  await deps.presence.finish(presenceSessionKey({ connectionId, sid }), connectionId, Math.floor(deps.clock.now() / 1000) + ttl);
 }

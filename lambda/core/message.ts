@@ -3,7 +3,8 @@ import { isBuiltInChannel } from './channels';
 import { historyCommand, HistoryReplayDeps, subscribeAppChannelWithHistory, subscribeWithHistory } from './history-replay';
 import { invalidFrame } from './invalid-frames';
 import { ConnectionStore, Logger } from './ports';
-import { byteLength, ClientCommand, disconnect, encodeFrame, MAX_MESSAGE_BYTES, ServerFrame, UNAUTHORIZED } from './protocol';
+import { leaveOnUnsubscribe, PresenceDeps, presenceCommand } from './presence';
+import { byteLength, ClientCommand, disconnect, encodeFrame, frameHead, MAX_MESSAGE_BYTES, ServerFrame, UNAUTHORIZED } from './protocol';
 import type { RpcClient } from './rpc-client';
 import { subscribe, SubscribeDeps, unsubscribe } from './subscribe';
 import { whisper, WhisperDeps } from './whisper';
@@ -26,7 +27,7 @@ export interface MessageResult {
   readonly afterSent?: () => Promise<void>;
 }
 
-export type MessageDeps = SubscribeDeps & Pick<HistoryReplayDeps, 'history'> & Pick<WhisperDeps, 'shards'> & {
+export type MessageDeps = SubscribeDeps & Pick<HistoryReplayDeps, 'history'> & Pick<WhisperDeps, 'shards'> & Pick<PresenceDeps, 'presence'> & {
   readonly logger: Logger;
   /** The app's RPC endpoints: channels other than the built-in ones go there. Absent: they are rejected. */
   readonly rpc?: RpcClient;
@@ -57,6 +58,16 @@ export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Pro
   if (command.command === 'history') return historyCommand(deps, connectionId, command.identifier, command.history);
   // For built-in and app channels alike (whisper.ts); parseCommand made sure of `data`.
   if (command.command === 'whisper') return whisper(deps, connectionId, command.identifier, command.data!);
+  // AnyCable presence (presence.ts), for built-in and app channels alike.
+  if (command.command === 'join' || command.command === 'leave' || command.command === 'presence') {
+    return presenceCommand(deps, connectionId, command.command, command.identifier, command.presence);
+  }
+  const result = await dispatch(deps, connectionId, command);
+  return afterCommand(deps, connectionId, command, result);
+}
+
+/** subscribe, unsubscribe, message. */
+async function dispatch(deps: MessageDeps, connectionId: string, command: ClientCommand): Promise<MessageResult> {
   if (deps.rpc && !isBuiltInChannel(command.identifier)) {
     // The app's channels read the connection row anyway, and refuse a connection without one.
     const appDeps = { ...deps, rpc: deps.rpc, connections: deps.connections };
@@ -82,7 +93,31 @@ export async function handleMessage(deps: MessageDeps, frame: InboundFrame): Pro
       return { frames: await unsubscribe(deps, connectionId, command.identifier), close: false };
     case 'message':
       return invalidFrame(deps, connectionId, 'no_actions_on_builtin_channels', { identifier: command.identifier });
+    default:
+      return invalidFrame(deps, connectionId, 'unknown_command');
   }
+}
+
+/**
+ * Presence around subscriptions, as anycable-go's node.go does: a confirmed `subscribe` with a
+ * `presence` field joins (`@anycable/core` sends one when it resubscribes a channel it had
+ * joined), an `unsubscribe` leaves at once.
+ */
+async function afterCommand(deps: MessageDeps, connectionId: string, command: ClientCommand, result: MessageResult): Promise<MessageResult> {
+  if (result.close || !deps.presence) return result;
+  if (command.command === 'unsubscribe') {
+    await leaveOnUnsubscribe(deps, connectionId, command.identifier);
+    return result;
+  }
+  if (command.command !== 'subscribe' || command.presence === undefined || !confirmed(result, command.identifier)) return result;
+  const joined = await presenceCommand(deps, connectionId, 'join', command.identifier, command.presence);
+  return { ...result, frames: [...result.frames, ...joined.frames], close: joined.close };
+}
+
+function confirmed(result: MessageResult, identifier: string): boolean {
+  type Head = { readonly type?: unknown; readonly identifier?: unknown } | undefined;
+  const isConfirm = (head: Head) => head?.type === 'confirm_subscription' && head.identifier === identifier;
+  return result.frames.some((frame) => isConfirm(frame as Head)) || (result.transmissions ?? []).some((text) => isConfirm(frameHead(text)));
 }
 
 /**
@@ -113,15 +148,23 @@ export function parseCommand(body: string): ClientCommand | typeof PONG | string
     return 'invalid_json';
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not_an_object';
-  const { command, identifier, data, history } = value as Record<string, unknown>;
+  const { command, identifier, data, history, presence } = value as Record<string, unknown>;
   if (command === PONG) return PONG;
-  if (command !== 'subscribe' && command !== 'unsubscribe' && command !== 'message' && command !== 'history' && command !== 'whisper') return 'unknown_command';
+  if (!COMMANDS.has(command as string)) return 'unknown_command';
   if (typeof identifier !== 'string' || identifier.length === 0) return 'invalid_identifier';
   if (command === 'message' && typeof data !== 'string') return 'invalid_data';
   // Any JSON value, as anycable-go's `Message.Data interface{}`; without one there is nothing to whisper.
   if (command === 'whisper') return data === undefined ? 'invalid_whisper_data' : { command, identifier, data: JSON.stringify(data) };
-  return { command, identifier, data: typeof data === 'string' ? data : undefined, ...(history !== undefined ? { history } : {}) };
+  return {
+    command: command as ClientCommand['command'],
+    identifier,
+    data: typeof data === 'string' ? data : undefined,
+    ...(history !== undefined ? { history } : {}),
+    ...(presence !== undefined ? { presence } : {}),
+  };
 }
+
+const COMMANDS: ReadonlySet<string> = new Set(['subscribe', 'unsubscribe', 'message', 'history', 'whisper', 'join', 'leave', 'presence']);
 
 /** A reply echoes client input (the identifier); API Gateway would refuse one over 128 KB. */
 function replyWithin(logger: Logger, connectionId: string, frames: ServerFrame[]): MessageResult {

@@ -4,6 +4,7 @@ import { isPingDue, pingIntervalOf } from './ping-interval';
 import { PingRoundResult, PingTally } from './ping-tally';
 import { ScanShare } from './ping-workers';
 import { Clock, ConnectionStore, Logger, PingCandidate, SubscriptionStore, Transport } from './ports';
+import type { PresenceStore } from './presence';
 import { disconnect, encodeFrame, ping } from './protocol';
 import { RateLimiter } from './rate-limiter';
 import { RetryingSender } from './retrying-sender';
@@ -16,9 +17,11 @@ export interface PingDeps {
   readonly transport: Transport;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly config: Pick<CableConfig, 'ping' | 'maxConnectionAgeSeconds' | 'delivery' | 'deliveryDeadlineMs'> & Partial<Pick<CableConfig, 'rpc'>>;
+  readonly config: Pick<CableConfig, 'ping' | 'maxConnectionAgeSeconds' | 'delivery' | 'deliveryDeadlineMs'> & Partial<Pick<CableConfig, 'rpc' | 'presenceTtlSeconds'>>;
   /** The app's RPC, told of connections found gone (forget-connection.ts). */
   readonly rpc?: RpcClient;
+  /** What a connection found gone joined expires after the presence TTL (forget-connection.ts). */
+  readonly presence?: PresenceStore;
   /**
    * The ceiling on `@connections` calls; share one between rounds so that it holds across them.
    * @default - a new one per round, at `ping.maxPerSecond`

@@ -226,6 +226,8 @@ export interface Broadcast {
   readonly position?: StreamPosition;
   /** AnyCable's `meta.exclude_socket`: the `sid` (a plain client's connection id, an ext client's session id) not to deliver to. */
   readonly excludeConnectionId?: string;
+  /** anycable-go's `meta.broadcast_type`: the frame's `type` (`presence` for join and leave events, presence.ts); only the server sets it. */
+  readonly broadcastType?: string;
 }
 
 /** A slice of a stream's subscribers, delivered by whoever receives the dispatch. */

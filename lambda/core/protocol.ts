@@ -28,9 +28,10 @@ export type ServerFrame =
   | { readonly type: 'disconnect'; readonly reason: DisconnectReason; readonly reconnect: boolean }
   | { readonly type: 'confirm_history'; readonly identifier: string }
   | { readonly type: 'reject_history'; readonly identifier: string }
+  | { readonly type: 'presence'; readonly identifier: string; readonly message: unknown }
   | { readonly identifier: string; readonly message: unknown };
 
-export type ClientCommandName = 'subscribe' | 'unsubscribe' | 'message' | 'history' | 'whisper';
+export type ClientCommandName = 'subscribe' | 'unsubscribe' | 'message' | 'history' | 'whisper' | 'join' | 'leave' | 'presence';
 
 export interface ClientCommand {
   readonly command: ClientCommandName;
@@ -40,6 +41,8 @@ export interface ClientCommand {
   readonly data?: string;
   /** For `subscribe` and `history` (ext protocol): what the client asks to be replayed, unchecked. */
   readonly history?: unknown;
+  /** For `join` and `subscribe` (AnyCable presence): `{"id","info"}`, unchecked (presence.ts checks it). */
+  readonly presence?: unknown;
 }
 
 /** `sid` for ext clients (and with JWT/RPC, whose welcome always carries it). */

@@ -135,6 +135,8 @@ export function bundledEnvironment(props: BundledEnvironmentProps): Record<strin
     turboStreams: settings.turboStreams ?? true,
     publicStreams: settings.publicStreams ?? false,
     streamsWhisper: settings.streamsWhisper ?? false,
+    streamsPresence: settings.streamsPresence ?? false,
+    presenceTtlSeconds: settings.presenceTtlSeconds,
     allowedOrigins: settings.allowedOrigins,
     ttlSeconds: settings.ttlSeconds,
     logLevel: props.logLevel,

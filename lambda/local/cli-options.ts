@@ -92,6 +92,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliCo
         turboStreams: flag('turbo_streams') ?? true,
         publicStreams: publicMode || (flag('public_streams') ?? false),
         streamsWhisper: flag('streams_whisper') ?? false,
+        streamsPresence: flag('streams_presence') ?? false,
+        presenceTtlSeconds: integer(read('presence_ttl'), 0, 24 * 3600),
         allowedOrigins: origins(read('allowed_origins')),
         ping: {
           intervalSeconds: integer(read('ping_interval'), 0, MAX_PING_INTERVAL_SECONDS),

@@ -23,6 +23,8 @@ export const CLI_OPTIONS: readonly OptionSpec[] = [
   { name: 'turbo_streams', kind: 'boolean', default: 'true', description: 'Serve Turbo::StreamsChannel (--turbo_streams=false or --no-turbo_streams: off)' },
   { name: 'public_streams', kind: 'boolean', default: 'false', description: 'Let $pubsub accept an unsigned stream_name' },
   { name: 'streams_whisper', kind: 'boolean', default: 'false', description: 'Let clients whisper on signed $pubsub streams (public ones always may)' },
+  { name: 'streams_presence', kind: 'boolean', default: 'false', description: 'Let clients join presence on signed $pubsub streams (public ones always may)' },
+  { name: 'presence_ttl', kind: 'string', default: '15', description: 'Seconds a gone connection\'s presence stays, so a reconnect is not seen leaving (the construct\'s presenceTtl)' },
   {
     name: 'broadcast_key',
     kind: 'string',

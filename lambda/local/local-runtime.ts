@@ -4,16 +4,19 @@ import { LocalDeferredDelivery } from './local-deferred-delivery';
 import { LocalShardDispatcher } from './local-shard-dispatcher';
 import { LocalConnections, LocalTransport } from './local-transport';
 import { DynamoConnectionStore } from '../adapters/dynamodb/dynamo-connection-store';
+import { DynamoPresenceStore } from '../adapters/dynamodb/dynamo-presence-store';
 import { DynamoSessionStore } from '../adapters/dynamodb/dynamo-session-store';
 import { DynamoStreamHistory } from '../adapters/dynamodb/dynamo-stream-history';
 import { DynamoSubscriptionStore } from '../adapters/dynamodb/dynamo-subscription-store';
 import { MemoryConnectionStore } from '../adapters/memory/memory-connection-store';
+import { MemoryPresenceStore } from '../adapters/memory/memory-presence-store';
 import { MemorySessionStore } from '../adapters/memory/memory-session-store';
 import { MemoryStreamHistory } from '../adapters/memory/memory-stream-history';
 import { MemorySubscriptionStore } from '../adapters/memory/memory-subscription-store';
 import { HttpRpcTransport } from '../adapters/rpc/http-rpc-transport';
 import { CableConfig, CableSettings, resolveConfig } from '../core/config';
 import { Clock, ConnectionStore, Logger, SubscriptionStore, systemClock } from '../core/ports';
+import { PresenceStore } from '../core/presence';
 import { RpcClient } from '../core/rpc-client';
 import { SessionStore } from '../core/session-restore';
 import { StreamHistoryStore } from '../core/stream-history';
@@ -32,6 +35,8 @@ export interface LocalRuntime {
   readonly history: StreamHistoryStore;
   /** Gone ext connections' sessions, for restore (the connect and disconnect handlers take them). */
   readonly sessionStore: SessionStore;
+  /** Presence records (lambda/core/presence.ts): the message handler joins and leaves, the disconnect handler lets them expire. */
+  readonly presence: PresenceStore;
   readonly transport: LocalTransport;
   readonly delivery: LocalDeferredDelivery;
   /** Runs the shards of a large stream's broadcast in-process (async Lambda invocations in AWS). */
@@ -74,10 +79,11 @@ export function buildLocalRuntime(props: LocalRuntimeProps): LocalRuntime {
     subscriptions,
     history: stores.history,
     sessionStore: stores.sessions,
+    presence: stores.presence,
     transport,
     delivery: new LocalDeferredDelivery(deliver, props.logger),
     shards: new LocalShardDispatcher({
-      config, connections, subscriptions, transport, clock: systemClock, logger: props.logger, ...(rpc ? { rpc } : {}),
+      config, connections, subscriptions, transport, clock: systemClock, logger: props.logger, ...(rpc ? { rpc } : {}), presence: stores.presence,
     }),
     clock: systemClock,
     logger: props.logger,
@@ -92,6 +98,7 @@ function memoryStores() {
     subscriptions: new MemorySubscriptionStore(),
     history: new MemoryStreamHistory(),
     sessions: new MemorySessionStore(),
+    presence: new MemoryPresenceStore(),
     dispose: () => undefined,
   };
 }
@@ -113,6 +120,7 @@ function dynamoStores(store: Extract<LocalStoreOptions, { kind: 'dynamodb' }>) {
     subscriptions: new DynamoSubscriptionStore(doc, store.subscriptionsTable),
     history: new DynamoStreamHistory(doc, store.subscriptionsTable),
     sessions: new DynamoSessionStore(doc, store.subscriptionsTable),
+    presence: new DynamoPresenceStore(doc, store.subscriptionsTable),
     dispose: () => client.destroy(),
   };
 }

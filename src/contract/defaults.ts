@@ -13,6 +13,9 @@ export const API_GATEWAY_MAX_CONNECTION_SECONDS = 2 * 60 * 60;
 /** Connection and subscription rows live this long without being refreshed: the 2-hour cut plus an hour. */
 export const DEFAULT_TTL_SECONDS = 3 * 60 * 60;
 
+/** anycable-go's `--presence_ttl` default (broker/config.go): a disconnected session's presence stays 15 s. */
+export const DEFAULT_PRESENCE_TTL_SECONDS = 15;
+
 /** Two minutes before the hard cut: the pinger runs once a minute, and the client needs a moment. */
 export const DEFAULT_MAX_CONNECTION_AGE_SECONDS = API_GATEWAY_MAX_CONNECTION_SECONDS - 2 * 60;
 

@@ -21,6 +21,9 @@ export const ENVIRONMENT_VARIABLES = {
   publicStreams: 'CABLE_PUBLIC_STREAMS',
   // Whispers on signed $pubsub streams, anycable-go's --streams_whisper (the message function).
   streamsWhisper: 'CABLE_STREAMS_WHISPER',
+  // Presence on signed $pubsub streams, anycable-go's streams.presence, and its --presence_ttl (message and disconnect functions).
+  streamsPresence: 'CABLE_STREAMS_PRESENCE',
+  presenceTtlSeconds: 'CABLE_PRESENCE_TTL',
   allowedOrigins: 'CABLE_ALLOWED_ORIGINS',
   maxConnectionAgeSeconds: 'CABLE_MAX_CONNECTION_AGE',
   pingIntervalSeconds: 'CABLE_PING_INTERVAL',

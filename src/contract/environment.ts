@@ -67,6 +67,10 @@ export interface CableFunctionEnvironment {
   readonly publicStreams?: boolean;
   /** Clients may whisper on signed `$pubsub` streams (the `message` function). */
   readonly streamsWhisper?: boolean;
+  /** Clients may join presence on signed `$pubsub` streams (the `message` function). */
+  readonly streamsPresence?: boolean;
+  /** Seconds a gone connection's presence stays (the `disconnect` function). */
+  readonly presenceTtlSeconds?: number;
   readonly allowedOrigins?: readonly string[];
   readonly maxConnectionAgeSeconds?: number;
   readonly ping?: PingEnvironment;
@@ -108,6 +112,8 @@ export function writeEnvironment(env: CableFunctionEnvironment): Record<string, 
     [V.turboStreams, env.turboStreams],
     [V.publicStreams, env.publicStreams],
     [V.streamsWhisper, env.streamsWhisper],
+    [V.streamsPresence, env.streamsPresence],
+    [V.presenceTtlSeconds, env.presenceTtlSeconds],
     [V.allowedOrigins, env.allowedOrigins],
     [V.maxConnectionAgeSeconds, env.maxConnectionAgeSeconds],
     [V.pingIntervalSeconds, ping.intervalSeconds],
@@ -183,6 +189,8 @@ export function readEnvironment(vars: Readonly<Record<string, string | undefined
     turboStreams: parseBoolean(V.turboStreams, vars[V.turboStreams]),
     publicStreams: parseBoolean(V.publicStreams, vars[V.publicStreams]),
     streamsWhisper: parseBoolean(V.streamsWhisper, vars[V.streamsWhisper]),
+    streamsPresence: parseBoolean(V.streamsPresence, vars[V.streamsPresence]),
+    presenceTtlSeconds: integer(V.presenceTtlSeconds),
     allowedOrigins: parseList(vars[V.allowedOrigins]),
     maxConnectionAgeSeconds: integer(V.maxConnectionAgeSeconds),
     ping: {

@@ -61,6 +61,9 @@ const forgetConnection = (who: string): PermissionNeed[] => [
   { actions: ['dynamodb:Query'], resource: byConnection, why: `${who}: finds a gone connection's subscriptions` },
   { actions: ['dynamodb:BatchWriteItem'], resource: subscriptions(), why: `${who}: deletes a gone connection's subscriptions` },
   { actions: ['dynamodb:DeleteItem'], resource: connections(), why: `${who}: deletes a gone connection's row (ALL_OLD tells the app once)` },
+  // Presence (lambda/core/presence.ts): what the session joined, in its own partition, expires after the presence TTL.
+  { actions: ['dynamodb:Query'], resource: subscriptions(), why: `${who}: reads what a gone connection's session joined (its presence partition)` },
+  { actions: ['dynamodb:UpdateItem'], resource: subscriptions(), why: `${who}: sets the presence TTL on what a gone connection joined` },
 ];
 
 /** With RPC, whoever deletes a connection row tells the app (`disconnect`), signed with the RPC key. */
@@ -163,6 +166,7 @@ export const PERMISSIONS: Readonly<Record<CableFunctionName, FunctionPermissions
         { actions: ['dynamodb:Query'], resource: byConnection, why: 'disconnect: finds the connection\'s subscriptions' },
         { actions: ['dynamodb:BatchWriteItem'], resource: subscriptions(), why: 'disconnect: deletes the connection\'s subscriptions' },
         { actions: ['dynamodb:PutItem'], resource: subscriptions(), why: 'disconnect: keeps an ext client\'s session for restore (lambda/core/session-restore.ts)' },
+        ...forgetConnection('disconnect').slice(3),
       ],
     },
     tellTheApp('disconnect'),

@@ -111,3 +111,37 @@ export const SESSIONS = {
 export function sessionPartition(key: string): string {
   return `${SESSIONS.partitionPrefix}${key}`;
 }
+
+/**
+ * Presence (AnyCable's, lambda/core/presence.ts), in the subscriptions table under two reserved
+ * partitions (NUL first, as the others; these items have no `connectionId`, so `byConnection`
+ * does not index them):
+ * - per stream, `"\u0000cdk-cable:presence#" + stream`, sort key `r#<JSON id>#<session key>`: one
+ *   item per (id, session), `id`, `info` (JSON), `joinedAt` (epoch ms), `holder` (the connection
+ *   that joined), `expiresAt` (the row TTL while connected, the presence TTL once it is gone).
+ *   A stream's `info` is one Query of the `r#` keys; the JSON-quoted id makes `r#<JSON id>#` a
+ *   prefix of that id's items only, so "is anyone else here under this id" is one Query too.
+ * - per session, `"\u0000cdk-cable:presence-session#" + SHA-256(sid)`, sort key the channel
+ *   identifier: `presenceStream`, `id`, `holder`, `expiresAt`. What a session joined, so a leave
+ *   (which names the identifier) and a disconnect (which names nothing) need no scan.
+ */
+export const PRESENCE = {
+  streamPartitionPrefix: '\u0000cdk-cable:presence#',
+  sessionPartitionPrefix: '\u0000cdk-cable:presence-session#',
+  recordKeyPrefix: 'r#',
+} as const;
+
+/** The partition holding a stream's presence records. */
+export function presencePartition(stream: string): string {
+  return `${PRESENCE.streamPartitionPrefix}${stream}`;
+}
+
+/** The partition listing what a session (by the hash of its sid) joined. */
+export function presenceSessionPartition(sessionKey: string): string {
+  return `${PRESENCE.sessionPartitionPrefix}${sessionKey}`;
+}
+
+/** The sort keys of one id's records on a stream start so; a session's record is this plus its key. */
+export function presenceIdPrefix(id: string): string {
+  return `${PRESENCE.recordKeyPrefix}${JSON.stringify(id)}#`;
+}

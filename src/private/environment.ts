@@ -9,7 +9,7 @@ import { PingerSettings, pingEnvironment } from './pinger';
 import type { CableSecrets } from './secrets';
 import type { CableTables } from './tables';
 import type { CableWebSocketApiProps } from '../cable-websocket-api-props';
-import { DEFAULT_HISTORY, DEFAULT_LIMITS } from '../contract/defaults';
+import { DEFAULT_HISTORY, DEFAULT_LIMITS, DEFAULT_PRESENCE_TTL_SECONDS } from '../contract/defaults';
 import type { CableFunctionEnvironment } from '../contract/environment';
 import type { CableFunctionName } from '../contract/functions';
 
@@ -23,10 +23,25 @@ export interface StreamsSettings {
   readonly publicStreams: boolean;
   /** Whispers on signed `$pubsub` streams: the `message` function applies it. */
   readonly streamsWhisper: boolean;
+  /** Presence on signed `$pubsub` streams: the `message` function applies it. */
+  readonly streamsPresence: boolean;
+  /** Seconds a gone connection's presence stays: the `disconnect` function applies it. */
+  readonly presenceTtlSeconds: number;
 }
 
 export function settings(props: CableWebSocketApiProps): StreamsSettings {
-  return { turboStreams: props.turboStreams ?? true, publicStreams: props.publicStreams ?? false, streamsWhisper: props.streamsWhisper ?? false };
+  const presenceTtl = props.presenceTtl;
+  const presenceTtlSeconds = presenceTtl === undefined ? DEFAULT_PRESENCE_TTL_SECONDS : presenceTtl.toSeconds({ integral: false });
+  if (!Token.isUnresolved(presenceTtlSeconds) && (!Number.isInteger(presenceTtlSeconds) || presenceTtlSeconds < 0)) {
+    throw new Error(`\`presenceTtl\` must be a whole number of seconds (0: a gone connection's presence goes at once), got ${presenceTtl?.toHumanString()}; e.g. Duration.seconds(15)`);
+  }
+  return {
+    turboStreams: props.turboStreams ?? true,
+    publicStreams: props.publicStreams ?? false,
+    streamsWhisper: props.streamsWhisper ?? false,
+    streamsPresence: props.streamsPresence ?? false,
+    presenceTtlSeconds,
+  };
 }
 
 /** What one connection may hold and send: the `message` function applies them. */
@@ -102,6 +117,8 @@ type Part =
   | 'limits' // what one connection may hold and send
   | 'history' // stream history for ext clients (docs/reliable-streams.md)
   | 'whisper' // which streams clients may whisper on (docs/whispers.md)
+  | 'presence' // which streams clients may join presence on (docs/presence.md)
+  | 'presenceTtl' // how long a forgotten connection's presence stays (forget-connection.ts)
   | 'tellsTheApp' // with RPC only: the app's RPC and the common secret, to tell of gone connections
   | 'originVerification'; // the header a fronting distribution proves itself with (its secret: the manifest)
 
@@ -109,14 +126,14 @@ const PARTS: Record<CableFunctionName, Part[]> = {
   // `$connect` restores sessions (their TTL, under `history`) and counts restored subscriptions.
   connect: ['deliverFunction', 'pingFunction', 'jwt', 'rpc', 'history', 'limits'],
   // A whisper is fanned out by the fan-out function (lambda/core/whisper.ts).
-  message: ['rpc', 'limits', 'history', 'whisper', 'fanOutFunction'],
+  message: ['rpc', 'limits', 'history', 'whisper', 'presence', 'fanOutFunction'],
   // Without RPC, `$disconnect` tells no one and reads no secret; it keeps ext clients' sessions.
-  disconnect: ['tellsTheApp', 'history'],
+  disconnect: ['tellsTheApp', 'history', 'presenceTtl'],
   deliver: [],
-  broadcast: ['delivery', 'fanOutFunction', 'tellsTheApp', 'history'],
-  fanout: ['delivery', 'tellsTheApp'],
+  broadcast: ['delivery', 'fanOutFunction', 'tellsTheApp', 'history', 'presenceTtl'],
+  fanout: ['delivery', 'tellsTheApp', 'presenceTtl'],
   // Ping rounds post to every connection with the same concurrency and retries as broadcasts.
-  ping: ['delivery', 'tellsTheApp'],
+  ping: ['delivery', 'tellsTheApp', 'presenceTtl'],
 };
 // Only `$connect` sees the upgrade request, so only it verifies where the request came from.
 PARTS.connect.push('originVerification');
@@ -146,6 +163,8 @@ export function environmentOf(name: CableFunctionName, wiring: EnvironmentWiring
     ...(parts.has('limits') ? { limits: wiring.limits } : {}),
     ...(parts.has('history') ? { history: wiring.history } : {}),
     ...(parts.has('whisper') ? { streamsWhisper: wiring.streams.streamsWhisper } : {}),
+    ...(parts.has('presence') ? { streamsPresence: wiring.streams.streamsPresence } : {}),
+    ...(parts.has('presenceTtl') ? { presenceTtlSeconds: wiring.streams.presenceTtlSeconds } : {}),
     ...(parts.has('originVerification') && wiring.originHeader !== undefined ? { originHeader: wiring.originHeader } : {}),
     // The keys it reads, as the permission manifest lists them: told of exactly what it may read.
     secrets: Object.fromEntries([...secretsRead(name, wiring.secrets, identification)].map(([key, secret]) => [key, { arn: secret.secretArn }])),

@@ -57,6 +57,8 @@ describe('environment round trip', () => {
     turboStreams: false,
     publicStreams: true,
     streamsWhisper: true,
+    streamsPresence: true,
+    presenceTtl: Duration.seconds(30),
     allowedOrigins: ORIGINS,
     pingInterval: Duration.seconds(30),
     minClientPingInterval: Duration.seconds(10),
@@ -109,12 +111,13 @@ describe('environment round trip', () => {
     // Sessions: connect restores them (counting their subscriptions), disconnect keeps them.
     connect: { ...shared, ...rpc, jwtParam: 'token', enforceJwt: true, limits, history },
     // Whispers: which streams allow them (the fan-out function, a reference, delivers them).
-    message: { ...shared, ...rpc, limits, history, streamsWhisper: true },
-    disconnect: { ...shared, ...rpc, history },
+    message: { ...shared, ...rpc, limits, history, streamsWhisper: true, streamsPresence: true },
+    // Presence: whoever forgets a connection lets what it joined expire after the TTL.
+    disconnect: { ...shared, ...rpc, history, presenceTtlSeconds: 30 },
     deliver: shared,
-    broadcast: { ...shared, ...rpc, delivery, history },
-    fanout: { ...shared, ...rpc, delivery },
-    ping: { ...shared, ...rpc, delivery },
+    broadcast: { ...shared, ...rpc, delivery, history, presenceTtlSeconds: 30 },
+    fanout: { ...shared, ...rpc, delivery, presenceTtlSeconds: 30 },
+    ping: { ...shared, ...rpc, delivery, presenceTtlSeconds: 30 },
   };
 
   test.each(CABLE_FUNCTIONS)('settings: the %s function gets exactly the settings the props asked for', (name) => {
@@ -170,9 +173,14 @@ describe('environment defaults', () => {
       delivery,
       limits: name === 'message' || name === 'connect' ? DEFAULT_LIMITS : {},
       history: ['message', 'broadcast', 'connect', 'disconnect'].includes(name) ? { limit: 100, ttlSeconds: 300, sessionsTtlSeconds: 300 } : {},
-      ...(name === 'message' ? { streamsWhisper: false } : {}),
+      ...(name === 'message' ? { streamsWhisper: false, streamsPresence: false } : {}),
+      ...(['disconnect', 'broadcast', 'fanout', 'ping'].includes(name) ? { presenceTtlSeconds: 15 } : {}),
     });
     expect(secretsOf(envs[name])).toEqual(secrets[name] ?? []);
+  });
+
+  test('presenceTtl: not a whole number of seconds is refused, naming the prop', () => {
+    expect(() => environments(() => ({ presenceTtl: Duration.millis(1500) }))).toThrow(/`presenceTtl` must be a whole number of seconds/);
   });
 
   test('maxSubscriptionsPerConnection, maxInvalidFrames: a value that is not a whole number of at least 1 is refused, naming the prop', () => {

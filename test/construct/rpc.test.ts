@@ -295,8 +295,12 @@ describe('rpc: connection state (least privilege)', () => {
 
   test('rpc: unset, disconnect may neither read nor update connection rows; message updates them (the limits\' counts) and reads one per subscribe (its sid: the ext protocol)', () => {
     expect(actionsOf(withoutRpc, 'DisconnectHandler')).not.toContain('dynamodb:GetItem');
-    expect(actionsOf(withoutRpc, 'DisconnectHandler')).not.toContain('dynamodb:UpdateItem');
     const table = logicalId(withoutRpc, 'AWS::DynamoDB::Table', 'ConnectionsTable');
+    // It updates presence items in the subscriptions table (forget-connection.ts), never a connection row.
+    const disconnectOnConnections = statementsOf(withoutRpc, 'DisconnectHandler')
+      .filter((statement) => JSON.stringify(statement.Resource).includes(table))
+      .flatMap((statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]));
+    expect(disconnectOnConnections).not.toContain('dynamodb:UpdateItem');
     const onConnections = statementsOf(withoutRpc, 'MessageHandler')
       .filter((statement) => JSON.stringify(statement.Resource).includes(table))
       .flatMap((statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]));

@@ -13,6 +13,8 @@ describe('resolveConfig', () => {
       turboStreams: true,
       publicStreams: false,
       streamsWhisper: false,
+      streamsPresence: false,
+      presenceTtlSeconds: 15,
       allowedOrigins: undefined,
       ttlSeconds: DEFAULT_TTL_SECONDS,
       deliveryDeadlineMs: DEFAULT_DELIVERY_DEADLINE_MS,

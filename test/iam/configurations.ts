@@ -24,6 +24,8 @@ export interface IamConfiguration {
   readonly originVerification?: boolean;
   /** `streamsWhisper`: clients may whisper on signed `$pubsub` streams (the message function invokes fan-out). */
   readonly streamsWhisper?: boolean;
+  /** `streamsPresence`: clients may join presence on signed `$pubsub` streams. */
+  readonly streamsPresence?: boolean;
 }
 
 const jwtSecret = (stack: Stack) => new secretsmanager.Secret(stack, 'JwtSecret');
@@ -47,15 +49,17 @@ export const CONFIGURATIONS: readonly IamConfiguration[] = [
     }),
   },
   {
-    name: 'tableEncryptionKey + jwtSecret + enforceJwt + streamsWhisper',
+    name: 'tableEncryptionKey + jwtSecret + enforceJwt + streamsWhisper + streamsPresence',
     jwt: true,
     enforceJwt: true,
     streamsWhisper: true,
+    streamsPresence: true,
     build: (stack) => new CableWebSocketApi(stack, 'Cable', {
       tableEncryptionKey: new kms.Key(stack, 'TableKey'),
       jwtSecret: jwtSecret(stack),
       enforceJwt: true,
       streamsWhisper: true,
+      streamsPresence: true,
     }),
   },
   {

@@ -2,6 +2,8 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { BROADCAST_KEY, CableRun, JWT_SECRET, ORIGIN_SECRET, SECRET } from './cable-run';
 import { IamConfiguration } from './configurations';
 import { RecordedCall } from './recording-proxy';
+import { DynamoPresenceStore } from '../../lambda/adapters/dynamodb/dynamo-presence-store';
+import { presenceSessionKey } from '../../lambda/core/presence';
 import { ACTIONCABLE_EXT_SUBPROTOCOL as EXT_SUBPROTOCOL } from '../../lambda/core/protocol';
 import { signStream } from '../../lambda/core/signed-stream';
 import { LOCAL_FANOUT_FUNCTION, LOCAL_PING_FUNCTION } from '../../lambda/local/bundled-handlers';
@@ -86,8 +88,21 @@ async function ghostOf(
       if (typeof copy.connectedAt === 'number') copy.connectedAt -= 60_000;
       if (options.pingIntervalSeconds !== undefined && table === run.tables.connectionsTable) copy.pingIntervalSeconds = options.pingIntervalSeconds;
       await dynamo.doc.send(new PutCommand({ TableName: table, Item: copy }));
+      if (table === run.tables.connectionsTable) await seedPresence({ dynamo, run }, copy as { connectionId: string; sid?: string });
     }
   }
+}
+
+/**
+ * A presence join of `record`, written as the message function writes one: whoever forgets the
+ * connection (a ghost's 410, a `$disconnect`) then sets the presence TTL on it (forget-connection.ts).
+ */
+async function seedPresence({ dynamo, run }: Pick<ScenarioContext, 'dynamo' | 'run'>, record: { connectionId: string; sid?: string }): Promise<void> {
+  const store = new DynamoPresenceStore(dynamo.doc, run.tables.subscriptionsTable);
+  const stream = 'iam:presence';
+  const identifier = JSON.stringify({ channel: '$pubsub', stream_name: stream });
+  const entry = { stream, sessionKey: presenceSessionKey(record), identifier, connectionId: record.connectionId, id: record.connectionId };
+  await store.join(entry, Date.now(), Math.floor(Date.now() / 1000) + 3600);
 }
 
 /** The longest interval a client may ask for (MAX_PING_INTERVAL_SECONDS): no ping in a scenario's time. */
@@ -237,6 +252,40 @@ export const SCENARIOS: readonly Scenario[] = [
       // The stock consumer has no whisper(); @anycable/core sends this frame (action_cable/index.js `whisper`).
       consumer.connection.webSocket!.send(JSON.stringify({ command: 'whisper', identifier: sender.subscription.identifier, data: { typing: true } }));
       await eventually(() => expect(other.received).toEqual([{ typing: true }]), WAIT_MS);
+      await called(context, 'message', 'lambda:InvokeFunction', LOCAL_FANOUT_FUNCTION);
+    },
+  },
+  {
+    name: 'presence: a joined connection\'s $disconnect sets the presence TTL on what it joined (one Query of its session partition)',
+    play: async (context) => {
+      const { consumer, id } = await welcomed(context, 'ann');
+      const row = (await context.dynamo.scanAll(context.run.tables.connectionsTable)).find((r) => r.connectionId === id)!;
+      await seedPresence(context, row as { connectionId: string; sid?: string });
+      consumer.disconnect();
+      await called(context, 'disconnect', 'dynamodb:UpdateItem', 'SubscriptionsTable');
+    },
+  },
+  {
+    name: 'presence: join, info and leave on a signed $pubsub stream (streamsPresence), announced through the fan-out function',
+    applies: (c) => c.streamsPresence === true,
+    play: async (context) => {
+      const identifier = { channel: '$pubsub', signed_stream_name: signStream('iam:presence-live', SECRET) };
+      const { consumer } = await welcomed(context, 'ann');
+      const joiner = subscribe(consumer, identifier);
+      const bob = await welcomed(context, 'bob');
+      const other = subscribe(bob.consumer, identifier);
+      expect(await Promise.all([joiner.outcome, other.outcome])).toEqual(['connected', 'connected']);
+      // The stock consumer has no presence API; @anycable/core sends these frames (action_cable_ext/index.js `join`, `presence`, `leave`).
+      const socket = consumer.connection.webSocket!;
+      const id = joiner.subscription.identifier;
+      socket.send(JSON.stringify({ command: 'join', identifier: id, presence: { id: 'ann', info: { name: 'Ann' } } }));
+      const join = { type: 'presence', identifier: id, message: { type: 'join', id: 'ann', info: { name: 'Ann' } } };
+      await eventually(() => expect(framesOf(bob.consumer)).toContainEqual(join), WAIT_MS);
+      socket.send(JSON.stringify({ command: 'presence', identifier: id, data: {} }));
+      const info = { type: 'presence', identifier: id, message: { type: 'info', total: 1, records: [{ id: 'ann', info: { name: 'Ann' } }] } };
+      await eventually(() => expect(framesOf(consumer)).toContainEqual(info), WAIT_MS);
+      socket.send(JSON.stringify({ command: 'leave', identifier: id }));
+      await eventually(() => expect(framesOf(bob.consumer)).toContainEqual({ type: 'presence', identifier: id, message: { type: 'leave', id: 'ann' } }), WAIT_MS);
       await called(context, 'message', 'lambda:InvokeFunction', LOCAL_FANOUT_FUNCTION);
     },
   },

@@ -1,0 +1,142 @@
+import * as path from 'node:path';
+import type { Cable, Channel } from '@anycable/core' with { 'resolution-mode': 'import' };
+import { WebSocket } from 'ws';
+import { loadAnyCable } from './support/anycable-core';
+import { signStream } from '../../lambda/core/signed-stream';
+import { LocalCableServerOptions } from '../../lambda/local/local-cable-server';
+import { loadBundledHandlersInWorkers } from '../../lambda/local/worker-bundled-handlers';
+import { FUNCTIONS_DIR } from '../../src/contract/functions';
+import { startDynalite, TestDynamo } from '../support/dynalite';
+import { closeServers, startTestServer } from '../support/local-server';
+
+/*
+ * Presence end to end (docs/presence.md): the stock `@anycable/core` client's
+ * `channel.presence.join/leave/info()` and `channel.on('presence')` against the local server on
+ * memory, dynalite and the bundled functions.
+ */
+
+const { createCable } = loadAnyCable();
+const SECRET = 'presence-secret';
+const ASSETS = path.join(__dirname, '..', '..', 'assets', FUNCTIONS_DIR);
+const WAIT_MS = 5_000;
+const QUIET_MS = 500;
+
+type Store = 'memory' | 'dynalite' | 'bundled functions on dynalite';
+
+let dynamo: TestDynamo;
+const cables: Cable[] = [];
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+});
+
+afterAll(async () => {
+  await dynamo.close();
+});
+
+afterEach(async () => {
+  cables.splice(0).forEach((cable) => cable.disconnect());
+  await closeServers();
+});
+
+async function startServer(store: Store, options: Partial<LocalCableServerOptions> = {}) {
+  const tables = store === 'memory' ? undefined : await dynamo.createTables(store === 'dynalite' ? 'presence' : 'presence-bundled');
+  return startTestServer({
+    ...(tables ? { store: { kind: 'dynamodb', endpoint: dynamo.endpoint, ...tables } } : {}),
+    ...(store === 'bundled functions on dynalite' ? { lambdaAssets: ASSETS } : {}),
+    ...options,
+    settings: { secret: SECRET, publicStreams: true, ...options.settings },
+  }, {
+    loadBundles: (dir, environment) => loadBundledHandlersInWorkers(dir, () => ({ ...environment, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' })),
+  });
+}
+
+async function eventually(check: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+type Client = { cable: Cable; channel: Channel; events: unknown[] };
+
+async function client(url: string, subscribe: (cable: Cable) => Channel): Promise<Client> {
+  const cable = createCable(url, { websocketImplementation: WebSocket, protocol: 'actioncable-v1-ext-json', logLevel: 'error' });
+  cables.push(cable);
+  const channel = subscribe(cable);
+  const events: unknown[] = [];
+  channel.on('presence', (event: unknown) => events.push(event));
+  await channel.ensureSubscribed();
+  return { cable, channel, events };
+}
+
+describe.each<Store>(['memory', 'dynalite', 'bundled functions on dynalite'])('presence across session restores, %s', (store) => {
+  /*
+   * Every socket is closed after 2 s (1001, no disconnect frame): @anycable/core keeps its sid,
+   * restores the session and re-sends its join (action_cable_ext `restored`), which finds its own
+   * record still within the presence TTL: no leave, no second join.
+   */
+  test('a dropped client that restores its session stays present, announced once', async () => {
+    const server = await startServer(store, { maxConnectionMs: 2_000 });
+    const room = (cable: Cable) => cable.streamFrom('room:restore');
+    const ann = await client(server.url, room);
+    const bob = await client(server.url, room);
+    const restored: boolean[] = [];
+    ann.cable.on('connect', (event) => restored.push(event.restored === true));
+    await ann.channel.presence.join('ann', { name: 'Ann' });
+    await eventually(() => bob.events.length > 0);
+
+    await eventually(() => restored.includes(true), 8_000);
+    await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+    const late = await client(server.url, room);
+    expect(await late.channel.presence.info()).toEqual({ ann: { name: 'Ann' } });
+    expect(bob.events).toEqual([{ type: 'join', id: 'ann', info: { name: 'Ann' } }]);
+  });
+});
+
+describe.each<Store>(['memory', 'dynalite', 'bundled functions on dynalite'])('presence with the stock @anycable/core client, %s', (store) => {
+  test('presence.join/info/leave on a public stream: join and leave events reach every subscriber, one id over two sessions counts once', async () => {
+    const server = await startServer(store);
+    const room = (cable: Cable) => cable.streamFrom('room:presence');
+    const [ann, bob, annAgain] = [await client(server.url, room), await client(server.url, room), await client(server.url, room)];
+
+    await ann.channel.presence.join('ann', { name: 'Ann' });
+    await eventually(() => bob.events.length > 0 && ann.events.length > 0);
+    expect(bob.events).toEqual([{ type: 'join', id: 'ann', info: { name: 'Ann' } }]);
+    await bob.channel.presence.join('bob', { name: 'Bob' });
+    await annAgain.channel.presence.join('ann', { name: 'Ann' });
+    await eventually(() => ann.events.length >= 2);
+
+    expect(await annAgain.channel.presence.info()).toEqual({ ann: { name: 'Ann' }, bob: { name: 'Bob' } });
+
+    await ann.channel.presence.leave();
+    await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
+    // Another session still holds "ann": no leave yet.
+    expect(bob.events).toEqual([{ type: 'join', id: 'ann', info: { name: 'Ann' } }, { type: 'join', id: 'bob', info: { name: 'Bob' } }]);
+    await annAgain.channel.presence.leave();
+    await eventually(() => bob.events.length >= 3);
+    expect(bob.events[2]).toEqual({ type: 'leave', id: 'ann' });
+  });
+
+  test('presence on a signed stream: refused (info rejects) without streamsPresence', async () => {
+    const server = await startServer(store);
+    const signed = signStream('room:signed', SECRET);
+    const ann = await client(server.url, (cable) => cable.streamFromSigned(signed));
+    await expect(ann.channel.presence.info()).rejects.toThrow('failed to retrieve presence');
+  });
+
+  test('a disconnected client stays present for the presence TTL, then is gone', async () => {
+    const server = await startServer(store, { settings: { presenceTtlSeconds: 1 } });
+    const room = (cable: Cable) => cable.streamFrom('room:ttl');
+    const ann = await client(server.url, room);
+    await ann.channel.presence.join('ann', {});
+    ann.cable.disconnect();
+    const watcher = await client(server.url, room);
+    expect(Object.keys((await watcher.channel.presence.info()) ?? {})).toEqual(['ann']);
+
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const late = await client(server.url, room);
+    expect(await late.channel.presence.info()).toEqual({});
+  });
+});
