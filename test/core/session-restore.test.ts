@@ -9,7 +9,7 @@ import { connect, ConnectDeps } from '../../lambda/core/connect';
 import { handleDisconnect } from '../../lambda/core/disconnect';
 import { remoteDisconnect } from '../../lambda/core/remote-disconnect';
 import { ConnectRequest } from '../../lambda/core/request';
-import { RESTORE_CONNECT_HOLD_MS, sessionKey } from '../../lambda/core/session-restore';
+import { MAX_SNAPSHOT_BYTES, RESTORE_CONNECT_HOLD_MS, saveSession, sessionKey } from '../../lambda/core/session-restore';
 
 const EXT = 'actioncable-v1-ext-json';
 const ROOM = 'room:1';
@@ -233,6 +233,33 @@ describe('session restore', () => {
     const { welcome } = await open(world, CONNECTION_ID, { query: { sid: 'AAAAAAAAAAAAAAAAAAAAAA' } });
     expect(welcome).toEqual({ type: 'disconnect', reason: 'unauthorized', reconnect: false });
     expect(base.peer.calls.map((c) => c.method)).toEqual(['command', 'disconnect', 'connect']);
+  });
+
+  test('saving: a session over MAX_SNAPSHOT_BYTES is not kept (logged too_large); one of exactly that size is', async () => {
+    const keeping = (world: SessionWorld) => ({ store: world.sessions, clock: world.clock, ttlSeconds: 300 });
+    const record = (cstate: Record<string, string>) => ({
+      connectionId: 'big=', connectedAt: 0, expiresAt: 0, subprotocol: EXT, sid: 'AAAAAAAAAAAAAAAAAAAAAA', headers: {}, query: {}, cstate,
+    });
+    // The snapshot's JSON is {"cstate":{"k":"<value>"},"channels":{},"subscriptions":[]}.
+    const around = Buffer.byteLength(JSON.stringify({ cstate: { k: '' }, channels: {}, subscriptions: [] }));
+    const sized = (bytes: number) => record({ k: 'x'.repeat(bytes - around) });
+    const world = sessionWorld();
+    const save = jest.spyOn(world.sessions, 'save');
+    await saveSession(keeping(world), world.logger, sized(MAX_SNAPSHOT_BYTES), []);
+    expect(save).toHaveBeenCalledTimes(1);
+    await saveSession(keeping(world), world.logger, sized(MAX_SNAPSHOT_BYTES + 1), []);
+    expect(save).toHaveBeenCalledTimes(1);
+    expect(world.logger.entries).toContainEqual({ level: 'warn', event: 'session.not_saved', fields: { connectionId: 'big=', reason: 'too_large', bytes: MAX_SNAPSHOT_BYTES + 1 } });
+  });
+
+  test('saving: a store failure is logged, not thrown (the disconnect goes on; the client connects afresh later)', async () => {
+    const world = sessionWorld();
+    jest.spyOn(world.sessions, 'save').mockRejectedValueOnce(new Error('throttled'));
+    await goneSubscriber(world);
+    expect(world.logger.entries).toContainEqual(expect.objectContaining({
+      level: 'warn', event: 'session.not_saved', fields: expect.objectContaining({ reason: 'store_failed', message: 'throttled' }),
+    }));
+    expect(world.connections.records.size).toBe(0);
   });
 
   test('a failure restoring the rows refuses the connection and leaves nothing', async () => {
