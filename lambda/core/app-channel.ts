@@ -1,3 +1,4 @@
+import { channelOf } from './channel-lookup';
 import { MAX_IDENTIFIER_BYTES, MAX_STREAM_BYTES, parseIdentifier } from './channels';
 import { CableConfig } from './config';
 import { ChannelRecord, Clock, ConnectionRecord, ConnectionStore, Logger, mergeState, SubscriptionStore } from './ports';
@@ -68,8 +69,7 @@ export async function performAppCommand(
     logger.warn('command.unknown_connection', { connectionId, command: command.command, identifier });
     return { transmissions: [encodeFrame(UNAUTHORIZED)], close: true };
   }
-  // Own keys only: an identifier such as "constructor" must not find Object.prototype's.
-  const channel = record.channels && Object.prototype.hasOwnProperty.call(record.channels, identifier) ? record.channels[identifier] : undefined;
+  const channel = channelOf(record, identifier);
   if (command.command === 'subscribe') {
     if (channel) return { transmissions: [encodeFrame(confirmSubscription(identifier))], close: false };
     const invalid = Buffer.byteLength(identifier) > MAX_IDENTIFIER_BYTES ? 'identifier_too_long' : !parseIdentifier(identifier) ? 'invalid_identifier' : undefined;

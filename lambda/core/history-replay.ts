@@ -1,4 +1,5 @@
 import { AppChannelDeps, performAppCommand } from './app-channel';
+import { channelOf } from './channel-lookup';
 import { resolveChannel } from './channels';
 import { HistoryRequest, parseHistoryRequest } from './ext-protocol';
 import type { MessageResult } from './message';
@@ -88,7 +89,7 @@ export async function historyCommand(
   const request = parseHistoryRequest(history);
   const record = typeof request === 'string' ? undefined : await deps.connections.get(connectionId);
   const resolution = resolveChannel(deps.config, identifier);
-  const appChannel = record?.channels && Object.prototype.hasOwnProperty.call(record.channels, identifier) ? record.channels[identifier] : undefined;
+  const appChannel = channelOf(record, identifier);
   const streams = resolution.kind === 'reject' ? appChannel?.streams : resolution.streams;
   const reason = typeof request === 'string' ? request
     : streams === undefined ? 'not_subscribed'

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { isBuiltInChannel, parseIdentifier, PUBSUB_CHANNEL, resolveChannel } from './channels';
+import { appChannelStateStream, subscribedBuiltInStream } from './channel-lookup';
+import { isBuiltInChannel, parseIdentifier, PUBSUB_CHANNEL } from './channels';
 import { CableConfig } from './config';
 import { invalidFrame, InvalidFrameOutcome } from './invalid-frames';
 import { Clock, ConnectionRecord, ConnectionStore, Logger, ShardDispatcher, SubscriptionStore } from './ports';
@@ -192,17 +193,11 @@ async function presenceStream(deps: PresenceDeps, connectionId: string, identifi
   const record = await deps.connections.get(connectionId);
   if (!record) return { refused: 'presence_unknown_connection' };
   const base = { record, store: deps.presence, shards: deps.shards };
-  if (builtIn) {
-    const resolution = resolveChannel(deps.config, identifier);
-    if (resolution.kind === 'reject') return { refused: `presence_${resolution.reason}` };
-    const stream = resolution.streams[0];
-    return (await deps.subscriptions.has({ stream, connectionId, identifier })) ? { stream, ...base } : { refused: 'presence_not_subscribed' };
-  }
-  // Own keys only: an identifier such as "constructor" must not find Object.prototype's.
-  const channel = record.channels && Object.prototype.hasOwnProperty.call(record.channels, identifier) ? record.channels[identifier] : undefined;
-  if (!channel) return { refused: 'presence_not_subscribed' };
-  const stream = Object.prototype.hasOwnProperty.call(channel.state, PRESENCE_STREAM_STATE) ? channel.state[PRESENCE_STREAM_STATE] : undefined;
-  return stream ? { stream, ...base } : { refused: 'no_presence' };
+  const found = builtIn
+    ? await subscribedBuiltInStream(deps, connectionId, identifier)
+    : appChannelStateStream(record, identifier, PRESENCE_STREAM_STATE);
+  if (typeof found === 'string') return { stream: found, ...base };
+  return { refused: found.refused === 'not_in_state' ? 'no_presence' : `presence_${found.refused}` };
 }
 
 /** streams/controller.go `NewStreamsController`: public `$pubsub` streams always, signed ones with the option, Turbo never. */

@@ -1,4 +1,5 @@
-import { isBuiltInChannel, parseIdentifier, PUBSUB_CHANNEL, resolveChannel } from './channels';
+import { appChannelStateStream, subscribedBuiltInStream } from './channel-lookup';
+import { isBuiltInChannel, PUBSUB_CHANNEL } from './channels';
 import { CableConfig } from './config';
 import { invalidFrame, InvalidFrameOutcome } from './invalid-frames';
 import { ConnectionStore, Logger, ShardDispatcher, SubscriptionStore } from './ports';
@@ -55,20 +56,14 @@ export async function whisper(deps: WhisperDeps, connectionId: string, identifie
 /** The stream this connection may whisper to on `identifier`, or why none. */
 async function whisperStream(deps: WhisperDeps, connectionId: string, identifier: string): Promise<string | { readonly refused: string }> {
   if (isBuiltInChannel(identifier)) {
-    const resolution = resolveChannel(deps.config, identifier);
-    if (resolution.kind === 'reject') return { refused: `whisper_${resolution.reason}` };
-    const params = parseIdentifier(identifier)!;
-    // resolveChannel took the signed name when there is one; anycable-go whispers on signed streams only with the option.
-    const signed = typeof params.signed_stream_name === 'string';
-    if (params.channel !== PUBSUB_CHANNEL || (signed && !deps.config.streamsWhisper)) return { refused: 'not_whisperable' };
-    const stream = resolution.streams[0];
-    return (await deps.subscriptions.has({ stream, connectionId, identifier })) ? stream : { refused: 'whisper_not_subscribed' };
+    // anycable-go whispers on signed streams only with the option, on Turbo streams never.
+    const found = await subscribedBuiltInStream(deps, connectionId, identifier,
+      (params) => params.channel === PUBSUB_CHANNEL && (typeof params.signed_stream_name !== 'string' || deps.config.streamsWhisper));
+    if (typeof found === 'string') return found;
+    return { refused: found.refused === 'not_allowed' ? 'not_whisperable' : `whisper_${found.refused}` };
   }
   if (!deps.rpc) return { refused: 'whisper_unknown_channel' };
-  const record = await deps.connections.get(connectionId);
-  // Own keys only: an identifier such as "constructor" must not find Object.prototype's.
-  const channel = record?.channels && Object.prototype.hasOwnProperty.call(record.channels, identifier) ? record.channels[identifier] : undefined;
-  if (!channel) return { refused: 'whisper_not_subscribed' };
-  const stream = Object.prototype.hasOwnProperty.call(channel.state, WHISPER_STREAM_STATE) ? channel.state[WHISPER_STREAM_STATE] : undefined;
-  return stream ? stream : { refused: 'not_whisperable' };
+  const found = appChannelStateStream(await deps.connections.get(connectionId), identifier, WHISPER_STREAM_STATE);
+  if (typeof found === 'string') return found;
+  return { refused: found.refused === 'not_subscribed' ? 'whisper_not_subscribed' : 'not_whisperable' };
 }
