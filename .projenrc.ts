@@ -324,6 +324,9 @@ project.addTask('test:mutation', {
 });
 project.gitignore.exclude('/.stryker-tmp/', '/reports/mutation/mutation.html', '/reports/mutation/mutation.json');
 project.npmignore?.exclude('/reports/', '/.stryker-tmp/');
+// Source maps stay out of the package: they were 40 % of its packed size (docs/benchmarks.md,
+// "Package"). `sourceMaps: true` fails at synth without them and says how to build them.
+project.npmignore?.exclude('/assets/**/*.map');
 
 // The deployable integration test (test/integ/integ.cable.ts, docs/integration-testing.md), run by
 // test/integ/run.sh. The snapshot comparison needs no AWS account (about 20 s here), so `projen test`

@@ -38,6 +38,10 @@ export interface CableFunctionProps {
    * (bench/results/bundles.json). The bundles keep their function names (esbuild `--keep-names`),
    * so a trace without maps still names the functions. Turning it on adds the maps to every
    * function's code and NODE_OPTIONS to its environment (each function is updated).
+   *
+   * The npm package does not carry the maps (they were 40 % of its packed size): with it, synth
+   * fails and says so. Build cdk-cable from its repository at the same version (`npx projen
+   * bundle` writes the maps beside the bundles) and depend on that build.
    * @default false
    */
   readonly sourceMaps?: boolean;

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -9,7 +10,7 @@ import { acknowledge } from './nag';
 import { validateMemorySize, validateReservedConcurrency } from './validation';
 import type { CableWebSocketApiProps } from '../cable-websocket-api-props';
 import { CableFunctionEnvironment, writeEnvironment } from '../contract/environment';
-import { CableFunctionName, FUNCTION_HANDLER, FUNCTION_SOURCE_MAP_GLOB, FUNCTIONS_DIR, functionBundleName } from '../contract/functions';
+import { CableFunctionName, FUNCTION_BUNDLE_FILE, FUNCTION_HANDLER, FUNCTION_SOURCE_MAP_GLOB, FUNCTIONS_DIR, functionBundleName } from '../contract/functions';
 
 /** Memory of each function unless `memorySize` says otherwise, MB. */
 export const DEFAULT_MEMORY_SIZE = 256;
@@ -105,8 +106,24 @@ export function settings(props: CableWebSocketApiProps): FunctionsSettings {
     defaultRuntime: props.runtime === undefined,
     reservedConcurrency: { broadcast: validateReservedConcurrency('broadcastReservedConcurrency', props.broadcastReservedConcurrency) },
     asyncFailureDestination: props.asyncFailureDestination,
-    sourceMaps: props.sourceMaps ?? false,
+    sourceMaps: validateSourceMaps(props.sourceMaps ?? false),
   };
+}
+
+/**
+ * The maps are built beside the bundles (`projen bundle`) but left out of the npm package, where
+ * they were 40 % of its packed size (docs/benchmarks.md, "Package"): `sourceMaps` needs a build
+ * of cdk-cable that has them.
+ */
+export function validateSourceMaps(sourceMaps: boolean, assetPath: (name: CableFunctionName) => string = handlerAssetPath): boolean {
+  if (!sourceMaps) return false;
+  const missing = CREATION_ORDER.filter((name) => !fs.existsSync(path.join(assetPath(name), `${FUNCTION_BUNDLE_FILE}.map`)));
+  if (missing.length > 0) {
+    throw new Error(`\`sourceMaps\` is true, but this copy of cdk-cable has no source maps (${missing.map((name) => `${name}-function`).join(', ')}): `
+      + 'the npm package leaves them out to halve its size. Build cdk-cable from its repository at the same version '
+      + '(`npx projen bundle`) and depend on that build, or leave `sourceMaps` off: the bundles keep their function names.');
+  }
+  return true;
 }
 
 /** The bundled functions (built by `projen bundle` into assets/, shipped in the npm package) and the routes to them. */

@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { synth } from './support';
 import { CABLE_FUNCTIONS, CableFunctionName, FUNCTION_BUNDLE_FILE, FUNCTION_CHUNKS_DIR } from '../../src/contract/functions';
-import { handlerAssetPath } from '../../src/private/functions';
+import { handlerAssetPath, validateSourceMaps } from '../../src/private/functions';
 
 /** The files of each function's code as synthesized (the staged asset folders in the cloud assembly). */
 function stagedCode(props: Parameters<typeof synth>[0]): string[][] {
@@ -60,6 +61,19 @@ describe('lean functions', () => {
       expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
     }
     for (const files of withMaps) expect(files).toEqual(expect.arrayContaining([`${FUNCTION_BUNDLE_FILE}.map`]));
+  });
+
+  test('sourceMaps: true without the maps (the npm package leaves them out) fails at synth, naming the functions and the way out', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cable-maps-'));
+    try {
+      // A copy of cdk-cable as npm installs it: every bundle, no map beside deliver's.
+      const assetPath = (name: CableFunctionName) => (name === 'deliver' ? dir : handlerAssetPath(name));
+      expect(() => validateSourceMaps(true, assetPath)).toThrow(/^`sourceMaps` is true, but this copy of cdk-cable has no source maps \(deliver-function\): .*npx projen bundle/);
+      expect(validateSourceMaps(false, () => dir)).toBe(false);
+      expect(validateSourceMaps(true)).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test.each([...CABLE_FUNCTIONS])('assets: the %s function does not load the RPC client at its cold start', (name) => {
