@@ -14,7 +14,7 @@
  * (the frames every subscriber must get, or the server to have handled the client's frames and
  * gone quiet), and the counts are what they are.
  */
-import { CONNECT_CONCURRENCY, CostBench, OperationReport, round, SETTLE_TIMEOUT_MS } from './support/cost-bench';
+import { CONNECT_CONCURRENCY, CostBench, OperationReport, SETTLE_TIMEOUT_MS } from './support/cost-bench';
 import { BenchCableClient, Frame, inBatches } from './support/cost-clients';
 import { Model } from './support/cost-model';
 import { ACTIONCABLE_EXT_SUBPROTOCOL } from '../lambda/core/protocol';
@@ -204,11 +204,11 @@ export function presenceMarkdownRows(operations: readonly OperationReport[], mod
     const posts = (c.apiGateway.postsDelivered ?? 0) + (c.apiGateway.postsGone ?? 0);
     const dynamo = Object.entries(c.dynamodb).map(([name, d]) => `${name} ${num(d.requests)}${d.conditionalCheckFailures ? ` (${num(d.conditionalCheckFailures)} condition failed)` : ''}`).join(', ') || '–';
     const usd = model.perOperation[operation.name]?.usd ?? Number.NaN;
-    rows.push(`| ${operation.name} (${operation.count}) | ${lambda} | ${num(posts)} | ${num(c.apiGateway.inboundBilled ?? 0)} / ${num(c.apiGateway.outboundBilled ?? 0)} | ${dynamo} | ${num(c.dynamodbTotals.readRequestUnits)} | ${num(c.dynamodbTotals.writeRequestUnits)} | $${num(round(usd * 1e6, 2))} |`);
+    rows.push(`| ${operation.name} (${operation.count}) | ${lambda} | ${num(posts)} | ${num(c.apiGateway.inboundBilled ?? 0)} / ${num(c.apiGateway.outboundBilled ?? 0)} | ${dynamo} | ${num(c.dynamodbTotals.readRequestUnits)} | ${num(c.dynamodbTotals.writeRequestUnits)} | $${(usd * 1e6).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} |`);
   }
   return rows;
 }
 
 function num(value: number): string {
-  return Number.isInteger(value) ? value.toLocaleString('en-US') : String(round(value, 3));
+  return value.toLocaleString('en-US', { maximumFractionDigits: 3 });
 }
