@@ -19,13 +19,15 @@
  * unsubscribe, disconnect with 0, 1 and 3 subscriptions; then with N = 1, 100, 1,000 connections
  * subscribed to one stream: one broadcast, one ping round (3 s interval, every connection due),
  * one ping round with nothing due (the 9-minute interval's read), and at the largest N a
- * broadcast split into shards and the 2-hour close. The server's own ping schedule is held back
+ * broadcast split into shards and the 2-hour close; then whispers and presence with clients of
+ * AnyCable's extended protocol on public `$pubsub` streams (bench/cost-presence.ts; the server runs
+ * with `publicStreams` on, which changes nothing for the Turbo streams above). The server's own ping schedule is held back
  * and rounds are run by the bench with the real pinger (`makePingHandler`), so that no round
  * lands inside another operation's counts. First of all, the CPU time one PostToConnection
  * costs its caller (SDK, SigV4, HTTP/TLS), which sizes the fan-out and ping functions.
  *
  * The counts feed the cost model (support/cost-model.ts), whose monthly tables are printed and
- * written too. Writes bench/results/cost-counts.json.
+ * written too, and the whisper and presence rows are printed as docs/cost.md's table. Writes bench/results/cost-counts.json.
  *
  * Run: npx projen bench:cost   (ts-node --project bench/tsconfig.json bench/cost-counts.ts)
  * Settings (environment): BENCH_SIZES (1,100,1000), BENCH_SMALL (20, clients for the
@@ -35,20 +37,20 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { presenceMarkdownRows, runPresenceOperations } from './cost-presence';
+import { CONNECT_CONCURRENCY, CostBench, round, SETTLE_TIMEOUT_MS } from './support/cost-bench';
 import { BenchCableClient, BROWSER_HEADERS, inBatches } from './support/cost-clients';
-import { DynamoCounts, DynamoMeter, DynamoOperationCounts } from './support/cost-dynamo-meter';
-import { FUNCTIONS, Instrument, InstrumentCounts } from './support/cost-instrument';
+import { DynamoMeter } from './support/cost-dynamo-meter';
+import { Instrument } from './support/cost-instrument';
 import { buildModel, MeasuredInputs, printModel } from './support/cost-model';
 import { measurePostCpu, PostCpuResult } from './support/cost-post-cpu';
 import { startCostDynamo } from './support/cost-tables';
 import { emitMetrics } from '../lambda/adapters/emf-metrics';
 import { handleBroadcastHttp } from '../lambda/core/broadcast-http';
-import { PingDeps } from '../lambda/core/ping';
 import { Logger } from '../lambda/core/ports';
 import { encodeFrame, ping } from '../lambda/core/protocol';
 import { signStream } from '../lambda/core/signed-stream';
-import { InspectableLocalCableServer, startInspectableServer } from '../lambda/local/local-cable-server';
+import { startInspectableServer } from '../lambda/local/local-cable-server';
 
 const ROOT = path.join(__dirname, '..');
 const SIZES = integers('BENCH_SIZES', [1, 100, 1_000], 1, 5_000);
@@ -58,10 +60,6 @@ const POSTS = integers('BENCH_POSTS', [5_000], 100, 100_000)[0];
 const OUT = path.resolve(ROOT, process.env.BENCH_OUT ?? 'bench/results/cost-counts.json');
 const ECHO = process.env.BENCH_ECHO === '1';
 const SECRET = 'cost-bench-secret';
-/** Every wait is bounded: an operation that has not settled by then fails the run. */
-const SETTLE_TIMEOUT_MS = 60_000;
-const RUN_DEADLINE_MS = 20 * 60_000;
-const CONNECT_CONCURRENCY = 50;
 
 function integers(name: string, fallback: number[], min: number, max: number): number[] {
   const raw = process.env[name];
@@ -85,215 +83,6 @@ function turboData(tag: string, bytes: number): string {
   const tail = '</p></div></template></turbo-stream>';
   const frameOverhead = 220; // {"identifier":"…","message":"…"} around the HTML, escapes included
   return JSON.stringify(`${head}${'x'.repeat(Math.max(0, bytes - frameOverhead - head.length - tail.length))}${tail}`);
-}
-
-interface OperationReport {
-  readonly name: string;
-  readonly description: string;
-  /** How many times the operation ran; `perOperation` divides the totals by it. */
-  readonly count: number;
-  readonly wallMs: number;
-  readonly totals: OperationCounts;
-  readonly perOperation: OperationCounts;
-}
-
-interface OperationCounts {
-  readonly lambda: Record<string, { invocations: number; errors: number; logLines: number; logBytes: number; medianMs?: number }>;
-  readonly apiGateway: Record<string, number>;
-  readonly dynamodb: Record<string, DynamoOperationCounts>;
-  readonly dynamodbTotals: { requests: number; readRequestUnits: number; writeRequestUnits: number; indexWriteUnits: number };
-  readonly clients: { framesSent: number; framesReceived: number; bytesReceived: number };
-  readonly scheduledPingsSkipped: number;
-}
-
-class CostBench {
-  readonly operations: OperationReport[] = [];
-  readonly clients: BenchCableClient[] = [];
-  private readonly started = Date.now();
-
-  constructor(
-    readonly server: InspectableLocalCableServer,
-    readonly instrument: Instrument,
-    readonly meter: DynamoMeter,
-  ) {}
-
-  /** Waits until no handler runs, no DynamoDB request is open, nothing is scheduled, and `until` holds. */
-  async settle(until: () => boolean = () => true): Promise<void> {
-    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
-    if (Date.now() - this.started > RUN_DEADLINE_MS) throw new Error(`the run is over its ${RUN_DEADLINE_MS} ms deadline`);
-    let quiet = 0;
-    while (quiet < 3) {
-      if (Date.now() > deadline) throw new Error(`the server did not settle within ${SETTLE_TIMEOUT_MS} ms`);
-      await this.server.runtime.delivery.drain();
-      await this.server.runtime.shards.drain();
-      await new Promise((resolve) => setTimeout(resolve, 15));
-      quiet = this.instrument.inFlight === 0 && this.meter.inFlight === 0 && until() ? quiet + 1 : 0;
-    }
-  }
-
-  /** Runs `body` (which does the operation `count` times) between two settled snapshots. */
-  async measure(name: string, description: string, count: number, body: () => Promise<void>, until?: () => boolean): Promise<OperationReport> {
-    await this.settle();
-    const before = this.snapshot();
-    const started = performance.now();
-    await body();
-    await this.settle(until);
-    const wallMs = performance.now() - started;
-    const totals = difference(before, this.snapshot());
-    const report: OperationReport = { name, description, count, wallMs: round(wallMs, 0), totals, perOperation: divide(totals, count) };
-    this.operations.push(report);
-    console.log(`  ${name.padEnd(44)} x${String(count).padEnd(5)} ${summary(report.perOperation)}`);
-    return report;
-  }
-
-  snapshot(): Snapshot {
-    return {
-      instrument: this.instrument.snapshot(),
-      dynamodb: this.meter.snapshot(),
-      clients: this.clients.reduce((sum, client) => ({
-        framesSent: sum.framesSent + client.sentFrames,
-        framesReceived: sum.framesReceived + client.receivedFrames,
-        bytesReceived: sum.bytesReceived + client.receivedBytes,
-      }), { framesSent: 0, framesReceived: 0, bytesReceived: 0 }),
-    };
-  }
-
-  async connect(count: number): Promise<BenchCableClient[]> {
-    const opened = await inBatches(Array.from({ length: count }), CONNECT_CONCURRENCY, () => BenchCableClient.connect(this.server.url));
-    this.clients.push(...opened);
-    return opened;
-  }
-
-  /** One broadcast through `POST /_broadcast`, resolved once every client in `to` has the frame. */
-  async broadcast(stream: string, to: readonly BenchCableClient[], tag: string): Promise<void> {
-    const received = Promise.all(to.map((client) => client.waitFor((frame) => typeof frame.message === 'string' && frame.message.includes(`message_${tag}"`), SETTLE_TIMEOUT_MS)));
-    const response = await fetch(this.server.broadcastUrl, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Authorization': `Bearer ${this.server.runtime.config.broadcastKey}` },
-      body: JSON.stringify({ stream, data: turboData(tag, PAYLOAD_BYTES) }),
-    });
-    if (response.status !== 201) throw new Error(`broadcast answered ${response.status}: ${await response.text()}`);
-    await received;
-  }
-
-  /**
-   * One invocation of the real pinger (`makePingHandler`, as the local server and AWS run it) whose
-   * period is one tick, so it runs exactly one round: every connection older than the period's
-   * start is due once with a 3 s interval.
-   */
-  async pingInvocation(overrides: Partial<PingDeps['config']>, periodMs: number): Promise<void> {
-    const factory = this.instrument.realPingFactory as unknown as (deps: () => Promise<unknown>) => (event: { time: string }) => Promise<unknown>;
-    if (!factory) throw new Error('the pinger factory was not captured');
-    const runtime = this.server.runtime;
-    const handler = this.instrument.wrap('ping', factory(async () => ({ ...runtime, config: { ...runtime.config, ...overrides }, periodMs })));
-    await handler({ time: new Date(Date.now()).toISOString() } as never);
-  }
-}
-
-interface Snapshot {
-  readonly instrument: InstrumentCounts;
-  readonly dynamodb: DynamoCounts;
-  readonly clients: { framesSent: number; framesReceived: number; bytesReceived: number };
-}
-
-function difference(before: Snapshot, after: Snapshot): OperationCounts {
-  const lambda: OperationCounts['lambda'] = {};
-  for (const name of FUNCTIONS) {
-    const a = before.instrument.functions[name];
-    const b = after.instrument.functions[name];
-    const invocations = b.invocations - a.invocations;
-    if (invocations === 0) continue;
-    const ms = b.ms.slice(a.ms.length);
-    lambda[name] = {
-      invocations,
-      errors: b.errors - a.errors,
-      logLines: b.logLines - a.logLines,
-      logBytes: b.logBytes - a.logBytes,
-      medianMs: round(median(ms), 2),
-    };
-  }
-  const apiGateway: Record<string, number> = {};
-  for (const [key, value] of Object.entries(after.instrument.apiGateway)) {
-    const delta = value - before.instrument.apiGateway[key as keyof typeof after.instrument.apiGateway];
-    if (delta !== 0) apiGateway[key] = delta;
-  }
-  const dynamodb: Record<string, DynamoOperationCounts> = {};
-  const dynamodbTotals = { requests: 0, readRequestUnits: 0, writeRequestUnits: 0, indexWriteUnits: 0 };
-  for (const [operation, counts] of Object.entries(after.dynamodb)) {
-    const previous = before.dynamodb[operation];
-    const delta = Object.fromEntries(Object.entries(counts)
-      .map(([key, value]) => [key, value - (previous?.[key as keyof DynamoOperationCounts] ?? 0)])) as unknown as DynamoOperationCounts;
-    if (delta.requests === 0) continue;
-    dynamodb[operation] = delta;
-    dynamodbTotals.requests += delta.requests;
-    dynamodbTotals.readRequestUnits += delta.readRequestUnits;
-    dynamodbTotals.writeRequestUnits += delta.tableWriteUnits + delta.indexWriteUnits;
-    dynamodbTotals.indexWriteUnits += delta.indexWriteUnits;
-  }
-  return {
-    lambda,
-    apiGateway,
-    dynamodb,
-    dynamodbTotals,
-    clients: {
-      framesSent: after.clients.framesSent - before.clients.framesSent,
-      framesReceived: after.clients.framesReceived - before.clients.framesReceived,
-      bytesReceived: after.clients.bytesReceived - before.clients.bytesReceived,
-    },
-    scheduledPingsSkipped: after.instrument.scheduledPingsSkipped - before.instrument.scheduledPingsSkipped,
-  };
-}
-
-function divide(totals: OperationCounts, count: number): OperationCounts {
-  const per = (value: number) => round(value / count, 4);
-  return {
-    lambda: Object.fromEntries(Object.entries(totals.lambda).map(([name, counts]) => [name, {
-      invocations: per(counts.invocations),
-      errors: per(counts.errors),
-      logLines: per(counts.logLines),
-      logBytes: per(counts.logBytes),
-      medianMs: counts.medianMs,
-    }])),
-    apiGateway: Object.fromEntries(Object.entries(totals.apiGateway).map(([key, value]) => [key, per(value)])),
-    dynamodb: Object.fromEntries(Object.entries(totals.dynamodb).map(([operation, counts]) => [operation,
-      Object.fromEntries(Object.entries(counts).map(([key, value]) => [key, per(value)])) as unknown as DynamoOperationCounts])),
-    dynamodbTotals: {
-      requests: per(totals.dynamodbTotals.requests),
-      readRequestUnits: per(totals.dynamodbTotals.readRequestUnits),
-      writeRequestUnits: per(totals.dynamodbTotals.writeRequestUnits),
-      indexWriteUnits: per(totals.dynamodbTotals.indexWriteUnits),
-    },
-    clients: {
-      framesSent: per(totals.clients.framesSent),
-      framesReceived: per(totals.clients.framesReceived),
-      bytesReceived: per(totals.clients.bytesReceived),
-    },
-    scheduledPingsSkipped: totals.scheduledPingsSkipped,
-  };
-}
-
-function summary(counts: OperationCounts): string {
-  const lambda = Object.entries(counts.lambda).map(([name, c]) => `${name} ${fmt(c.invocations)}`).join(', ') || '-';
-  const api = counts.apiGateway;
-  const messages = `in ${fmt(api.inboundBilled ?? 0)} out ${fmt(api.outboundBilled ?? 0)}${api.postsGone ? ` (410 ${fmt(api.postsGone)})` : ''}`;
-  const dynamo = Object.entries(counts.dynamodb).map(([op, c]) => `${op} ${fmt(c.requests)}`).join(', ') || '-';
-  const units = `RRU ${fmt(counts.dynamodbTotals.readRequestUnits)} WRU ${fmt(counts.dynamodbTotals.writeRequestUnits)}`;
-  return `| λ ${lambda} | msgs ${messages} | ddb ${dynamo} | ${units}`;
-}
-
-function fmt(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toFixed(2).replace(/\.?0+$/, '');
-}
-
-function median(values: number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function round(value: number, digits: number): number {
-  return Number.isFinite(value) ? Number(value.toFixed(digits)) : value;
 }
 
 /** Bytes of the metrics line the AWS broadcast and fan-out handlers add (the in-process path does not write it). */
@@ -368,7 +157,10 @@ async function runOperations(bench: CostBench): Promise<void> {
     }
     const repeats = size <= 100 ? 3 : 1;
     await bench.measure(`broadcast to N = ${size}`, `POST /_broadcast of a ${PAYLOAD_BYTES}-byte frame: Query pages, one post per subscriber`, repeats, async () => {
-      for (let i = 0; i < repeats; i++) await bench.broadcast(stream.stream, members, `n${size}-${i}`);
+      for (let i = 0; i < repeats; i++) {
+        const tag = `n${size}-${i}`;
+        await bench.broadcast(stream.stream, turboData(tag, PAYLOAD_BYTES), members, (frame) => typeof frame.message === 'string' && frame.message.includes(`message_${tag}"`));
+      }
     });
     const pings = () => bench.clients.reduce((sum, client) => sum + client.receivedFrames, 0);
     target = 0;
@@ -420,7 +212,8 @@ async function main(): Promise<void> {
   const server = await startInspectableServer({
     port: 0,
     host: '127.0.0.1',
-    settings: { secret: SECRET, allowedOrigins: [BROWSER_HEADERS.Origin] },
+    // Public streams on: the presence and whisper operations use `$pubsub` `stream_name` (anycable-go's --public_streams).
+    settings: { secret: SECRET, allowedOrigins: [BROWSER_HEADERS.Origin], publicStreams: true },
     store: { kind: 'dynamodb', endpoint: meter.endpoint, connectionsTable: dynamo.connectionsTable, subscriptionsTable: dynamo.subscriptionsTable },
   }, { logger: instrument.logger(ECHO) });
   instrument.watchRegistry(server.registry);
@@ -428,6 +221,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   try {
     await runOperations(bench);
+    await runPresenceOperations(bench, { sizes: SIZES, payloadBytes: PAYLOAD_BYTES });
     instrument.assertInstrumented(['connect', 'message', 'disconnect', 'deliver', 'broadcast', 'fanout', 'ping']);
   } finally {
     await Promise.all(bench.clients.map((client) => client.close()));
@@ -446,6 +240,8 @@ async function main(): Promise<void> {
   };
   const model = buildModel(inputs);
   printModel(model);
+  console.log('\nwhispers and presence (docs/cost.md):');
+  for (const row of presenceMarkdownRows(bench.operations, model)) console.log(row);
 
   const report = {
     benchmark: 'cost-counts',

@@ -16,7 +16,7 @@ export const BROWSER_HEADERS: Readonly<Record<string, string>> = {
   'Cookie': `_app_session=${'x'.repeat(680)}; cookie_consent=accepted`,
 };
 
-type Frame = Record<string, unknown>;
+export type Frame = Record<string, unknown>;
 
 interface Waiter {
   readonly matches: (frame: Frame) => boolean;
@@ -29,9 +29,13 @@ interface Waiter {
  * subscribe retries and reconnects to the counts.
  */
 export class BenchCableClient {
-  /** Opens a connection and resolves once the `welcome` has arrived. */
-  static async connect(url: string, timeoutMs = 15_000): Promise<BenchCableClient> {
-    const socket = new WebSocket(url, ACTIONCABLE_SUBPROTOCOL, { headers: { ...BROWSER_HEADERS }, perMessageDeflate: false });
+  /**
+   * Opens a connection and resolves once the `welcome` has arrived; `protocol`
+   * `actioncable-v1-ext-json` for AnyCable's extended protocol (its welcome carries a `sid`).
+   */
+  static async connect(url: string, options: { timeoutMs?: number; protocol?: string } = {}): Promise<BenchCableClient> {
+    const { timeoutMs = 15_000, protocol = ACTIONCABLE_SUBPROTOCOL } = options;
+    const socket = new WebSocket(url, protocol, { headers: { ...BROWSER_HEADERS }, perMessageDeflate: false });
     const client = new BenchCableClient(socket);
     const welcome = client.waitFor((frame) => frame.type === 'welcome', timeoutMs);
     await new Promise<void>((resolve, reject) => {
@@ -79,10 +83,11 @@ export class BenchCableClient {
     this.socket.send(text);
   }
 
-  async subscribe(identifier: string, timeoutMs = 15_000): Promise<void> {
+  /** `extra`: more fields of the command (the ext protocol's `history`, `presence`). */
+  async subscribe(identifier: string, timeoutMs = 15_000, extra: Frame = {}): Promise<void> {
     const answer = (frame: Frame) => frame.identifier === identifier && (frame.type === 'confirm_subscription' || frame.type === 'reject_subscription');
     const confirmed = this.waitFor(answer, timeoutMs, { fresh: true });
-    this.send({ command: 'subscribe', identifier });
+    this.send({ command: 'subscribe', identifier, ...extra });
     const frame = await confirmed;
     if (frame.type !== 'confirm_subscription') throw new Error(`subscription rejected: ${identifier}`);
   }

@@ -25,6 +25,8 @@ export interface FunctionCounts {
   /** Log lines the function wrote (its own JSON lines; not Lambda's START/END/REPORT). */
   logLines: number;
   logBytes: number;
+  /** `@connections` posts made inside its invocations (delivered or 410). */
+  posts: number;
 }
 
 /** API Gateway's meters: messages both ways (billed per 32 KB), connection events, `@connections` calls. */
@@ -63,8 +65,8 @@ export function billedMessages(bytes: number): number {
 
 function emptyCounts(): InstrumentCounts {
   return {
-    functions: Object.fromEntries(FUNCTIONS.map((name) => [name, { invocations: 0, errors: 0, ms: [], logLines: 0, logBytes: 0 }])) as unknown as
-      Record<FunctionName, FunctionCounts>,
+    functions: Object.fromEntries(FUNCTIONS.map((name) => [name, { invocations: 0, errors: 0, ms: [], logLines: 0, logBytes: 0, posts: 0 }])) as
+      unknown as Record<FunctionName, FunctionCounts>,
     apiGateway: {
       connects: 0,
       disconnects: 0,
@@ -146,6 +148,8 @@ export class Instrument {
     registry.post = (connectionId, data) => {
       const outcome = post(connectionId, data);
       const bytes = Buffer.byteLength(data);
+      const caller = this.context.getStore();
+      if (caller && outcome !== 'too_large') this.counts.functions[caller].posts++;
       if (outcome === 'sent') {
         api.postsDelivered++;
         api.outboundBytes += bytes;

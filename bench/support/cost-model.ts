@@ -8,7 +8,13 @@ import { apiGatewayMessagesCost, lambdaDurationCost, PRICES } from './cost-price
 
 /** The per-operation counts the model reads (a subset of what the bench reports). */
 export interface OperationCounts {
-  readonly lambda: Readonly<Record<string, { readonly invocations: number; readonly logLines: number; readonly logBytes: number }>>;
+  /** `posts`: the `@connections` posts made inside the function's invocations (absent in older results: all posts of the operation). */
+  readonly lambda: Readonly<Record<string, {
+    readonly invocations: number;
+    readonly logLines: number;
+    readonly logBytes: number;
+    readonly posts?: number;
+  }>>;
   readonly apiGateway: Readonly<Record<string, number>>;
   readonly dynamodb: Readonly<Record<string, { readonly requests: number }>>;
   readonly dynamodbTotals: { readonly requests: number; readonly readRequestUnits: number; readonly writeRequestUnits: number };
@@ -122,10 +128,13 @@ function awsMs(counts: OperationCounts, fn: string, cpuMicros: number): number {
   const sdkMs = (cpuMicros * A.armCpuFactor) / 1000 / VCPU;
   const call = (latencyMs: number) => latencyMs + sdkMs;
   const scans = counts.dynamodb.Scan?.requests ?? 0;
-  const dynamo = (fn === 'ping' ? scans : counts.dynamodbTotals.requests - scans) / n;
-  const posts = ((api.postsDelivered ?? 0) + (api.postsGone ?? 0)) / n;
-  const deletes = (api.deleteConnections ?? 0) / n;
   const fanouts = counts.lambda.fanout?.invocations ?? 0;
+  // A whisper or a presence announcement: the fan-out function's Query (one each, as below) is not the message function's.
+  const handedOver = fn === 'message' || fn === 'disconnect' ? fanouts : 0;
+  const dynamo = (fn === 'ping' ? scans : counts.dynamodbTotals.requests - scans - handedOver) / n;
+  const own = counts.lambda[fn]?.posts;
+  const posts = (own ?? ((api.postsDelivered ?? 0) + (api.postsGone ?? 0))) / n;
+  const deletes = (api.deleteConnections ?? 0) / n;
   switch (fn) {
     case 'connect':
       return A.handlerOverheadMs + dynamo * call(A.dynamoRequestMs) + ((counts.lambda.deliver?.invocations ?? 0) / n) * call(A.invokeMs);
@@ -133,9 +142,10 @@ function awsMs(counts: OperationCounts, fn: string, cpuMicros: number): number {
       // A 410 (the handshake not done yet) is retried after 20 ms, then 40, … (lambda/core/deliver.ts).
       return A.handlerOverheadMs + posts * call(A.connectionsCallMs) + ((api.postsGone ?? 0) / n) * 20;
     case 'message':
-      return A.handlerOverheadMs + dynamo * call(A.dynamoRequestMs) + posts * call(A.connectionsCallMs);
+      // A whisper or an announced join/leave also invokes the fan-out function asynchronously.
+      return A.handlerOverheadMs + dynamo * call(A.dynamoRequestMs) + posts * call(A.connectionsCallMs) + (fanouts / n) * call(A.invokeMs);
     case 'disconnect':
-      return A.handlerOverheadMs + (counts.dynamodbTotals.requests - scans) / n * call(A.dynamoRequestMs);
+      return A.handlerOverheadMs + dynamo * call(A.dynamoRequestMs) + (fanouts / n) * call(A.invokeMs);
     case 'broadcast':
       // With shards, the walk reads pages and the fan-out workers post (one Query each).
       return fanouts > 0
