@@ -103,6 +103,18 @@ describe('app channels: subscribe with history', () => {
     expect(w.subscriptions.all()[0].holdUntil).toBeUndefined();
   });
 
+  test('malformed history: the rejection is logged with its reason, the identifier cut at 100 characters', async () => {
+    const w = world();
+    await putConnection(w, connectionRow({ subprotocol: EXT, sid: SID }));
+    const long = JSON.stringify({ channel: 'ChatChannel', room: 'x'.repeat(200) });
+    w.peer.answer({ ...SUBSCRIBED, transmissions: [] });
+    const result = await send(w, { command: 'subscribe', identifier: long, history: 'everything' });
+    expect(posted(result)).toEqual([{ type: 'reject_history', identifier: long }]);
+    expect(w.logger.entries.filter((entry) => entry.event === 'history.rejected')).toEqual([
+      { level: 'info', event: 'history.rejected', fields: { connectionId: CONNECTION_ID, identifier: long.slice(0, 100), reason: 'history_not_an_object' } },
+    ]);
+  });
+
   test('a changed epoch: the app\'s confirmation, then reject_history, and the rows are released', async () => {
     const w = world();
     await putConnection(w, connectionRow({ subprotocol: EXT, sid: SID }));

@@ -74,6 +74,15 @@ describe('deliver', () => {
     ]);
   });
 
+  test('deliver: a retry that lands exactly on the deadline is still made', async () => {
+    const world = makeWorld();
+    world.clock.onSleep = () => world.transport.open(CONNECTION_ID);
+    // The first backoff is 20 ms: the retry is due at the deadline itself.
+    const result = await deliver(world, { connectionId: CONNECTION_ID, frames: [WELCOME], deadline: START_MS + 20 });
+    expect(result).toEqual({ kind: 'delivered', attempts: 2 });
+    expect(world.clock.sleeps).toEqual([20]);
+  });
+
   test('deliver: gives up at once when the deadline has already passed', async () => {
     const world = makeWorld();
     const result = await deliver(world, { connectionId: CONNECTION_ID, frames: [WELCOME], deadline: START_MS - 1 });

@@ -23,6 +23,9 @@ describe('isPingDue', () => {
     { name: 'several multiples in one window: due once', connectedAt: 0, interval: 3, from: 0, to: 60, due: true },
     { name: 'long interval, far from a multiple', connectedAt: 0, interval: 540, from: 600, to: 660, due: false },
     { name: 'long interval, multiple inside a minute window', connectedAt: 0, interval: 540, from: 1060, to: 1120, due: true },
+    // Callers never pass these (intervals are clamped to at least the minimum); the guard keeps the arithmetic honest.
+    { name: 'a negative interval is never due', connectedAt: 0, interval: -3, from: 2, to: 4, due: false },
+    { name: 'a zero interval is never due', connectedAt: 0, interval: 0, from: 2, to: 4, due: false },
   ])('isPingDue: $name', ({ connectedAt, interval, from, to, due }) => {
     expect(isPingDue(connectedAt * S, interval * S, from * S, to * S)).toBe(due);
   });
@@ -71,6 +74,8 @@ describe('clientPingInterval (?pi=)', () => {
     { name: 'negative: raised to the minimum', query: { pi: '-5' }, expected: { kind: 'requested', seconds: 3, requested: -5 } },
     { name: 'a fraction: invalid, the default (anycable-go: Atoi fails)', query: { pi: '10.5' }, expected: { kind: 'invalid', value: '10.5' } },
     { name: 'not a number: invalid, the default', query: { pi: 'fast' }, expected: { kind: 'invalid', value: 'fast' } },
+    { name: 'padded with spaces (?pi=%2030%20): the number inside', query: { pi: ' 30 ' }, expected: { kind: 'requested', seconds: 30, requested: 30 } },
+    { name: 'a long invalid value: kept for the log cut at 32 characters', query: { pi: 'x'.repeat(40) }, expected: { kind: 'invalid', value: 'x'.repeat(32) } },
   ])('pi: $name', ({ query, expected }) => {
     expect(clientPingInterval(query, settings)).toEqual(expected);
   });

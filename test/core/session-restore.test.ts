@@ -65,10 +65,13 @@ describe('session restore', () => {
     expect(welcome.sid).not.toBe(sid);
     const now = world.clock.now();
     const restoredRows = world.subscriptions.all()
-      .map(({ stream, connectionId, identifier, sid: rowSid, holdUntil }) => ({ stream, connectionId, identifier, sid: rowSid, holdUntil }));
+      .map(({ stream, connectionId, identifier, sid: rowSid, holdUntil, expiresAt: rowExpiresAt }) => (
+        { stream, connectionId, identifier, sid: rowSid, holdUntil, expiresAt: rowExpiresAt }));
+    // The rows expire as a subscribe's would: ttlSeconds from now, in whole seconds.
+    const expiresAt = Math.floor(now / 1000) + world.config.ttlSeconds;
     expect(restoredRows.sort((a, b) => a.stream.localeCompare(b.stream))).toEqual([
-      { stream: LOBBY, connectionId: CONNECTION_ID, identifier: LOBBY_ID, sid: welcome.sid, holdUntil: now + RESTORE_CONNECT_HOLD_MS },
-      { stream: ROOM, connectionId: CONNECTION_ID, identifier: ROOM_ID, sid: welcome.sid, holdUntil: now + RESTORE_CONNECT_HOLD_MS },
+      { stream: LOBBY, connectionId: CONNECTION_ID, identifier: LOBBY_ID, sid: welcome.sid, holdUntil: now + RESTORE_CONNECT_HOLD_MS, expiresAt },
+      { stream: ROOM, connectionId: CONNECTION_ID, identifier: ROOM_ID, sid: welcome.sid, holdUntil: now + RESTORE_CONNECT_HOLD_MS, expiresAt },
     ]);
     expect((await world.connections.get(CONNECTION_ID))?.sid).toBe(welcome.sid);
     // Two of a cap of three are taken: one more subscribe, then none.
@@ -109,7 +112,11 @@ describe('session restore', () => {
 
     const none = sessionWorld({ ...SETTINGS, history: { sessionsTtlSeconds: 0 } });
     const sid = await goneSubscriber(none);
+    // With none kept, a restoring client costs no read of the store, and logs nothing about it.
+    const take = jest.spyOn(none.sessions, 'take');
     expect((await open(none, CONNECTION_ID, { query: { sid } })).welcome).not.toHaveProperty('restored');
+    expect(take).not.toHaveBeenCalled();
+    expect(none.logger.events()).not.toContain('session.not_restored');
     expect(await none.sessions.take(sessionKey(sid), none.clock.now())).toBeUndefined();
   });
 

@@ -5,10 +5,14 @@ import { connect } from '../../lambda/core/connect';
 import { MessageResult } from '../../lambda/core/message';
 import { Broadcast, ShardRequest } from '../../lambda/core/ports';
 import { encodeFrame } from '../../lambda/core/protocol';
+import { REPLAY_HOLD_MS } from '../../lambda/core/replay-hold';
 
 const EXT = 'actioncable-v1-ext-json';
 const ROOM = 'room:1';
 const IDENTIFIER = pubsubIdentifier({ stream_name: ROOM });
+/** Over 100 characters: a rejection's log keeps the first 100 (the operator's record, not the whole frame). */
+const LONG_ROOM = `room:${'x'.repeat(200)}`;
+const LONG_IDENTIFIER = pubsubIdentifier({ stream_name: LONG_ROOM });
 
 type HistoryWorld = World & { readonly history: MemoryStreamHistory; readonly shards: { dispatch(shard: ShardRequest): Promise<void> } };
 
@@ -37,6 +41,15 @@ async function post(world: World, result: MessageResult, connectionId = CONNECTI
 /** What the client is sent, in order: the result's frames, then its transmissions. */
 function sentFrames(result: MessageResult): unknown[] {
   return [...result.frames, ...(result.transmissions ?? []).map((text) => JSON.parse(text) as unknown)];
+}
+
+/** The `history.rejected` entries: the operator's only record of why a client was refused its history. */
+function rejections(world: World): unknown[] {
+  return world.logger.entries.filter((entry) => entry.event === 'history.rejected');
+}
+
+function rejected(identifier: string, reason: string, connectionId = CONNECTION_ID): unknown {
+  return { level: 'info', event: 'history.rejected', fields: { connectionId, identifier: identifier.slice(0, 100), reason } };
 }
 
 function historyCommand(history: unknown): string {
@@ -134,6 +147,50 @@ describe('history on subscribe', () => {
     expect(sentFrames(result)).toEqual([{ type: 'confirm_subscription', identifier: IDENTIFIER }, { type: 'reject_history', identifier: IDENTIFIER }]);
   });
 
+  test('malformed history: confirm then reject_history, the rows not held, the reason logged', async () => {
+    const world = historyWorld();
+    await reconnected(world);
+    const result = await send(world, JSON.stringify({ command: 'subscribe', identifier: LONG_IDENTIFIER, history: { streams: 'everything' } }));
+    expect(result).toEqual({ frames: [{ type: 'confirm_subscription', identifier: LONG_IDENTIFIER }, { type: 'reject_history', identifier: LONG_IDENTIFIER }], close: false });
+    expect(world.subscriptions.all()).toEqual([expect.objectContaining({ stream: LONG_ROOM })]);
+    expect(world.subscriptions.all()[0].holdUntil).toBeUndefined();
+    expect(rejections(world)).toEqual([rejected(LONG_IDENTIFIER, 'invalid_streams')]);
+  });
+
+  test('reject_history from the replay: logged with its reason, the connection kept', async () => {
+    const world = historyWorld();
+    await reconnected(world);
+    const result = await send(world, JSON.stringify({ command: 'subscribe', identifier: LONG_IDENTIFIER, history: { streams: { [LONG_ROOM]: { offset: 1, epoch: 'gone' } } } }));
+    expect(sentFrames(result)).toEqual([{ type: 'confirm_subscription', identifier: LONG_IDENTIFIER }, { type: 'reject_history', identifier: LONG_IDENTIFIER }]);
+    expect(result.close).toBe(false);
+    expect(rejections(world)).toEqual([rejected(LONG_IDENTIFIER, 'history_expired')]);
+  });
+
+  test('a rejected subscribe with history: the reject_subscription alone, no history answer', async () => {
+    const world = historyWorld();
+    await reconnected(world);
+    const unsigned = pubsubIdentifier({ signed_stream_name: 'not-signed' });
+    for (const history of ['everything', { since: 1 }]) {
+      expect(await send(world, JSON.stringify({ command: 'subscribe', identifier: unsigned, history }))).toEqual({
+        frames: [{ type: 'reject_subscription', identifier: unsigned }], close: false,
+      });
+    }
+    expect(rejections(world)).toEqual([]);
+  });
+
+  test('a re-sent subscribe with history: the copy that created the rows replays, the other is only confirmed', async () => {
+    const world = historyWorld();
+    const epoch = await missedThree(world);
+    await reconnected(world);
+    const body = historyCommand({ streams: { [ROOM]: { offset: 1, epoch } } });
+    const first = await send(world, body);
+    expect(first.close).toBe(false);
+    expect(sentFrames(first).map((f) => (f as { message?: string }).message ?? (f as { type: string }).type)).toEqual([
+      'confirm_subscription', 'm2', 'm3', 'm4', 'confirm_history',
+    ]);
+    expect(await send(world, body)).toEqual({ frames: [{ type: 'confirm_subscription', identifier: IDENTIFIER }], close: false });
+  });
+
   test('unknown stream: a position for a stream the subscription does not have is ignored; an up-to-date one replays nothing', async () => {
     const world = historyWorld();
     const epoch = await missedThree(world);
@@ -190,7 +247,7 @@ describe('history command', () => {
     // Missed while, say, the socket was being restored (phase 2): stored, not received.
     for (const m of ['m2', 'm3']) await world.history.append(ROOM, JSON.stringify(m), { nowMs: world.clock.now(), ttlSeconds: 300, newEpoch: 'x' });
     const result = await send(world, command({ streams: { [ROOM]: { offset: 1, epoch } } }));
-    expect(world.subscriptions.all()[0].holdUntil).toBeDefined();
+    expect(world.subscriptions.all()[0].holdUntil).toBe(world.clock.now() + REPLAY_HOLD_MS);
     await post(world, result);
     await broadcast(world, 'm4');
     expect(world.transport.framesOf(CONNECTION_ID).map((f) => (f as { message?: string }).message ?? (f as { type: string }).type)).toEqual([
@@ -200,16 +257,21 @@ describe('history command', () => {
     expect(world.subscriptions.all()[0].holdUntil).toBeUndefined();
   });
 
-  test.each<{ name: string; protocol: string; subscribed: boolean; history: unknown }>([
-    { name: 'not subscribed', protocol: EXT, subscribed: false, history: { since: 1 } },
-    { name: 'a plain client', protocol: 'actioncable-v1-json', subscribed: true, history: { since: 1 } },
-    { name: 'malformed history', protocol: EXT, subscribed: true, history: { streams: { [ROOM]: { offset: -3, epoch: 'e' } } } },
-    { name: 'no history at all', protocol: EXT, subscribed: true, history: undefined },
-  ])('history: $name is answered reject_history and holds nothing', async ({ protocol, subscribed, history }) => {
+  test.each<{ name: string; protocol: string; subscribed: boolean; history: unknown; reason: string; malformed?: boolean }>([
+    { name: 'not subscribed', protocol: EXT, subscribed: false, history: { since: 1 }, reason: 'not_subscribed' },
+    { name: 'a plain client', protocol: 'actioncable-v1-json', subscribed: true, history: { since: 1 }, reason: 'not_an_ext_client' },
+    { name: 'malformed history', protocol: EXT, subscribed: true, history: { streams: { [LONG_ROOM]: { offset: -3, epoch: 'e' } } }, reason: 'invalid_position', malformed: true },
+    { name: 'no history at all', protocol: EXT, subscribed: true, history: undefined, reason: 'history_not_an_object', malformed: true },
+  ])('history: $name is answered reject_history, holds nothing, and is logged ($reason)', async ({ protocol, subscribed, history, reason, malformed }) => {
     const world = historyWorld();
     await open(world, protocol, CONNECTION_ID);
-    if (subscribed) await send(world, subscribeCommand(IDENTIFIER));
-    expect(await send(world, command(history))).toEqual({ frames: [{ type: 'reject_history', identifier: IDENTIFIER }], close: false });
+    if (subscribed) await send(world, subscribeCommand(LONG_IDENTIFIER));
+    const read = jest.spyOn(world.connections, 'get');
+    const longCommand = JSON.stringify({ command: 'history', identifier: LONG_IDENTIFIER, history });
+    expect(await send(world, longCommand)).toEqual({ frames: [{ type: 'reject_history', identifier: LONG_IDENTIFIER }], close: false });
     expect(world.subscriptions.all().map((row) => row.holdUntil)).toEqual(subscribed ? [undefined] : []);
+    expect(rejections(world)).toEqual([rejected(LONG_IDENTIFIER, reason)]);
+    // A malformed request is refused before the connection's row is read.
+    if (malformed) expect(read).not.toHaveBeenCalled();
   });
 });

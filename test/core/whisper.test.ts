@@ -18,6 +18,8 @@ const PUBLIC = pubsubIdentifier({ stream_name: CHAT });
 const SIGNED = pubsubIdentifier({ signed_stream_name: signStream(CHAT, SECRET) });
 const TURBO = turboIdentifier(signStream(CHAT, SECRET));
 const APP = JSON.stringify({ channel: 'ChatChannel', room: 42 });
+/** Over 100 characters, so the refusal's log shows the identifier cut. */
+const FORGED = pubsubIdentifier({ signed_stream_name: `forged${'x'.repeat(150)}` });
 const TYPING = { event: 'typing', user: 'Vova' };
 const NOTHING: MessageResult = { frames: [], close: false };
 
@@ -122,6 +124,7 @@ describe('whisper: refusals (ignored as anycable-go ignores them, counted as inv
     { name: 'a public stream the sender is not subscribed to', identifier: PUBLIC, subscribe: SIGNED, reason: 'whisper_not_subscribed' },
     { name: 'a channel that is neither built-in nor (without RPC) the app\'s', identifier: APP, subscribe: PUBLIC, reason: 'whisper_unknown_channel' },
     { name: 'an identifier that is not a channel\'s JSON', identifier: 'room', subscribe: PUBLIC, reason: 'whisper_unknown_channel' },
+    { name: 'a $pubsub stream whose signature does not verify (the resolver\'s reason)', identifier: FORGED, subscribe: PUBLIC, reason: 'whisper_invalid_signature' },
   ];
   test.each(cases)('whisper: $name is delivered to no one and counted ($reason)', async ({ settings, identifier, subscribe, reason }) => {
     const world = whisperWorld({ streamsWhisper: false, ...settings });
@@ -132,7 +135,10 @@ describe('whisper: refusals (ignored as anycable-go ignores them, counted as inv
     expect(world.dispatched).toEqual([]);
     expect(received(world, OTHER_CONNECTION_ID, THIRD_ID)).toEqual({ [OTHER_CONNECTION_ID]: [], [THIRD_ID]: [] });
     expect(invalidFrames(world)).toBe(1);
-    expect(world.logger.entries).toContainEqual(expect.objectContaining({ event: 'message.ignored', fields: expect.objectContaining({ reason }) }));
+    // The identifier, cut at 100 characters, tells the operator which subscription was refused.
+    expect(world.logger.entries).toContainEqual(expect.objectContaining({
+      event: 'message.ignored', fields: expect.objectContaining({ reason, identifier: identifier.slice(0, 100) }),
+    }));
   });
 
   test('whisper: a signed $pubsub stream with streamsWhisper is delivered', async () => {
@@ -165,6 +171,7 @@ describe('whisper: refusals (ignored as anycable-go ignores them, counted as inv
     expect(await send(withoutShards as World, whisperCommand(PUBLIC, TYPING))).toEqual(NOTHING);
     expect(world.dispatched).toEqual([]);
     expect(invalidFrames(world)).toBe(1);
+    expect(world.logger.entries).toContainEqual(expect.objectContaining({ event: 'message.ignored', fields: expect.objectContaining({ reason: 'whispers_unavailable' }) }));
   });
 });
 
