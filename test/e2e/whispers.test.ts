@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import type { Cable, Channel, ProtocolID } from '@anycable/core' with { 'resolution-mode': 'import' };
-import { RawData, WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import { loadAnyCable } from './support/anycable-core';
+import { anytClient } from './support/anyt-client';
 import { signStream } from '../../lambda/core/signed-stream';
 import { LocalCableServerOptions } from '../../lambda/local/local-cable-server';
 import { loadBundledHandlersInWorkers } from '../../lambda/local/worker-bundled-handlers';
@@ -106,38 +107,8 @@ describe.each<Store>(['memory', 'dynalite', 'bundled functions on dynalite'])('w
   });
 });
 
-/** anyt's client: reads frames one at a time, in order, `ignore: %w[ping welcome]`. */
-class AnytClient {
-  private readonly queue: Array<Record<string, unknown>> = [];
-
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (data: RawData) => {
-      const frame = JSON.parse(data.toString()) as Record<string, unknown>;
-      if (frame.type !== 'ping' && frame.type !== 'welcome') this.queue.push(frame);
-    });
-  }
-
-  /** The next frame; fails after anyt's 5 s. */
-  async receive(timeoutMs = WAIT_MS): Promise<Record<string, unknown>> {
-    await eventually(() => this.queue.length > 0, timeoutMs).catch(() => {
-      throw new Error('Anyt::Client::TimeoutError');
-    });
-    return this.queue.shift()!;
-  }
-
-  send(frame: unknown): void {
-    this.ws.send(JSON.stringify(frame));
-  }
-}
-
-async function anytClient(url: string): Promise<AnytClient> {
-  const ws = new WebSocket(url, ['actioncable-v1-ext-json']);
-  sockets.push(ws);
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  return new AnytClient(ws);
+async function threeAnytClients(url: string) {
+  return [await anytClient(url, sockets), await anytClient(url, sockets), await anytClient(url, sockets)];
 }
 
 /**
@@ -163,7 +134,7 @@ describe.each<Store>(['memory', 'dynalite'])('anycable-go etc/anyt/broadcast_tes
     const server = await startServer(store, { rpc: { url: await anytApp() }, settings: { publicStreams: false } });
     const channel = 'WhisperChannel';
     const identifier = JSON.stringify({ channel });
-    const [client, client2, client3] = [await anytClient(server.url), await anytClient(server.url), await anytClient(server.url)];
+    const [client, client2, client3] = await threeAnytClients(server.url);
 
     // before
     const subscribeRequest = { command: 'subscribe', identifier };
