@@ -1,14 +1,12 @@
-import * as path from 'node:path';
 import type { Cable, Channel, ProtocolID } from '@anycable/core' with { 'resolution-mode': 'import' };
 import { WebSocket } from 'ws';
 import { loadAnyCable } from './support/anycable-core';
 import { anytClient } from './support/anyt-client';
+import { E2eStore, eventually, startStoreServer } from './support/store-server';
 import { signStream } from '../../lambda/core/signed-stream';
 import { LocalCableServerOptions } from '../../lambda/local/local-cable-server';
-import { loadBundledHandlersInWorkers } from '../../lambda/local/worker-bundled-handlers';
-import { FUNCTIONS_DIR } from '../../src/contract/functions';
 import { useDynalite } from '../support/dynalite';
-import { closeServers, startTestServer } from '../support/local-server';
+import { closeServers } from '../support/local-server';
 import { RecordingServer } from '../support/rpc-test-server';
 
 /*
@@ -19,14 +17,11 @@ import { RecordingServer } from '../support/rpc-test-server';
 
 const { createCable } = loadAnyCable();
 const SECRET = 'whispers-secret';
-/** The bundled functions (`npx projen bundle`). */
-const ASSETS = path.join(__dirname, '..', '..', 'assets', FUNCTIONS_DIR);
 /** anyt's `WAIT_WHEN_NOT_EXPECTING_EVENT` (lib/anyt/client.rb): how long "nothing arrives" is watched. */
 const QUIET_MS = 500;
-const WAIT_MS = 5_000;
 const TYPING = { event: 'typing', user: 'Vova' };
 
-type Store = 'memory' | 'dynalite' | 'bundled functions on dynalite';
+type Store = E2eStore;
 
 const dynamo = useDynalite();
 const cables: Cable[] = [];
@@ -40,26 +35,7 @@ afterEach(async () => {
   await closeServers();
 });
 
-async function startServer(store: Store, options: Partial<LocalCableServerOptions> = {}) {
-  const tables = store === 'memory' ? undefined : await dynamo.createTables(store === 'dynalite' ? 'whispers' : 'whispers-bundled');
-  return startTestServer({
-    ...(tables ? { store: { kind: 'dynamodb', endpoint: dynamo.endpoint, ...tables } } : {}),
-    ...(store === 'bundled functions on dynalite' ? { lambdaAssets: ASSETS } : {}),
-    ...options,
-    settings: { secret: SECRET, publicStreams: true, ...options.settings },
-  }, {
-    // As test/jest.global-setup.ts quiets the SDK's Node.js 22 notice in this process.
-    loadBundles: (dir, environment) => loadBundledHandlersInWorkers(dir, () => ({ ...environment, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' })),
-  });
-}
-
-async function eventually(check: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const startServer = (store: Store, options: Partial<LocalCableServerOptions> = {}) => startStoreServer(dynamo, store, 'whispers', SECRET, options);
 
 const quiet = () => new Promise((resolve) => setTimeout(resolve, QUIET_MS));
 
