@@ -1,13 +1,11 @@
-import * as path from 'node:path';
 import type { Cable, Channel } from '@anycable/core' with { 'resolution-mode': 'import' };
 import { WebSocket } from 'ws';
 import { loadAnyCable } from './support/anycable-core';
+import { E2eStore, eventually, startStoreServer } from './support/store-server';
 import { signStream } from '../../lambda/core/signed-stream';
 import { LocalCableServerOptions } from '../../lambda/local/local-cable-server';
-import { loadBundledHandlersInWorkers } from '../../lambda/local/worker-bundled-handlers';
-import { FUNCTIONS_DIR } from '../../src/contract/functions';
 import { startDynalite, TestDynamo } from '../support/dynalite';
-import { closeServers, startTestServer } from '../support/local-server';
+import { closeServers } from '../support/local-server';
 
 /*
  * Presence end to end (docs/presence.md): the stock `@anycable/core` client's
@@ -17,11 +15,9 @@ import { closeServers, startTestServer } from '../support/local-server';
 
 const { createCable } = loadAnyCable();
 const SECRET = 'presence-secret';
-const ASSETS = path.join(__dirname, '..', '..', 'assets', FUNCTIONS_DIR);
-const WAIT_MS = 5_000;
 const QUIET_MS = 500;
 
-type Store = 'memory' | 'dynalite' | 'bundled functions on dynalite';
+type Store = E2eStore;
 
 let dynamo: TestDynamo;
 const cables: Cable[] = [];
@@ -39,25 +35,7 @@ afterEach(async () => {
   await closeServers();
 });
 
-async function startServer(store: Store, options: Partial<LocalCableServerOptions> = {}) {
-  const tables = store === 'memory' ? undefined : await dynamo.createTables(store === 'dynalite' ? 'presence' : 'presence-bundled');
-  return startTestServer({
-    ...(tables ? { store: { kind: 'dynamodb', endpoint: dynamo.endpoint, ...tables } } : {}),
-    ...(store === 'bundled functions on dynalite' ? { lambdaAssets: ASSETS } : {}),
-    ...options,
-    settings: { secret: SECRET, publicStreams: true, ...options.settings },
-  }, {
-    loadBundles: (dir, environment) => loadBundledHandlersInWorkers(dir, () => ({ ...environment, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' })),
-  });
-}
-
-async function eventually(check: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const startServer = (store: Store, options: Partial<LocalCableServerOptions> = {}) => startStoreServer(dynamo, store, 'presence', SECRET, options);
 
 type Client = { cable: Cable; channel: Channel; events: unknown[] };
 

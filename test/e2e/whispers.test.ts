@@ -1,13 +1,12 @@
-import * as path from 'node:path';
 import type { Cable, Channel, ProtocolID } from '@anycable/core' with { 'resolution-mode': 'import' };
-import { RawData, WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import { loadAnyCable } from './support/anycable-core';
+import { anytClient } from './support/anyt-client';
+import { E2eStore, eventually, startStoreServer } from './support/store-server';
 import { signStream } from '../../lambda/core/signed-stream';
 import { LocalCableServerOptions } from '../../lambda/local/local-cable-server';
-import { loadBundledHandlersInWorkers } from '../../lambda/local/worker-bundled-handlers';
-import { FUNCTIONS_DIR } from '../../src/contract/functions';
 import { useDynalite } from '../support/dynalite';
-import { closeServers, startTestServer } from '../support/local-server';
+import { closeServers } from '../support/local-server';
 import { RecordingServer } from '../support/rpc-test-server';
 
 /*
@@ -18,14 +17,11 @@ import { RecordingServer } from '../support/rpc-test-server';
 
 const { createCable } = loadAnyCable();
 const SECRET = 'whispers-secret';
-/** The bundled functions (`npx projen bundle`). */
-const ASSETS = path.join(__dirname, '..', '..', 'assets', FUNCTIONS_DIR);
 /** anyt's `WAIT_WHEN_NOT_EXPECTING_EVENT` (lib/anyt/client.rb): how long "nothing arrives" is watched. */
 const QUIET_MS = 500;
-const WAIT_MS = 5_000;
 const TYPING = { event: 'typing', user: 'Vova' };
 
-type Store = 'memory' | 'dynalite' | 'bundled functions on dynalite';
+type Store = E2eStore;
 
 const dynamo = useDynalite();
 const cables: Cable[] = [];
@@ -39,26 +35,7 @@ afterEach(async () => {
   await closeServers();
 });
 
-async function startServer(store: Store, options: Partial<LocalCableServerOptions> = {}) {
-  const tables = store === 'memory' ? undefined : await dynamo.createTables(store === 'dynalite' ? 'whispers' : 'whispers-bundled');
-  return startTestServer({
-    ...(tables ? { store: { kind: 'dynamodb', endpoint: dynamo.endpoint, ...tables } } : {}),
-    ...(store === 'bundled functions on dynalite' ? { lambdaAssets: ASSETS } : {}),
-    ...options,
-    settings: { secret: SECRET, publicStreams: true, ...options.settings },
-  }, {
-    // As test/jest.global-setup.ts quiets the SDK's Node.js 22 notice in this process.
-    loadBundles: (dir, environment) => loadBundledHandlersInWorkers(dir, () => ({ ...environment, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' })),
-  });
-}
-
-async function eventually(check: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const startServer = (store: Store, options: Partial<LocalCableServerOptions> = {}) => startStoreServer(dynamo, store, 'whispers', SECRET, options);
 
 const quiet = () => new Promise((resolve) => setTimeout(resolve, QUIET_MS));
 
@@ -106,38 +83,8 @@ describe.each<Store>(['memory', 'dynalite', 'bundled functions on dynalite'])('w
   });
 });
 
-/** anyt's client: reads frames one at a time, in order, `ignore: %w[ping welcome]`. */
-class AnytClient {
-  private readonly queue: Array<Record<string, unknown>> = [];
-
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (data: RawData) => {
-      const frame = JSON.parse(data.toString()) as Record<string, unknown>;
-      if (frame.type !== 'ping' && frame.type !== 'welcome') this.queue.push(frame);
-    });
-  }
-
-  /** The next frame; fails after anyt's 5 s. */
-  async receive(timeoutMs = WAIT_MS): Promise<Record<string, unknown>> {
-    await eventually(() => this.queue.length > 0, timeoutMs).catch(() => {
-      throw new Error('Anyt::Client::TimeoutError');
-    });
-    return this.queue.shift()!;
-  }
-
-  send(frame: unknown): void {
-    this.ws.send(JSON.stringify(frame));
-  }
-}
-
-async function anytClient(url: string): Promise<AnytClient> {
-  const ws = new WebSocket(url, ['actioncable-v1-ext-json']);
-  sockets.push(ws);
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  return new AnytClient(ws);
+async function threeAnytClients(url: string) {
+  return [await anytClient(url, sockets), await anytClient(url, sockets), await anytClient(url, sockets)];
 }
 
 /**
@@ -163,7 +110,7 @@ describe.each<Store>(['memory', 'dynalite'])('anycable-go etc/anyt/broadcast_tes
     const server = await startServer(store, { rpc: { url: await anytApp() }, settings: { publicStreams: false } });
     const channel = 'WhisperChannel';
     const identifier = JSON.stringify({ channel });
-    const [client, client2, client3] = [await anytClient(server.url), await anytClient(server.url), await anytClient(server.url)];
+    const [client, client2, client3] = await threeAnytClients(server.url);
 
     // before
     const subscribeRequest = { command: 'subscribe', identifier };
