@@ -64,7 +64,7 @@ export async function runPingInvocation(deps: PingInvocationDeps, invocation: Pi
   const worker = invocation.worker ?? 0;
   const coordination = deps.coordination;
   const single = { outcome: 'ran' as const, worker: 0, workers: 1, launchFailures: 0, understaffed: false };
-  if (!coordination) return { ...await runPingPeriod(deps, { start, periodMs, stopped }), ...single };
+  if (!coordination) return { ...await runPingPeriod(deps, { start, periodMs, stopped, sweepsPresence: true }), ...single };
 
   const { state } = coordination;
   const now = deps.clock.now();
@@ -126,6 +126,7 @@ export async function runPingInvocation(deps: PingInvocationDeps, invocation: Pi
     stopped,
     afterRound,
     resumed,
+    sweepsPresence: true,
     share: scanShare(0, workers, ping.segments),
     maxPerSecond: workerRate(ping.maxPerSecond, workers),
   });
