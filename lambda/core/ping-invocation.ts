@@ -56,7 +56,8 @@ const NOTHING: PingPeriodResult = {
  * releases the lease and returns (the idle exit: `$connect` starts a pinger when a client comes).
  * A worker claims (period, worker) and pings its share. A claim already held means this delivery
  * is a duplicate: it returns without pinging. Each invocation posts at most its share of
- * `maxPerSecond`, so the workers together stay within it.
+ * `maxPerSecond`, so the workers together stay within it. The coordinator alone (or the one
+ * invocation without coordination) announces expired presence after its rounds (presence-expiry.ts).
  */
 export async function runPingInvocation(deps: PingInvocationDeps, invocation: PingInvocation): Promise<PingInvocationResult> {
   const { start, stopped } = invocation;

@@ -62,7 +62,10 @@ export interface PresenceStore {
   leave(sessionKey: string, identifier: string, nowMs: number): Promise<PresenceLeft | undefined>;
   /** The stream's unexpired ids, one record each. */
   info(stream: string, nowMs: number): Promise<PresenceRecord[]>;
-  /** The connection is gone: what it joined expires at `expiresAt` unless the session joins again. Reads the session's own partition, no scan. */
+  /**
+   * The connection is gone: what it joined expires at `expiresAt` unless the session joins again,
+   * and is listed for the pinger's sweep (presence-expiry.ts). Reads the session's own partition, no scan.
+   */
   finish(sessionKey: string, connectionId: string, expiresAt: number): Promise<void>;
 }
 
