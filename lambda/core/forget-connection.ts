@@ -36,7 +36,8 @@ export async function forgetConnection(deps: ForgetConnectionDeps, connectionId:
   const removedSubscriptions = removed.length;
   const record = await deps.connections.delete(connectionId);
   if (record && deps.sessions) await saveSession(deps.sessions, deps.logger, record, removed);
-  if (record) await finishPresence(deps, record.connectionId, record.sid);
+  // Only a connection that joined (its row marked at the first join, presence.ts) has presence to read.
+  if (record?.presenceJoined) await finishPresence(deps, record.connectionId, record.sid);
   const rpcConfig = deps.config?.rpc;
   // No row: refused at `$connect`, or already forgotten by someone who told the app.
   if (!deps.rpc || !rpcConfig || !record) return removedSubscriptions;

@@ -56,7 +56,8 @@ const NOTHING: PingPeriodResult = {
  * releases the lease and returns (the idle exit: `$connect` starts a pinger when a client comes).
  * A worker claims (period, worker) and pings its share. A claim already held means this delivery
  * is a duplicate: it returns without pinging. Each invocation posts at most its share of
- * `maxPerSecond`, so the workers together stay within it.
+ * `maxPerSecond`, so the workers together stay within it. The coordinator alone (or the one
+ * invocation without coordination) announces expired presence after its rounds (presence-expiry.ts).
  */
 export async function runPingInvocation(deps: PingInvocationDeps, invocation: PingInvocation): Promise<PingInvocationResult> {
   const { start, stopped } = invocation;
@@ -64,7 +65,7 @@ export async function runPingInvocation(deps: PingInvocationDeps, invocation: Pi
   const worker = invocation.worker ?? 0;
   const coordination = deps.coordination;
   const single = { outcome: 'ran' as const, worker: 0, workers: 1, launchFailures: 0, understaffed: false };
-  if (!coordination) return { ...await runPingPeriod(deps, { start, periodMs, stopped }), ...single };
+  if (!coordination) return { ...await runPingPeriod(deps, { start, periodMs, stopped, sweepsPresence: true }), ...single };
 
   const { state } = coordination;
   const now = deps.clock.now();
@@ -126,6 +127,7 @@ export async function runPingInvocation(deps: PingInvocationDeps, invocation: Pi
     stopped,
     afterRound,
     resumed,
+    sweepsPresence: true,
     share: scanShare(0, workers, ping.segments),
     maxPerSecond: workerRate(ping.maxPerSecond, workers),
   });

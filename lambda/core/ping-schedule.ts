@@ -2,6 +2,7 @@ import { pingRound, PingDeps } from './ping';
 import { pingTickSeconds } from './ping-interval';
 import { PingRoundResult } from './ping-tally';
 import { roundLagMs, ScanShare } from './ping-workers';
+import { sweepPresence } from './presence-expiry';
 import { RateLimiter } from './rate-limiter';
 import { DEFAULT_PING_PERIOD_SECONDS } from '../../src/contract/defaults';
 
@@ -24,6 +25,11 @@ export interface PingPeriod {
    * window is covered by the first round as usual. @default false
    */
   readonly resumed?: boolean;
+  /**
+   * After each round that found a connection, announce the presence that expired (presence-expiry.ts):
+   * the coordinator's part, so that workers add no read. @default false
+   */
+  readonly sweepsPresence?: boolean;
   /** Called after each round that read; false ends the period (the idle exit). @default - go on */
   readonly afterRound?: (round: PingRoundResult, index: number) => Promise<boolean>;
 }
@@ -93,6 +99,8 @@ export async function runPingPeriod(deps: PingDeps, period: PingPeriod): Promise
     totals.lagMs = Math.max(totals.lagMs, roundLagMs(window.now, deps.clock.now()));
     previousTick = window.now;
     next = last + 1;
+    // Nobody connected, nobody to tell: a round that found no connection reads no presence.
+    if (round && round.connections > 0 && period.sweepsPresence) await sweepPresence(deps);
     if (round && period.afterRound && !(await period.afterRound(round, index))) break;
   }
   return totals;

@@ -3,8 +3,9 @@ import { forgetConnection } from './forget-connection';
 import { isPingDue, pingIntervalOf } from './ping-interval';
 import { PingRoundResult, PingTally } from './ping-tally';
 import { ScanShare } from './ping-workers';
-import { Clock, ConnectionStore, Logger, PingCandidate, SubscriptionStore, Transport } from './ports';
+import { Clock, ConnectionStore, Logger, PingCandidate, ShardDispatcher, SubscriptionStore, Transport } from './ports';
 import type { PresenceStore } from './presence';
+import type { PresenceExpiryStore } from './presence-expiry';
 import { disconnect, encodeFrame, ping } from './protocol';
 import { RateLimiter } from './rate-limiter';
 import { RetryingSender } from './retrying-sender';
@@ -22,6 +23,10 @@ export interface PingDeps {
   readonly rpc?: RpcClient;
   /** What a connection found gone joined expires after the presence TTL (forget-connection.ts). */
   readonly presence?: PresenceStore;
+  /** With `shards`, the coordinator announces `leave` for gone sessions' expired presence (presence-expiry.ts). */
+  readonly presenceExpiry?: PresenceExpiryStore;
+  /** The fan-out function, which the expired presence's `leave` goes through as a live leave does. */
+  readonly shards?: ShardDispatcher;
   /**
    * The ceiling on `@connections` calls; share one between rounds so that it holds across them.
    * @default - a new one per round, at `ping.maxPerSecond`

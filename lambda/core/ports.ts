@@ -37,6 +37,8 @@ export interface ConnectionRecord {
    * not kept for restore, or a client that kept its sid would undo what the app decided.
    */
   readonly noRestore?: boolean;
+  /** It joined presence at least once (presence.ts): only then does its disconnect read what it joined. */
+  readonly presenceJoined?: boolean;
 }
 
 /** One subscription to an app-defined channel. */
@@ -117,6 +119,8 @@ export interface ConnectionStore {
   countInvalidFrame(connectionId: string): Promise<number | undefined>;
   /** Sets `noRestore` on the row before the server closes the connection on purpose; a gone row is not an error. */
   forbidRestore(connectionId: string): Promise<void>;
+  /** Sets `presenceJoined` on the row, before its first presence join is stored; a gone row is not an error. */
+  markPresence(connectionId: string): Promise<void>;
 }
 
 export interface Subscription {

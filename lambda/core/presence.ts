@@ -62,7 +62,10 @@ export interface PresenceStore {
   leave(sessionKey: string, identifier: string, nowMs: number): Promise<PresenceLeft | undefined>;
   /** The stream's unexpired ids, one record each. */
   info(stream: string, nowMs: number): Promise<PresenceRecord[]>;
-  /** The connection is gone: what it joined expires at `expiresAt` unless the session joins again. Reads the session's own partition, no scan. */
+  /**
+   * The connection is gone: what it joined expires at `expiresAt` unless the session joins again,
+   * and is listed for the pinger's sweep (presence-expiry.ts). Reads the session's own partition, no scan.
+   */
   finish(sessionKey: string, connectionId: string, expiresAt: number): Promise<void>;
 }
 
@@ -113,6 +116,8 @@ export async function presenceCommand(
   }
   const member = parseMember(presence);
   if (typeof member === 'string') return refuse(deps, connectionId, identifier, member);
+  // Marks the row: a connection that never joined costs no presence read when it goes (forget-connection.ts).
+  if (!record.presenceJoined) await deps.connections.markPresence(connectionId);
   const expiresAt = Math.floor(nowMs / 1000) + deps.config.ttlSeconds;
   const joined = await store.join({ stream, sessionKey, identifier, connectionId, ...member }, nowMs, expiresAt);
   if (joined === 'id_mismatch') return refuse(deps, connectionId, identifier, 'presence_id_mismatch');
@@ -165,7 +170,8 @@ export function infoFrame(identifier: string, records: readonly PresenceRecord[]
   return head;
 }
 
-async function announce(shards: ShardDispatcher, stream: string, event: Record<string, unknown>): Promise<void> {
+/** A join or leave event to every subscriber of `stream`, through the fan-out function (presence-expiry.ts announces expiries so too). */
+export async function announce(shards: ShardDispatcher, stream: string, event: Record<string, unknown>): Promise<void> {
   // Transient: never in the stream's history, no offset (anycable-go: `Meta.Transient`, `BroadcastType: "presence"`).
   await shards.dispatch({ broadcast: { stream, data: JSON.stringify(event), transient: true, broadcastType: 'presence' } });
 }

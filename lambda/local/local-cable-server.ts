@@ -180,7 +180,9 @@ export async function startInspectableServer(
   // The pinger, on a schedule as EventBridge runs it (see LocalPingSchedule for the period).
   const pings = new LocalPingSchedule(logger);
   let pingPeriodMs = DEFAULT_PING_PERIOD_MS;
-  let ping: (event: ScheduledEvent) => Promise<unknown> = makePingHandler(async () => ({ ...runtime, clock: pings.clock, stopped: pings.stopped }));
+  let ping: (event: ScheduledEvent) => Promise<unknown> = makePingHandler(async () => ({
+    ...runtime, presenceExpiry: runtime.presence, clock: pings.clock, stopped: pings.stopped,
+  }));
   if (options.lambdaAssets) {
     try {
       let bundledPing: typeof ping | undefined;

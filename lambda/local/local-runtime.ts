@@ -17,6 +17,7 @@ import { HttpRpcTransport } from '../adapters/rpc/http-rpc-transport';
 import { CableConfig, CableSettings, resolveConfig } from '../core/config';
 import { Clock, ConnectionStore, Logger, SubscriptionStore, systemClock } from '../core/ports';
 import { PresenceStore } from '../core/presence';
+import { PresenceExpiryStore } from '../core/presence-expiry';
 import { RpcClient } from '../core/rpc-client';
 import { SessionStore } from '../core/session-restore';
 import { StreamHistoryStore } from '../core/stream-history';
@@ -36,7 +37,7 @@ export interface LocalRuntime {
   /** Gone ext connections' sessions, for restore (the connect and disconnect handlers take them). */
   readonly sessionStore: SessionStore;
   /** Presence records (lambda/core/presence.ts): the message handler joins and leaves, the disconnect handler lets them expire. */
-  readonly presence: PresenceStore;
+  readonly presence: PresenceStore & PresenceExpiryStore;
   readonly transport: LocalTransport;
   readonly delivery: LocalDeferredDelivery;
   /** Runs the shards of a large stream's broadcast in-process (async Lambda invocations in AWS). */

@@ -64,6 +64,18 @@ const forgetConnection = (who: string): PermissionNeed[] => [
   // Presence (lambda/core/presence.ts): what the session joined, in its own partition, expires after the presence TTL.
   { actions: ['dynamodb:Query'], resource: subscriptions(), why: `${who}: reads what a gone connection's session joined (its presence partition)` },
   { actions: ['dynamodb:UpdateItem'], resource: subscriptions(), why: `${who}: sets the presence TTL on what a gone connection joined` },
+  { actions: ['dynamodb:PutItem'], resource: subscriptions(), why: `${who}: lists what a gone connection joined under the time it expires, for the pinger's sweep` },
+];
+
+/** The coordinator announces the leave of gone sessions' expired presence (lambda/core/presence-expiry.ts). */
+const sweepPresence: PermissionNeed[] = [
+  { actions: ['dynamodb:Query'], resource: subscriptions(), why: 'ping: reads the presence expiries due (one reserved partition) and whether another session holds the id' },
+  { actions: ['dynamodb:DeleteItem'], resource: subscriptions(), why: 'ping: removes an expired presence record once (conditional delete) and its expiry' },
+  {
+    actions: ['lambda:InvokeFunction'],
+    resource: { kind: 'function', function: 'fanout' },
+    why: 'ping: hands the leave of expired presence to the fan-out function (asynchronous invoke), as a live leave goes',
+  },
 ];
 
 /** With RPC, whoever deletes a connection row tells the app (`disconnect`), signed with the RPC key. */
@@ -221,6 +233,7 @@ export const PERMISSIONS: Readonly<Record<CableFunctionName, FunctionPermissions
         { actions: ['execute-api:ManageConnections'], resource: { kind: 'connections', method: 'DELETE' }, why: 'ping: closes connections at the maximum age, before API Gateway\'s 2-hour cut' },
         ...forgetConnection('ping'),
         ...pingWorkers,
+        ...sweepPresence,
       ],
     },
     tellTheApp('ping'),

@@ -124,11 +124,20 @@ export function sessionPartition(key: string): string {
  * - per session, `"\u0000cdk-cable:presence-session#" + SHA-256(sid)`, sort key the channel
  *   identifier: `presenceStream`, `id`, `holder`, `expiresAt`. What a session joined, so a leave
  *   (which names the identifier) and a disconnect (which names nothing) need no scan.
+ * - one partition of expiries, `"\u0000cdk-cable:presence-expiry"`, sort key
+ *   `<due, epoch seconds, 10 digits>#<SHA-256 of stream, id, session key>`: one item per record a
+ *   gone connection let expire (`presenceStream`, `id`, `sessionKey`, `holder`; `expiresAt` an hour
+ *   past due), so the pinger finds what is due with one Query of a key range
+ *   (lambda/core/presence-expiry.ts) and deletes each item once it is swept.
  */
 export const PRESENCE = {
   streamPartitionPrefix: '\u0000cdk-cable:presence#',
   sessionPartitionPrefix: '\u0000cdk-cable:presence-session#',
   recordKeyPrefix: 'r#',
+  expiryPartition: '\u0000cdk-cable:presence-expiry',
+  expiryDueDigits: 10,
+  /** An expiry no pinger swept (no connection was left to hear it) is removed by TTL this long after it was due. */
+  expiryRetentionSeconds: 60 * 60,
 } as const;
 
 /** The partition holding a stream's presence records. */
@@ -139,6 +148,11 @@ export function presencePartition(stream: string): string {
 /** The partition listing what a session (by the hash of its sid) joined. */
 export function presenceSessionPartition(sessionKey: string): string {
   return `${PRESENCE.sessionPartitionPrefix}${sessionKey}`;
+}
+
+/** The expiries partition's sort key of a record due at `dueAt` (epoch seconds): keys sort as due times do. */
+export function presenceExpiryKey(dueAt: number, recordHash: string): string {
+  return `${String(dueAt).padStart(PRESENCE.expiryDueDigits, '0')}#${recordHash}`;
 }
 
 /** The sort keys of one id's records on a stream start so; a session's record is this plus its key. */

@@ -132,8 +132,9 @@ const PARTS: Record<CableFunctionName, Part[]> = {
   deliver: [],
   broadcast: ['delivery', 'fanOutFunction', 'tellsTheApp', 'history', 'presenceTtl'],
   fanout: ['delivery', 'tellsTheApp', 'presenceTtl'],
-  // Ping rounds post to every connection with the same concurrency and retries as broadcasts.
-  ping: ['delivery', 'tellsTheApp', 'presenceTtl'],
+  // Ping rounds post to every connection with the same concurrency and retries as broadcasts; the
+  // leave of expired presence goes through the fan-out function (lambda/core/presence-expiry.ts).
+  ping: ['delivery', 'tellsTheApp', 'presenceTtl', 'fanOutFunction'],
 };
 // Only `$connect` sees the upgrade request, so only it verifies where the request came from.
 PARTS.connect.push('originVerification');

@@ -57,8 +57,11 @@ const CONSTRUCT_IDS: Record<CableFunctionName, string> = {
   ping: 'PingHandler',
 };
 
-/** Each function is created after those its environment names: `$connect` starts deliver and ping, message (whispers) and broadcast start fan-out. */
-const CREATION_ORDER: CableFunctionName[] = ['deliver', 'ping', 'fanout', 'connect', 'message', 'disconnect', 'broadcast'];
+/**
+ * Each function is created after those its environment names: `$connect` starts deliver and ping,
+ * message (whispers), broadcast and ping (expired presence's leave) start fan-out.
+ */
+const CREATION_ORDER: CableFunctionName[] = ['deliver', 'fanout', 'ping', 'connect', 'message', 'disconnect', 'broadcast'];
 
 const DESCRIPTIONS: Record<CableFunctionName, string> = {
   connect: 'cdk-cable $connect: negotiates actioncable-v1-json, checks Origin, records the connection',

@@ -140,12 +140,12 @@ describe('environment round trip', () => {
     expect(secretsOf(envs[name])).toEqual(secrets);
   });
 
-  test('references: every function knows the tables, the stage and the API; only connect the deliver and ping functions, only broadcast and message (whispers) the fan-out function', () => {
+  test('references: every function knows the tables, the stage and the API; only connect the deliver and ping functions, only broadcast, message (whispers) and ping (expired presence) the fan-out function', () => {
     for (const name of CABLE_FUNCTIONS) {
       const env = envs[name];
       for (const reference of [env.connectionsTable, env.subscriptionsTable, env.callbackUrl, env.apiId]) expect(reference).toBeDefined();
       expect(env.deliverFunction !== undefined).toBe(name === 'connect');
-      expect(env.fanOutFunction !== undefined).toBe(name === 'broadcast' || name === 'message');
+      expect(env.fanOutFunction !== undefined).toBe(name === 'broadcast' || name === 'message' || name === 'ping');
       expect(env.pingFunction !== undefined).toBe(name === 'connect');
     }
   });

@@ -119,4 +119,23 @@ describe.each<Store>(['memory', 'dynalite', 'bundled functions on dynalite'])('p
     const late = await client(server.url, room);
     expect(await late.channel.presence.info()).toEqual({});
   });
+
+  test('a client gone without leaving: once the presence TTL runs out, the others see its leave (the pinger\'s sweep), once', async () => {
+    const server = await startServer(store, { settings: { presenceTtlSeconds: 1 } });
+    const room = (cable: Cable) => cable.streamFrom('room:expiry');
+    const [ann, bob, carl] = [await client(server.url, room), await client(server.url, room), await client(server.url, room)];
+    await ann.channel.presence.join('ann', { name: 'Ann' });
+    await eventually(() => bob.events.length >= 1);
+    await carl.channel.presence.join('carl', {});
+    await eventually(() => bob.events.length >= 2);
+    // Its socket closes; no leave is sent (a cut or a closed tab looks the same to the server).
+    ann.cable.disconnect();
+
+    // The TTL (1 s), then the next ping round (every 3 s) sweeps it.
+    await eventually(() => bob.events.length >= 3, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    expect(bob.events).toEqual([{ type: 'join', id: 'ann', info: { name: 'Ann' } }, { type: 'join', id: 'carl', info: {} }, { type: 'leave', id: 'ann' }]);
+    expect(carl.events.slice(-1)).toEqual([{ type: 'leave', id: 'ann' }]);
+    expect(await bob.channel.presence.info()).toEqual({ carl: {} });
+  });
 });

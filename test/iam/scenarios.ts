@@ -2,6 +2,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { BROADCAST_KEY, CableRun, JWT_SECRET, ORIGIN_SECRET, SECRET } from './cable-run';
 import { IamConfiguration } from './configurations';
 import { RecordedCall } from './recording-proxy';
+import { DynamoConnectionStore } from '../../lambda/adapters/dynamodb/dynamo-connection-store';
 import { DynamoPresenceStore } from '../../lambda/adapters/dynamodb/dynamo-presence-store';
 import { presenceSessionKey } from '../../lambda/core/presence';
 import { ACTIONCABLE_EXT_SUBPROTOCOL as EXT_SUBPROTOCOL } from '../../lambda/core/protocol';
@@ -102,6 +103,8 @@ async function seedPresence({ dynamo, run }: Pick<ScenarioContext, 'dynamo' | 'r
   const stream = 'iam:presence';
   const identifier = JSON.stringify({ channel: '$pubsub', stream_name: stream });
   const entry = { stream, sessionKey: presenceSessionKey(record), identifier, connectionId: record.connectionId, id: record.connectionId };
+  // The row's mark, as the first join sets it: only a marked connection's clean-up reads its presence.
+  await new DynamoConnectionStore(dynamo.doc, run.tables.connectionsTable).markPresence(record.connectionId);
   await store.join(entry, Date.now(), Math.floor(Date.now() / 1000) + 3600);
 }
 
@@ -263,6 +266,25 @@ export const SCENARIOS: readonly Scenario[] = [
       await seedPresence(context, row as { connectionId: string; sid?: string });
       consumer.disconnect();
       await called(context, 'disconnect', 'dynamodb:UpdateItem', 'SubscriptionsTable');
+    },
+  },
+  {
+    name: 'presence: the pinger announces the leave of a gone session\'s expired presence through the fan-out function',
+    play: async (context) => {
+      const stream = 'iam:presence-expiry';
+      const bob = await welcomed(context, 'bob');
+      const watching = subscribe(bob.consumer, turbo(stream));
+      expect(await watching.outcome).toBe('connected');
+      // A session that joined and went away, its presence TTL past (a `$disconnect` writes this: the scenario above).
+      const store = new DynamoPresenceStore(context.dynamo.doc, context.run.tables.subscriptionsTable);
+      const nowSeconds = Math.floor(Date.now() / 1000);
+      const gone = { stream, sessionKey: 'iam-gone-session', identifier: JSON.stringify(turbo(stream)), connectionId: 'iam-gone-connection', id: 'ann' };
+      await store.join(gone, Date.now(), nowSeconds + 3600);
+      await store.finish(gone.sessionKey, gone.connectionId, nowSeconds - 1);
+      const leave = { type: 'presence', identifier: watching.subscription.identifier, message: { type: 'leave', id: 'ann' } };
+      await eventually(() => expect(framesOf(bob.consumer)).toContainEqual(leave), WAIT_MS);
+      await called(context, 'ping', 'dynamodb:DeleteItem', 'SubscriptionsTable');
+      await called(context, 'ping', 'lambda:InvokeFunction', LOCAL_FANOUT_FUNCTION);
     },
   },
   {

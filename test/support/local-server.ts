@@ -197,6 +197,10 @@ export class HeldConnectionStore implements ConnectionStore {
     return this.inner.forbidRestore(connectionId);
   }
 
+  markPresence(connectionId: string): Promise<void> {
+    return this.inner.markPresence(connectionId);
+  }
+
   /** Lets every held `$connect` go on. */
   open(): void {
     this.release();

@@ -7,6 +7,8 @@ export const [CONNECTED_AT, PING_INTERVAL] = CONNECTIONS.pingsIndexAttributes;
 export const UNINDEXED_IDENTIFIERS = 'identifiersUnindexed';
 /** Set when the server closed the connection on purpose: `$disconnect` keeps no session for it. */
 export const NO_RESTORE = 'noRestore';
+/** Set at the connection's first presence join: only then does its disconnect read what it joined. */
+export const PRESENCE_JOINED = 'presenceJoined';
 
 export function toRecord(item: Record<string, any>): ConnectionRecord {
   return {
@@ -25,5 +27,6 @@ export function toRecord(item: Record<string, any>): ConnectionRecord {
     ...(item.cstate !== undefined ? { cstate: item.cstate } : {}),
     ...(item.channels !== undefined ? { channels: item.channels } : {}),
     ...(item[NO_RESTORE] === true ? { noRestore: true } : {}),
+    ...(item[PRESENCE_JOINED] === true ? { presenceJoined: true } : {}),
   };
 }

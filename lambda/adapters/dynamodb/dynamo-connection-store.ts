@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CONNECTED_AT, NO_RESTORE, PING_INTERVAL, toRecord, UNINDEXED_IDENTIFIERS } from './connection-item';
+import { CONNECTED_AT, NO_RESTORE, PING_INTERVAL, PRESENCE_JOINED, toRecord, UNINDEXED_IDENTIFIERS } from './connection-item';
 import { decodeCursor, encodeCursor } from './cursor';
 import { CONNECTIONS } from './schema';
 import { ChannelRecord, ConnectionRecord, ConnectionStateUpdate, ConnectionStore, PingCandidate, PingCandidatePage } from '../../core/ports';
@@ -150,13 +150,22 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   async forbidRestore(connectionId: string): Promise<void> {
+    await this.setFlag(connectionId, NO_RESTORE);
+  }
+
+  async markPresence(connectionId: string): Promise<void> {
+    await this.setFlag(connectionId, PRESENCE_JOINED);
+  }
+
+  /** One UpdateItem setting `attribute` to true on the row, if the row is there. */
+  private async setFlag(connectionId: string, attribute: string): Promise<void> {
     try {
       await this.doc.send(new UpdateCommand({
         TableName: this.tableName,
         Key: { [CONNECTIONS.partitionKey]: connectionId },
-        UpdateExpression: 'SET #nr = :yes',
+        UpdateExpression: 'SET #flag = :yes',
         ConditionExpression: 'attribute_exists(#pk)',
-        ExpressionAttributeNames: { '#pk': CONNECTIONS.partitionKey, '#nr': NO_RESTORE },
+        ExpressionAttributeNames: { '#pk': CONNECTIONS.partitionKey, '#flag': attribute },
         ExpressionAttributeValues: { ':yes': true },
       }));
     } catch (error) {

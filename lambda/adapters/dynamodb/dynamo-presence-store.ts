@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { PRESENCE, presenceIdPrefix, presencePartition, presenceSessionPartition, SUBSCRIPTIONS } from './schema';
+import { PRESENCE, presenceExpiryKey, presenceIdPrefix, presencePartition, presenceSessionPartition, SUBSCRIPTIONS } from './schema';
 import { PresenceEntry, PresenceLeft, PresenceRecord, PresenceStore } from '../../core/presence';
+import { PresenceExpiry, PresenceExpiryStore } from '../../core/presence-expiry';
 
 type Item = Record<string, any>;
 
@@ -10,13 +12,16 @@ type Item = Record<string, any>;
  * `PRESENCE`). A join is one conditional PutItem (the session's entry: refused when it holds
  * another id), one Query of the id's records and one PutItem; a leave one DeleteItem returning the
  * entry, one DeleteItem and one Query; an `info` one Query (paged past 1 MB); a disconnect one
- * Query of the session's partition and two UpdateItems per channel it joined.
+ * Query of the session's partition, two UpdateItems and one PutItem (its expiry) per channel it
+ * joined. The pinger's sweep: one Query of the expiries due, then per due expiry one conditional
+ * DeleteItem of the record (a sweep that loses the race announces nothing), one DeleteItem of the
+ * expiry and, when the record was this sweep's to remove, one Query of the id's records.
  *
  * Two sessions joining one id at the same moment may both announce it (each Queries before the
  * other's PutItem): a repeated `join` event, which `@anycable/core` applies idempotently. The
  * other order (neither announcing) cannot happen.
  */
-export class DynamoPresenceStore implements PresenceStore {
+export class DynamoPresenceStore implements PresenceStore, PresenceExpiryStore {
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly tableName: string) {}
 
   async join(entry: PresenceEntry, nowMs: number, expiresAt: number): Promise<'joined' | 'present' | 'id_mismatch'> {
@@ -78,13 +83,58 @@ export class DynamoPresenceStore implements PresenceStore {
     const joined = await this.query(presenceSessionPartition(sessionKey));
     for (const item of joined) {
       if (item.holder !== connectionId) continue;
-      await this.expire(sessionItemKey(sessionKey, item[SUBSCRIPTIONS.sortKey]), connectionId, expiresAt);
-      await this.expire(recordKey(item.presenceStream, item.id, sessionKey), connectionId, expiresAt);
+      await this.shorten(sessionItemKey(sessionKey, item[SUBSCRIPTIONS.sortKey]), connectionId, expiresAt);
+      if (!await this.shorten(recordKey(item.presenceStream, item.id, sessionKey), connectionId, expiresAt)) continue;
+      const expiry: PresenceExpiry = { stream: item.presenceStream, id: item.id, sessionKey, holder: connectionId, dueAt: expiresAt };
+      await this.doc.send(new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...expiryKey(expiry),
+          presenceStream: expiry.stream,
+          id: expiry.id,
+          sessionKey,
+          holder: connectionId,
+          [SUBSCRIPTIONS.ttl]: expiresAt + PRESENCE.expiryRetentionSeconds,
+        },
+      }));
     }
   }
 
-  /** Only while this connection still holds it: a restored session's new connection may have joined again. */
-  private async expire(key: Item, connectionId: string, expiresAt: number): Promise<void> {
+  async dueExpiries(nowMs: number): Promise<PresenceExpiry[]> {
+    const items = await this.query(PRESENCE.expiryPartition, undefined, presenceExpiryKey(Math.floor(nowMs / 1000) + 1, ''));
+    return items.map((item) => ({
+      stream: item.presenceStream,
+      id: item.id,
+      sessionKey: item.sessionKey,
+      holder: item.holder,
+      dueAt: Number(String(item[SUBSCRIPTIONS.sortKey]).slice(0, PRESENCE.expiryDueDigits)),
+    }));
+  }
+
+  async expire(expiry: PresenceExpiry, nowMs: number): Promise<PresenceLeft | undefined> {
+    if (expiry.dueAt * 1000 > nowMs) return undefined;
+    let removed = true;
+    try {
+      // Once: a second sweeper (or round) finds it gone; a re-join has put another holder and a later TTL.
+      await this.doc.send(new DeleteCommand({
+        TableName: this.tableName,
+        Key: recordKey(expiry.stream, expiry.id, expiry.sessionKey),
+        ConditionExpression: 'holder = :holder AND #ttl <= :now',
+        ExpressionAttributeNames: { '#ttl': SUBSCRIPTIONS.ttl },
+        ExpressionAttributeValues: { ':holder': expiry.holder, ':now': Math.floor(nowMs / 1000) },
+      }));
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      removed = false;
+    }
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: expiryKey(expiry) }));
+    if (!removed) return undefined;
+    const last = (await this.liveRecords(expiry.stream, presenceIdPrefix(expiry.id), nowMs)).length === 0;
+    return { stream: expiry.stream, id: expiry.id, last };
+  }
+
+  /** Only while this connection still holds it: a restored session's new connection may have joined again. True: shortened. */
+  private async shorten(key: Item, connectionId: string, expiresAt: number): Promise<boolean> {
     try {
       await this.doc.send(new UpdateCommand({
         TableName: this.tableName,
@@ -94,8 +144,10 @@ export class DynamoPresenceStore implements PresenceStore {
         ExpressionAttributeNames: { '#ttl': SUBSCRIPTIONS.ttl },
         ExpressionAttributeValues: { ':holder': connectionId, ':exp': expiresAt },
       }));
+      return true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return false;
     }
   }
 
@@ -103,15 +155,18 @@ export class DynamoPresenceStore implements PresenceStore {
     return (await this.query(presencePartition(stream), prefix)).filter((item) => item[SUBSCRIPTIONS.ttl] * 1000 > nowMs);
   }
 
-  private async query(partition: string, prefix?: string): Promise<Item[]> {
+  /** The partition's items, those whose sort key starts with `prefix` or sorts before `below`. */
+  private async query(partition: string, prefix?: string, below?: string): Promise<Item[]> {
     const items: Item[] = [];
+    const range = prefix !== undefined ? ' AND begins_with(#sk, :sk)' : below !== undefined ? ' AND #sk < :sk' : '';
+    const bound = prefix ?? below;
     let start: Item | undefined;
     do {
       const page = await this.doc.send(new QueryCommand({
         TableName: this.tableName,
-        KeyConditionExpression: prefix === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
-        ExpressionAttributeNames: { '#pk': SUBSCRIPTIONS.partitionKey, ...(prefix === undefined ? {} : { '#sk': SUBSCRIPTIONS.sortKey }) },
-        ExpressionAttributeValues: { ':pk': partition, ...(prefix === undefined ? {} : { ':prefix': prefix }) },
+        KeyConditionExpression: `#pk = :pk${range}`,
+        ExpressionAttributeNames: { '#pk': SUBSCRIPTIONS.partitionKey, ...(bound === undefined ? {} : { '#sk': SUBSCRIPTIONS.sortKey }) },
+        ExpressionAttributeValues: { ':pk': partition, ...(bound === undefined ? {} : { ':sk': bound }) },
         ExclusiveStartKey: start,
       }));
       items.push(...(page.Items ?? []));
@@ -127,4 +182,10 @@ function sessionItemKey(sessionKey: string, identifier: string): Item {
 
 function recordKey(stream: string, id: string, sessionKey: string): Item {
   return { [SUBSCRIPTIONS.partitionKey]: presencePartition(stream), [SUBSCRIPTIONS.sortKey]: `${presenceIdPrefix(id)}${sessionKey}` };
+}
+
+/** One record's expiry, keyed by when it is due and a hash of what it names (a stream may be long). */
+function expiryKey(expiry: PresenceExpiry): Item {
+  const hash = createHash('sha256').update(JSON.stringify([expiry.stream, expiry.id, expiry.sessionKey])).digest('base64url');
+  return { [SUBSCRIPTIONS.partitionKey]: PRESENCE.expiryPartition, [SUBSCRIPTIONS.sortKey]: presenceExpiryKey(expiry.dueAt, hash) };
 }

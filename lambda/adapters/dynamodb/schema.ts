@@ -4,5 +4,5 @@
  */
 export {
   CONNECTIONS_TABLE as CONNECTIONS, SUBSCRIPTIONS_TABLE as SUBSCRIPTIONS, subscriberKey, STREAM_HISTORY, historyPartition, historyMessageKey,
-  SESSIONS, sessionPartition, PRESENCE, presencePartition, presenceSessionPartition, presenceIdPrefix,
+  SESSIONS, sessionPartition, PRESENCE, presencePartition, presenceSessionPartition, presenceIdPrefix, presenceExpiryKey,
 } from '../../../src/contract/table-schema';

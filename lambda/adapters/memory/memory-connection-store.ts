@@ -32,6 +32,11 @@ export class MemoryConnectionStore implements ConnectionStore {
     if (record) this.records.set(connectionId, { ...record, noRestore: true });
   }
 
+  async markPresence(connectionId: string): Promise<void> {
+    const record = this.records.get(connectionId);
+    if (record) this.records.set(connectionId, { ...record, presenceJoined: true });
+  }
+
   async reserveSubscription(connectionId: string, max: number): Promise<boolean> {
     const counts = this.countsOf(connectionId);
     if (!counts || counts.subscriptions >= max) return false;

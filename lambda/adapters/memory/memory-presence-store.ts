@@ -1,4 +1,5 @@
 import { PresenceEntry, PresenceLeft, PresenceRecord, PresenceStore } from '../../core/presence';
+import { PresenceExpiry, PresenceExpiryStore } from '../../core/presence-expiry';
 
 interface Held extends PresenceEntry {
   expiresAt: number;
@@ -6,9 +7,11 @@ interface Held extends PresenceEntry {
 }
 
 /** Presence in memory, with the DynamoDB adapter's semantics (expired records count as gone). */
-export class MemoryPresenceStore implements PresenceStore {
+export class MemoryPresenceStore implements PresenceStore, PresenceExpiryStore {
   /** By session key, then identifier: what each session joined. */
   private readonly sessions = new Map<string, Map<string, Held>>();
+  /** What gone connections let expire, until swept. */
+  private expiries: PresenceExpiry[] = [];
 
   async join(entry: PresenceEntry, nowMs: number, expiresAt: number): Promise<'joined' | 'present' | 'id_mismatch'> {
     const mine = this.sessions.get(entry.sessionKey) ?? new Map<string, Held>();
@@ -41,8 +44,27 @@ export class MemoryPresenceStore implements PresenceStore {
 
   async finish(sessionKey: string, connectionId: string, expiresAt: number): Promise<void> {
     for (const held of this.sessions.get(sessionKey)?.values() ?? []) {
-      if (held.connectionId === connectionId) held.expiresAt = Math.min(held.expiresAt, expiresAt);
+      if (held.connectionId !== connectionId || held.expiresAt <= expiresAt) continue;
+      held.expiresAt = expiresAt;
+      this.expiries.push({ stream: held.stream, id: held.id, sessionKey, holder: connectionId, dueAt: expiresAt });
     }
+  }
+
+  async dueExpiries(nowMs: number): Promise<PresenceExpiry[]> {
+    return this.expiries.filter((expiry) => expiry.dueAt * 1000 <= nowMs).sort((a, b) => a.dueAt - b.dueAt);
+  }
+
+  async expire(expiry: PresenceExpiry, nowMs: number): Promise<PresenceLeft | undefined> {
+    if (expiry.dueAt * 1000 > nowMs) return undefined;
+    this.expiries = this.expiries.filter((other) => !sameExpiry(other, expiry));
+    const mine = this.sessions.get(expiry.sessionKey);
+    const gone = [...mine?.entries() ?? []].filter(([, held]) =>
+      held.stream === expiry.stream && held.id === expiry.id && held.connectionId === expiry.holder && !live(held, nowMs));
+    // Removing the record is what makes it once: a second call finds nothing gone.
+    if (gone.length === 0) return undefined;
+    for (const [identifier] of gone) mine!.delete(identifier);
+    const last = !this.live(nowMs).some((other) => other.stream === expiry.stream && other.id === expiry.id);
+    return { stream: expiry.stream, id: expiry.id, last };
   }
 
   private live(nowMs: number): Held[] {
@@ -52,4 +74,8 @@ export class MemoryPresenceStore implements PresenceStore {
 
 function live(held: Held, nowMs: number): boolean {
   return held.expiresAt * 1000 > nowMs;
+}
+
+function sameExpiry(a: PresenceExpiry, b: PresenceExpiry): boolean {
+  return a.stream === b.stream && a.id === b.id && a.sessionKey === b.sessionKey && a.holder === b.holder && a.dueAt === b.dueAt;
 }
