@@ -16,8 +16,15 @@ const IDLE_PING_SECONDS = 0.02;
 /** Lambda's START/END/REPORT lines and the pinger's `ping.period` line, bytes (assumed). */
 const IDLE_PING_LOG_BYTES = 700;
 const LOG_INGESTION_PER_GB = 0.50;
-/** One read of at most 1 RRU a minute (the pinger finding the index empty), assumed. */
+/**
+ * An idle minute's DynamoDB requests: the Scan of the empty `pings` index in its 4 segments, 0.5
+ * RRU each (bench:cost: the least any measured round read), and the claim and release of the
+ * pinger's lease, two UpdateItems of a small item (dynamo-pinger-state.ts; not measured).
+ */
+const IDLE_MINUTE_RRU = 2;
+const IDLE_MINUTE_WRU = 2;
 const DYNAMODB_PER_RRU = 0.125 / 1e6;
+const DYNAMODB_PER_WRU = 0.625 / 1e6;
 const SECRET_PER_MONTH = 0.40;
 const ALARM_METRIC_PER_MONTH = 0.10;
 const DASHBOARD_PER_MONTH = 3.00;
@@ -35,7 +42,7 @@ export interface IdleCostWiring {
 export function idleMonthlyCost(scope: Construct, wiring: IdleCostWiring): Record<string, number> {
   const memoryGb = Token.isUnresolved(wiring.memorySize) ? 0.25 : wiring.memorySize / 1024;
   const pinger = wiring.pings ? INVOCATIONS_PER_MONTH * (LAMBDA_PER_REQUEST + IDLE_PING_SECONDS * memoryGb * LAMBDA_ARM_PER_GB_SECOND
-    + IDLE_PING_LOG_BYTES / 1e9 * LOG_INGESTION_PER_GB + DYNAMODB_PER_RRU) : 0;
+    + IDLE_PING_LOG_BYTES / 1e9 * LOG_INGESTION_PER_GB + IDLE_MINUTE_RRU * DYNAMODB_PER_RRU + IDLE_MINUTE_WRU * DYNAMODB_PER_WRU) : 0;
   // A secret the construct made is its cost; a given one is already paid for.
   const secret = wiring.secret.node.scope === scope ? SECRET_PER_MONTH : 0;
   // Alarms are billed per metric they watch: a metric-math alarm for each metric in its expression.
