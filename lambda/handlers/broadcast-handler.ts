@@ -6,6 +6,7 @@ import { DirectBroadcastEvent, DirectDisconnectEvent } from '../client/broadcast
 import { deliverBroadcast } from '../core/broadcast';
 import { BroadcastHttpDeps, BroadcastHttpResponse, handleBroadcastHttp } from '../core/broadcast-http';
 import { parseBroadcastRequest } from '../core/broadcast-request';
+import { isPresencePath } from '../core/presence-http';
 import { remoteDisconnect, RemoteDisconnectResult } from '../core/remote-disconnect';
 
 /** A Lambda Function URL request (payload format 2.0), the fields read here. */
@@ -25,8 +26,8 @@ export interface FunctionUrlResult {
 }
 
 /**
- * The broadcast function: `POST /_broadcast` through its Function URL (AnyCable's HTTP API,
- * authorized by the bearer key), or a direct invocation from code the stack granted
+ * The broadcast function: `POST /_broadcast` and `GET /api/presence/:stream/users` through its
+ * Function URL (AnyCable's HTTP API, authorized by the bearer key), or a direct invocation from code the stack granted
  * `grantBroadcast` (authorized by IAM; `cdk-cable/runtime/broadcast` sends it).
  */
 export function makeBroadcastHandler(deps: () => Promise<BroadcastHttpDeps>, options: HandlerOptions = {}) {
@@ -49,7 +50,9 @@ export function makeBroadcastHandler(deps: () => Promise<BroadcastHttpDeps>, opt
         headers: event.headers ?? {},
         body: event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : event.body ?? '',
       });
-      if (response.status === 201 || response.status === 500) countBroadcasts(resolved, response.body, options.apiId);
+      // A presence read (presence-http.ts) broadcasts nothing.
+      const counted = (response.status === 201 || response.status === 500) && !isPresencePath(event.rawPath);
+      if (counted) countBroadcasts(resolved, response.body, options.apiId);
       return { statusCode: response.status, headers: { ...response.headers }, body: response.body };
     });
   };
