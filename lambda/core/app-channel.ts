@@ -1,3 +1,4 @@
+import { AppPresenceDeps, applyAppPresence } from './app-presence';
 import { channelOf } from './channel-lookup';
 import { MAX_IDENTIFIER_BYTES, MAX_STREAM_BYTES, parseIdentifier } from './channels';
 import { CableConfig } from './config';
@@ -7,7 +8,7 @@ import type { RpcClient } from './rpc-client';
 import { commandEnv } from './rpc-env';
 import { RpcCallError, RpcCommandRequest, RpcCommandResponse, RpcStatus } from './rpc-protocol';
 
-export interface AppChannelDeps {
+export interface AppChannelDeps extends Pick<AppPresenceDeps, 'presence' | 'shards'> {
   readonly config: CableConfig;
   readonly connections: ConnectionStore;
   readonly subscriptions: SubscriptionStore;
@@ -39,7 +40,9 @@ const NOTHING: AppCommandResult = { transmissions: [], close: false };
  * `subscribe`, `unsubscribe` and `message` for a channel the app defines, through its RPC
  * `command` (https://docs.anycable.io/anycable-go/rpc). The result is applied as anycable-go's
  * node/node.go `handleCommandReply` applies it: `stop_streams` (or `stopped_streams`), then
- * `streams`, then channel and connection state, then the transmissions, then `disconnect`.
+ * `streams`, then channel and connection state, then the transmissions, then `disconnect`; the
+ * reply's `presence` joins or leaves once the channel's state is kept (app-presence.ts; not for an
+ * `unsubscribe`, which leaves anyway, message.ts, nor a rejected `subscribe`, which keeps no state).
  *
  * Defined outcomes where anycable-go's are a session in memory:
  * - Unknown connection (rejected at `$connect` and let in only to be told so, or already
@@ -144,6 +147,7 @@ async function apply(
     // call started would outlive both, receiving broadcasts until TTL.
     const started = streams.filter((stream) => !(channel?.streams ?? []).includes(stream));
     if (outcome !== 'updated' && started.length > 0) await deps.subscriptions.removeStreams(connectionId, identifier, started);
+    if (outcome === 'updated' && response.presence) await applyAppPresence(deps, record, identifier, state, response.presence);
     if (command.command === 'subscribe' && outcome === 'updated' && record.sid !== undefined && !response.disconnect) {
       return { transmissions, close: false, subscribed: { streams } };
     }
