@@ -6,7 +6,6 @@ import { DirectBroadcastEvent, DirectDisconnectEvent } from '../client/broadcast
 import { deliverBroadcast } from '../core/broadcast';
 import { BroadcastHttpDeps, BroadcastHttpResponse, handleBroadcastHttp } from '../core/broadcast-http';
 import { parseBroadcastRequest } from '../core/broadcast-request';
-import { isPresencePath } from '../core/presence-http';
 import { remoteDisconnect, RemoteDisconnectResult } from '../core/remote-disconnect';
 
 /** A Lambda Function URL request (payload format 2.0), the fields read here. */
@@ -50,9 +49,8 @@ export function makeBroadcastHandler(deps: () => Promise<BroadcastHttpDeps>, opt
         headers: event.headers ?? {},
         body: event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : event.body ?? '',
       });
-      // A presence read (presence-http.ts) broadcasts nothing.
-      const counted = (response.status === 201 || response.status === 500) && !isPresencePath(event.rawPath);
-      if (counted) countBroadcasts(resolved, response.body, options.apiId);
+      // A presence read (presence-http.ts) has no counts in its body: nothing is emitted for it.
+      if (response.status === 201 || response.status === 500) countBroadcasts(resolved, response.body, options.apiId);
       return { statusCode: response.status, headers: { ...response.headers }, body: response.body };
     });
   };
