@@ -1,6 +1,7 @@
 import { appDeps, connectionRow, makeRpcWorld, putConnection, RpcAnswer, RpcWorld } from './rpc-support';
 import { CONNECTION_ID, messageCommand, OTHER_CONNECTION_ID, subscribeCommand, unsubscribeCommand } from './support';
 import { MemoryPresenceStore } from '../../lambda/adapters/memory/memory-presence-store';
+import { MemoryStreamHistory } from '../../lambda/adapters/memory/memory-stream-history';
 import { handleMessage, MessageDeps, MessageResult } from '../../lambda/core/message';
 import { ChannelRecord, ShardRequest } from '../../lambda/core/ports';
 import { PresenceStore, presenceSessionKey } from '../../lambda/core/presence';
@@ -44,10 +45,17 @@ async function world(mine: Record<string, ChannelRecord>, options: { presence?: 
 
 async function send(w: PresenceRpcWorld, body: string, answer: RpcAnswer, deps: Partial<MessageDeps> = {}): Promise<MessageResult> {
   w.peer.answer(answer);
+  const dispatchedBefore = w.dispatched.length;
   const all = { ...appDeps(w), presence: w.presence, shards: w.shards, ...deps };
   const result = await handleMessage(all, { connectionId: CONNECTION_ID, body, binary: false });
+  const { afterSent, ...answered } = result;
+  if (afterSent) {
+    // The message handler runs it once the frames are sent: the reply's presence is not announced before.
+    expect(w.dispatched).toHaveLength(dispatchedBefore);
+    await afterSent();
+  }
   await w.shards.drain();
-  return result;
+  return answered;
 }
 
 function presenceFrames(w: RpcWorld, connectionId: string): unknown[] {
@@ -197,6 +205,40 @@ describe('app channel: presence in the RPC reply (node.go handlePresenceReply)',
     });
     expect(w.dispatched).toEqual([]);
     expect(await w.presence.info(ROOM, w.clock.now())).toEqual([]);
+  });
+});
+
+describe('app channel: presence in a subscribe with history (history-replay.ts)', () => {
+  const history = (w: PresenceRpcWorld) => ({ history: new MemoryStreamHistory(), shards: w.shards, presence: w.presence });
+
+  test('the rows are released first, then the join is applied, both once the frames are sent', async () => {
+    const w = await world({});
+    const extra = history(w);
+    w.peer.answer({ status: 1, streams: [ROOM], transmissions: [APP_CONFIRM], env: { istate: { $p: ROOM } }, presence: JOIN_JOHN });
+    const body = JSON.stringify({ command: 'subscribe', identifier: CHAT, history: { since: Math.floor(w.clock.now() / 1000) - 60 } });
+    const result = await handleMessage({ ...appDeps(w), ...extra }, { connectionId: CONNECTION_ID, body, binary: false });
+    expect(result.transmissions).toEqual([APP_CONFIRM, JSON.stringify({ type: 'confirm_history', identifier: CHAT })]);
+    expect(w.dispatched).toEqual([]);
+    const mine = () => w.subscriptions.all().find((row) => row.connectionId === CONNECTION_ID)!;
+    expect(mine().holdUntil).toBeDefined();
+    const release = jest.spyOn(w.subscriptions, 'release');
+    const join = jest.spyOn(w.presence, 'join');
+    await result.afterSent!();
+    await w.shards.drain();
+    expect(mine().holdUntil).toBeUndefined();
+    expect(release.mock.invocationCallOrder[0]).toBeLessThan(join.mock.invocationCallOrder[0]);
+    expect(presenceFrames(w, OTHER_CONNECTION_ID)).toEqual([joinEvent('u_john', { name: 'John' })]);
+  });
+
+  test('a malformed history: reject_history, and the join still applied once sent', async () => {
+    const w = await world({});
+    w.peer.answer({ status: 1, streams: [ROOM], transmissions: [APP_CONFIRM], env: { istate: { $p: ROOM } }, presence: JOIN_JOHN });
+    const body = JSON.stringify({ command: 'subscribe', identifier: CHAT, history: 'nonsense' });
+    const result = await handleMessage({ ...appDeps(w), ...history(w) }, { connectionId: CONNECTION_ID, body, binary: false });
+    expect(result.transmissions).toEqual([APP_CONFIRM, JSON.stringify({ type: 'reject_history', identifier: CHAT })]);
+    await result.afterSent!();
+    await w.shards.drain();
+    expect(presenceFrames(w, OTHER_CONNECTION_ID)).toEqual([joinEvent('u_john', { name: 'John' })]);
   });
 });
 
