@@ -38,7 +38,8 @@ export async function applyAppPresence(
   const fields = { connectionId, identifier: identifier.slice(0, 100), type: presence.type.slice(0, 20) };
   const refused = (reason: string) => deps.logger.warn('command.presence_refused', { ...fields, reason });
   if (!deps.presence || !deps.shards) return refused('presence_unavailable');
-  const stream = Object.prototype.hasOwnProperty.call(state, PRESENCE_STREAM_STATE) ? state[PRESENCE_STREAM_STATE] : '';
+  // `$p` is no Object.prototype key: a plain read cannot find an inherited one.
+  const stream = state[PRESENCE_STREAM_STATE];
   if (!stream) return refused('no_presence_stream');
   const sessionKey = presenceSessionKey(record);
   const nowMs = deps.clock.now();

@@ -146,6 +146,17 @@ describe('app channel: presence in the RPC reply (node.go handlePresenceReply)',
     expect(w.logger.at('warn')).toEqual([logged]);
   });
 
+  test('logged fields are bounded: the identifier to 100 characters, the type to 20', async () => {
+    const long = JSON.stringify({ channel: 'ChatChannel', room: 'r'.repeat(200) });
+    const w = await world({ [long]: JOINED });
+    w.peer.answer({ status: 1, presence: { type: 't'.repeat(50), id: 'u_john' } });
+    const result = await handleMessage({ ...appDeps(w), presence: w.presence, shards: w.shards }, { connectionId: CONNECTION_ID, body: messageCommand(long, '{}'), binary: false });
+    await result.afterSent!();
+    expect(w.logger.at('warn')).toEqual([{
+      level: 'warn', event: 'command.presence_refused', fields: { connectionId: CONNECTION_ID, identifier: long.slice(0, 100), type: 't'.repeat(20), reason: 'unknown_presence_type' },
+    }]);
+  });
+
   test('another id than the one this session holds on the channel: refused (anycable-go "presence ID mismatch")', async () => {
     const w = await world({ [CHAT]: JOINED });
     await send(w, messageCommand(CHAT, '{}'), { status: 1, presence: JOIN_JOHN });
