@@ -1,3 +1,4 @@
+import { AppPresenceDeps, applyAppPresence } from './app-presence';
 import { channelOf } from './channel-lookup';
 import { MAX_IDENTIFIER_BYTES, MAX_STREAM_BYTES, parseIdentifier } from './channels';
 import { CableConfig } from './config';
@@ -7,7 +8,7 @@ import type { RpcClient } from './rpc-client';
 import { commandEnv } from './rpc-env';
 import { RpcCallError, RpcCommandRequest, RpcCommandResponse, RpcStatus } from './rpc-protocol';
 
-export interface AppChannelDeps {
+export interface AppChannelDeps extends Pick<AppPresenceDeps, 'presence' | 'shards'> {
   readonly config: CableConfig;
   readonly connections: ConnectionStore;
   readonly subscriptions: SubscriptionStore;
@@ -26,6 +27,12 @@ export interface AppCommandResult {
    * created held when `holdUntil` was given (history-replay.ts replays them, then releases them).
    */
   readonly subscribed?: { readonly streams: readonly string[] };
+  /**
+   * The reply's presence (app-presence.ts), to apply once `transmissions` are sent: anycable-go
+   * transmits the reply's frames before it handles its presence, so the client's confirmation
+   * comes before its own `join` event.
+   */
+  readonly afterSent?: () => Promise<void>;
 }
 
 export interface AppCommandOptions {
@@ -39,7 +46,10 @@ const NOTHING: AppCommandResult = { transmissions: [], close: false };
  * `subscribe`, `unsubscribe` and `message` for a channel the app defines, through its RPC
  * `command` (https://docs.anycable.io/anycable-go/rpc). The result is applied as anycable-go's
  * node/node.go `handleCommandReply` applies it: `stop_streams` (or `stopped_streams`), then
- * `streams`, then channel and connection state, then the transmissions, then `disconnect`.
+ * `streams`, then channel and connection state, then the transmissions, then `disconnect`; the
+ * reply's `presence` joins or leaves once the channel's state is kept and the transmissions are
+ * sent (`afterSent`, app-presence.ts; not for an `unsubscribe`, which leaves anyway, message.ts,
+ * nor a rejected `subscribe`, which keeps no state).
  *
  * Defined outcomes where anycable-go's are a session in memory:
  * - Unknown connection (rejected at `$connect` and let in only to be told so, or already
@@ -144,9 +154,12 @@ async function apply(
     // call started would outlive both, receiving broadcasts until TTL.
     const started = streams.filter((stream) => !(channel?.streams ?? []).includes(stream));
     if (outcome !== 'updated' && started.length > 0) await deps.subscriptions.removeStreams(connectionId, identifier, started);
+    const { presence } = response;
+    const after = outcome === 'updated' && presence ? { afterSent: () => applyAppPresence(deps, record, identifier, state, presence) } : {};
     if (command.command === 'subscribe' && outcome === 'updated' && record.sid !== undefined && !response.disconnect) {
-      return { transmissions, close: false, subscribed: { streams } };
+      return { transmissions, close: false, subscribed: { streams }, ...after };
     }
+    return { transmissions, close: response.disconnect, ...after };
   } else {
     await updateState(deps, record, response.env.cstate);
   }

@@ -2,6 +2,7 @@ import { deliverBroadcast, DeliverBroadcastDeps, DeliverBroadcastResult } from '
 import { authorizeBroadcast, parseBroadcastRequest, RemoteCommand } from './broadcast-request';
 import { CableConfig } from './config';
 import { Broadcast } from './ports';
+import { handlePresenceHttp, isPresencePath } from './presence-http';
 import { remoteDisconnect } from './remote-disconnect';
 
 /** anycable-go's path, where anycable-rails' `http_broadcast_url` points by default. */
@@ -45,9 +46,11 @@ export interface BroadcastHttpDeps extends DeliverBroadcastDeps {
  * itself broke (a failed store read or shard dispatch), after the other broadcasts of a batch
  * were still delivered. A subscriber that could not be reached is counted in the body, not
  * turned into an error status: the broadcast happened, and a retry by the sender would send
- * duplicates to everyone else.
+ * duplicates to everyone else. `GET /api/presence/:stream/users` is answered by presence-http.ts.
  */
 export async function handleBroadcastHttp(deps: BroadcastHttpDeps, request: BroadcastHttpRequest): Promise<BroadcastHttpResponse> {
+  // anycable-go's presence API, on the same endpoint and key (presence-http.ts).
+  if (isPresencePath(request.path)) return handlePresenceHttp(deps, request);
   if (request.path !== BROADCAST_PATH) return respond(404, { message: `no route for ${request.method} ${request.path}` });
   if (request.method !== 'POST') {
     return respond(405, { message: `${request.method} is not allowed: broadcast with POST ${BROADCAST_PATH}` }, { Allow: 'POST' });

@@ -63,13 +63,19 @@ export async function subscribeAppChannelWithHistory(
   const request = parseHistoryRequest(command.history);
   const holdUntil = typeof request === 'string' ? undefined : deps.clock.now() + REPLAY_HOLD_MS;
   const result = await performAppCommand(deps, connectionId, command, holdUntil !== undefined ? { holdUntil } : {});
-  const answered: MessageResult = { frames: [], transmissions: result.transmissions, close: result.close };
+  // The reply's presence (app-channel.ts) goes once the frames are sent, after the replay's release.
+  const presence = result.afterSent ? { afterSent: result.afterSent } : {};
+  const answered: MessageResult = { frames: [], transmissions: result.transmissions, close: result.close, ...presence };
   if (!result.subscribed) return answered;
   if (typeof request === 'string') {
     deps.logger.info('history.rejected', { connectionId, identifier: command.identifier.slice(0, 100), reason: request });
     return { ...answered, transmissions: [...result.transmissions, encodeFrame(rejectHistory(command.identifier))] };
   }
-  return replayHeld(deps, connectionId, command.identifier, result.subscribed.streams, request, result.transmissions);
+  const replayed = await replayHeld(deps, connectionId, command.identifier, result.subscribed.streams, request, result.transmissions);
+  const join = result.afterSent;
+  if (!join) return replayed;
+  const release = replayed.afterSent;
+  return { ...replayed, afterSent: async () => { await release?.(); await join(); } };
 }
 
 /**

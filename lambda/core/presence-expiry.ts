@@ -1,5 +1,5 @@
 import { Clock, Logger, ShardDispatcher } from './ports';
-import { announce as announcePresence, PresenceLeft } from './presence';
+import { announcePresence, PresenceLeft } from './presence';
 
 /**
  * A gone connection's presence on one stream, due to expire: written by `PresenceStore.finish`

@@ -111,7 +111,7 @@ export async function presenceCommand(
   if (command === 'leave') {
     const left = await store.leave(sessionKey, identifier, nowMs);
     if (!left) return refuse(deps, connectionId, identifier, 'presence_not_joined');
-    if (left.last) await announce(shards, left.stream, { type: 'leave', id: left.id });
+    if (left.last) await announcePresence(shards, left.stream, { type: 'leave', id: left.id });
     return { frames: [], close: false };
   }
   const member = parseMember(presence);
@@ -121,7 +121,7 @@ export async function presenceCommand(
   const expiresAt = Math.floor(nowMs / 1000) + deps.config.ttlSeconds;
   const joined = await store.join({ stream, sessionKey, identifier, connectionId, ...member }, nowMs, expiresAt);
   if (joined === 'id_mismatch') return refuse(deps, connectionId, identifier, 'presence_id_mismatch');
-  if (joined === 'joined') await announce(shards, stream, { type: 'join', id: member.id, ...(member.info !== undefined ? { info: JSON.parse(member.info) } : {}) });
+  if (joined === 'joined') await announcePresence(shards, stream, { type: 'join', id: member.id, ...(member.info !== undefined ? { info: JSON.parse(member.info) } : {}) });
   return { frames: [], close: false };
 }
 
@@ -136,7 +136,7 @@ export async function leaveOnUnsubscribe(deps: PresenceDeps, connectionId: strin
   const record = await deps.connections.get(connectionId);
   if (!record) return;
   const left = await deps.presence.leave(presenceSessionKey(record), identifier, deps.clock.now());
-  if (left?.last) await announce(deps.shards, left.stream, { type: 'leave', id: left.id });
+  if (left?.last) await announcePresence(deps.shards, left.stream, { type: 'leave', id: left.id });
 }
 
 /** The `presence` field of a `join` (or `subscribe`): an id, a JSON info within the bounds. */
@@ -170,8 +170,8 @@ export function infoFrame(identifier: string, records: readonly PresenceRecord[]
   return head;
 }
 
-/** A join or leave event to every subscriber of `stream`, through the fan-out function (presence-expiry.ts announces expiries so too). */
-export async function announce(shards: ShardDispatcher, stream: string, event: Record<string, unknown>): Promise<void> {
+/** A join or leave event to every subscriber of `stream`, each under its own identifier (presence-expiry.ts and app-presence.ts announce so too). */
+export async function announcePresence(shards: ShardDispatcher, stream: string, event: Record<string, unknown>): Promise<void> {
   // Transient: never in the stream's history, no offset (anycable-go: `Meta.Transient`, `BroadcastType: "presence"`).
   await shards.dispatch({ broadcast: { stream, data: JSON.stringify(event), transient: true, broadcastType: 'presence' } });
 }

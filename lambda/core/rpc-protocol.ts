@@ -86,6 +86,21 @@ export interface RpcCommandResponse {
   readonly transmissions: string[];
   readonly errorMsg: string;
   readonly env: RpcStateChanges;
+  /** A presence join or leave the app asks for (anycable-rb `presence_join`/`presence_leave`); absent: none. */
+  readonly presence?: RpcPresence;
+}
+
+/**
+ * rpc.proto `PresenceResponse` (`type` 1, `id` 2, `info` 3, `ttl` 4). `info` is JSON text, or
+ * plain text anycable-go then passes on as a string (protocol.go `ParseCommandResponse`); `ttl`
+ * is not read, as anycable-go does not read it.
+ */
+export interface RpcPresence {
+  /** `join` or `leave`; anything else is logged and ignored (node.go `handlePresenceReply`). */
+  readonly type: string;
+  readonly id: string;
+  /** Empty: none. */
+  readonly info: string;
 }
 
 export interface RpcDisconnectResponse {
@@ -170,6 +185,7 @@ export function decodeCommandResponse(body: string): RpcCommandResponse {
     transmissions: stringList(value, 'transmissions', 'command'),
     errorMsg: optionalString(value, 'error_msg', 'command'),
     env: stateChanges(value, 'command'),
+    ...presenceOf(value),
   };
 }
 
@@ -229,6 +245,20 @@ function stringMap(raw: unknown, key: string, method: RpcMethod): Record<string,
     throw malformed(method, `has an env.${key} that is not a map of strings`);
   }
   return raw as Record<string, string>;
+}
+
+function presenceOf(value: Record<string, unknown>): { presence?: RpcPresence } {
+  const raw = value.presence;
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw malformed('command', 'has a presence that is not an object');
+  const record = raw as Record<string, unknown>;
+  const field = (key: string) => {
+    const text = record[key];
+    if (text === undefined || text === null) return '';
+    if (typeof text !== 'string') throw malformed('command', `has a non-string presence.${key}`);
+    return text;
+  };
+  return { presence: { type: field('type'), id: field('id'), info: field('info') } };
 }
 
 function stateChanges(value: Record<string, unknown>, method: RpcMethod): RpcStateChanges {

@@ -25,8 +25,8 @@ export interface FunctionUrlResult {
 }
 
 /**
- * The broadcast function: `POST /_broadcast` through its Function URL (AnyCable's HTTP API,
- * authorized by the bearer key), or a direct invocation from code the stack granted
+ * The broadcast function: `POST /_broadcast` and `GET /api/presence/:stream/users` through its
+ * Function URL (AnyCable's HTTP API, authorized by the bearer key), or a direct invocation from code the stack granted
  * `grantBroadcast` (authorized by IAM; `cdk-cable/runtime/broadcast` sends it).
  */
 export function makeBroadcastHandler(deps: () => Promise<BroadcastHttpDeps>, options: HandlerOptions = {}) {
@@ -49,6 +49,7 @@ export function makeBroadcastHandler(deps: () => Promise<BroadcastHttpDeps>, opt
         headers: event.headers ?? {},
         body: event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : event.body ?? '',
       });
+      // A presence read (presence-http.ts) has no counts in its body: nothing is emitted for it.
       if (response.status === 201 || response.status === 500) countBroadcasts(resolved, response.body, options.apiId);
       return { statusCode: response.status, headers: { ...response.headers }, body: response.body };
     });

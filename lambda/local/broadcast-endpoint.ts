@@ -23,7 +23,7 @@ export interface BroadcastAccess {
 }
 
 /**
- * `POST /_broadcast` on the local server's port: Node's request in, the same core as the AWS
+ * `POST /_broadcast` and `GET /api/presence/:stream/users` (presence-http.ts) on the local server's port: Node's request in, the same core as the AWS
  * handler (`handleBroadcastHttp`), Node's response out. Requests in flight are tracked so that
  * the server's `close()` lets them finish before it releases the stores.
  */
@@ -68,7 +68,7 @@ export class BroadcastEndpoint {
   private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (this.stopping) return this.refuse(request, response, 503, 'the server is stopping');
     if (request.method !== 'POST' || !this.authorized(request)) {
-      // The service answers 405 or 401 from the headers alone: it never reads the empty body.
+      // The service answers 405 or 401 (and a presence read, GET /api/presence/:stream/users) from the headers alone: it never reads the empty body.
       answerWithoutBody(request, response);
       const result = await this.serveRequest(toRequest(request, ''));
       return send(response, result.status, result.body, result.headers);

@@ -5,6 +5,7 @@ import { answerWithoutBody, readBody } from './request-body';
 import { isForeignOrigin } from './same-origin';
 import { BROADCAST_PATH } from '../core/broadcast-http';
 import { Logger } from '../core/ports';
+import { isPresencePath } from '../core/presence-http';
 import { MAX_MESSAGE_BYTES } from '../core/protocol';
 
 export interface ManagementApiProps {
@@ -26,7 +27,7 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
  * Gateway does, so the real `ApiGatewayManagementApiClient` (endpoint: the callback URL) works:
  * `POST` sends the body as one text frame (200; 410 `GoneException` while `$connect` runs or once
  * closed; 413 over 128 KB), `DELETE` closes (204), `GET` describes (200). Signatures are not checked.
- * The same port also answers `POST /_broadcast` (handed to `props.broadcast`) and, with bundled
+ * The same port also answers `POST /_broadcast` and `GET /api/presence/:stream/users` (handed to `props.broadcast`) and, with bundled
  * handlers, Lambda's Invoke API. Requests from web pages of other origins are refused (403): a
  * page the developer visits could otherwise post frames into their cable with a CORS "simple
  * request" (no preflight for a `text/plain` POST), which the SDK's raw-body posts make impossible
@@ -46,7 +47,7 @@ export function managementApi(props: ManagementApiProps): (request: IncomingMess
 async function handle(props: ManagementApiProps, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const { registry } = props;
   const pathname = (request.url ?? '/').split('?')[0];
-  if (pathname === BROADCAST_PATH) {
+  if (pathname === BROADCAST_PATH || isPresencePath(pathname)) {
     if (props.broadcast) return props.broadcast(request, response);
     return reply(response, 404, `${BROADCAST_PATH} is not served here`);
   }

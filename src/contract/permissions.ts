@@ -192,7 +192,7 @@ export const PERMISSIONS: Readonly<Record<CableFunctionName, FunctionPermissions
   broadcast: merge(
     {
       needs: [
-        { actions: ['dynamodb:Query'], resource: subscriptions(), why: 'broadcast: reads a stream\'s subscribers page by page' },
+        { actions: ['dynamodb:Query'], resource: subscriptions(), why: 'broadcast: reads a stream\'s subscribers page by page, and its presence set (GET /api/presence/:stream/users)' },
         { actions: ['dynamodb:UpdateItem'], resource: subscriptions(), why: 'broadcast: takes the stream\'s next offset (its history counter)' },
         { actions: ['dynamodb:PutItem'], resource: subscriptions(), why: 'broadcast: stores the message in the stream\'s history' },
         { actions: ['dynamodb:GetItem'], resource: subscriptions(), why: 'broadcast: re-reads an ext subscriber\'s row held by a history replay until it is released' },

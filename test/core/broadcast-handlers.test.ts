@@ -1,4 +1,5 @@
 import { makeWorld, SECRET, World } from './support';
+import { MemoryPresenceStore } from '../../lambda/adapters/memory/memory-presence-store';
 import { ShardRequest } from '../../lambda/core/ports';
 import { makeBroadcastHandler, FunctionUrlEvent } from '../../lambda/handlers/broadcast-handler';
 import { makeFanOutHandler } from '../../lambda/handlers/fanout-handler';
@@ -105,6 +106,31 @@ describe('broadcast handler', () => {
       Shards: 0,
       _aws: { CloudWatchMetrics: [{ Namespace: 'cdk-cable', Dimensions: [['ApiId']], Metrics: expect.arrayContaining([{ Name: 'Delivered', Unit: 'Count' }]) }] },
     });
+  });
+});
+
+describe('broadcast handler: the presence API', () => {
+  const presenceEvent = (stream: string) => urlEvent('', { authorization: `Bearer ${KEY}` }, {
+    rawPath: `/api/presence/${encodeURIComponent(stream)}/users`, requestContext: { http: { method: 'GET' } },
+  });
+
+  test('Function URL: GET /api/presence/:stream/users answers the set, and counts no broadcast', async () => {
+    const presence = new MemoryPresenceStore();
+    const world = Object.assign(worldWithSubscribers(0), { presence });
+    const identifier = '{"channel":"$pubsub","stream_name":"room/1"}';
+    await presence.join({ stream: 'room/1', sessionKey: 's', identifier, connectionId: 'c', id: 'ann', info: '{"n":1}' }, world.clock.now(), 9e9);
+    const result = await makeBroadcastHandler(async () => world, { apiId: 'abc123' })(presenceEvent('room/1'));
+    expect(result).toEqual({ statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: '{"type":"info","total":1,"records":[{"info":{"n":1},"id":"ann"}]}' });
+    expect(world.logger.entries.filter((e) => e.event === 'metrics')).toEqual([]);
+  });
+
+  test('a failed read (500) is not counted as a broadcast either', async () => {
+    const presence = new MemoryPresenceStore();
+    jest.spyOn(presence, 'info').mockRejectedValue(new Error('throttled'));
+    const world = Object.assign(worldWithSubscribers(0), { presence });
+    const result = await makeBroadcastHandler(async () => world, { apiId: 'abc123' })(presenceEvent('room/1'));
+    expect(result).toMatchObject({ statusCode: 500 });
+    expect(world.logger.entries.filter((e) => e.event === 'metrics')).toEqual([]);
   });
 });
 

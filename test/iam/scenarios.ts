@@ -476,6 +476,18 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    name: 'presence API: GET /api/presence/:stream/users reads the stream\'s presence partition (one Query)',
+    play: async (context) => {
+      await seedPresence(context, { connectionId: 'iam-presence-reader' });
+      const response = await fetch(`${context.run.server.httpUrl}/api/presence/${encodeURIComponent('iam:presence')}/users`, {
+        headers: { Authorization: `Bearer ${BROADCAST_KEY}` },
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ type: 'info', records: expect.arrayContaining([{ id: 'iam-presence-reader' }]) });
+      await called(context, 'broadcast', 'dynamodb:Query', 'SubscriptionsTable');
+    },
+  },
+  {
     name: 'disconnect: closing the socket removes the rows (and tells the app, with RPC)',
     play: async (context) => {
       const { consumer, id } = await welcomed(context);
