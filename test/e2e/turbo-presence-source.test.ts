@@ -25,6 +25,10 @@ const ROOT = join(__dirname, '..', '..');
 const STREAM = 'rooms:presence';
 /** Long enough for a page to open within it (expiry is kept in whole seconds: 4 to 5 s). */
 const PRESENCE_TTL_SECONDS = 5;
+/** The TTL for the closed page's leave: both pages are open before it matters (2 to 3 s in effect). */
+const SHORT_PRESENCE_TTL_SECONDS = 2;
+/** That leave: the short TTL, then the pinger's next round (every 3 s) sweeps it; with slack for a loaded machine. */
+const LEAVE_WAIT_MS = (SHORT_PRESENCE_TTL_SECONDS + 1 + 3 + 6) * 1000;
 /** waitForFunction polls on animation frames by default, which hidden tabs do not get. */
 const POLL_MS = 50;
 const WAIT_MS = 10_000;
@@ -74,11 +78,11 @@ afterAll(async () => {
   await chromium?.close();
 });
 
-async function startCable(store: Store): Promise<InspectableLocalCableServer> {
+async function startCable(store: Store, presenceTtlSeconds = PRESENCE_TTL_SECONDS): Promise<InspectableLocalCableServer> {
   const tables = store === 'memory' ? undefined : await dynamo.createTables('turbo-presence');
   return startTestServer({
     ...(tables ? { store: { kind: 'dynamodb', endpoint: dynamo.endpoint, ...tables } } : {}),
-    settings: { secret: SECRET, streamsPresence: true, presenceTtlSeconds: PRESENCE_TTL_SECONDS },
+    settings: { secret: SECRET, streamsPresence: true, presenceTtlSeconds },
   });
 }
 
@@ -134,12 +138,12 @@ async function shown(page: Page): Promise<{ people: string[]; counter: string }>
 }
 
 /** Waits until the page lists exactly `people` and its counter says so. */
-async function waitForPeople(page: Page, people: string[]): Promise<void> {
+async function waitForPeople(page: Page, people: string[], timeout = WAIT_MS): Promise<void> {
   const expected = JSON.stringify([...people].sort());
   await page.waitForFunction(`(() => {
     const people = JSON.stringify([...document.querySelectorAll("#people li")].map((li) => li.id).sort());
     return people === ${JSON.stringify(expected)} && document.querySelector("[data-presence-counter]").textContent === "${people.length}";
-  })()`, { polling: POLL_MS, timeout: WAIT_MS }).catch(async (error: unknown) => {
+  })()`, { polling: POLL_MS, timeout }).catch(async (error: unknown) => {
     throw new Error(`expected ${expected}, the page shows ${JSON.stringify(await shown(page))}: ${String(error)}`);
   });
 }
@@ -176,5 +180,15 @@ describe.each<Store>(['memory', 'dynalite'])('@anycable/turbo-stream 0.8 <turbo-
     await waitForPeople(dan, ['ann', 'carl', 'dan']);
   }, 60_000);
 
-  test.todo('a closed page is seen leaving by the others once the presence TTL runs out (the TTL sweep is being built separately)');
+  test('a closed page is seen leaving by the others once the presence TTL runs out (the pinger\'s sweep)', async () => {
+    const app = await serveApp(await startCable(store, SHORT_PRESENCE_TTL_SECONDS));
+    const ann = await openPage(app, 'ann');
+    const bob = await openPage(app, 'bob');
+    await waitForPeople(bob, ['ann', 'bob']);
+
+    // The tab closes: its socket goes without an unsubscribe or a leave.
+    await ann.close();
+    await waitForPeople(bob, ['bob'], LEAVE_WAIT_MS);
+    expect(await shown(bob)).toEqual({ people: ['bob'], counter: '1' });
+  }, 60_000);
 });
