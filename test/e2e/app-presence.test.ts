@@ -5,7 +5,7 @@ import { loadAnyCable } from './support/anycable-core';
 import { LocalCableServerOptions } from '../../lambda/local/local-cable-server';
 import { loadBundledHandlersInWorkers } from '../../lambda/local/worker-bundled-handlers';
 import { FUNCTIONS_DIR } from '../../src/contract/functions';
-import { startDynalite, TestDynamo } from '../support/dynalite';
+import { useDynalite } from '../support/dynalite';
 import { closeServers, startTestServer } from '../support/local-server';
 import { RecordingServer } from '../support/rpc-test-server';
 
@@ -26,17 +26,9 @@ const STREAM = 'presence:lobby';
 
 type Store = 'memory' | 'dynalite' | 'bundled functions on dynalite';
 
-let dynamo: TestDynamo;
+const dynamo = useDynalite();
 const cables: Cable[] = [];
 const apps: RecordingServer[] = [];
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
 
 afterEach(async () => {
   cables.splice(0).forEach((cable) => cable.disconnect());

@@ -5,7 +5,7 @@ import { loadAnyCable } from './support/anycable-core';
 import { LocalCableServerOptions } from '../../lambda/local/local-cable-server';
 import { loadBundledHandlersInWorkers } from '../../lambda/local/worker-bundled-handlers';
 import { FUNCTIONS_DIR } from '../../src/contract/functions';
-import { startDynalite, TestDynamo } from '../support/dynalite';
+import { useDynalite } from '../support/dynalite';
 import { closeServers, startTestServer } from '../support/local-server';
 
 /*
@@ -24,16 +24,8 @@ const STREAM = 'room/42';
 
 type Store = 'memory' | 'dynalite' | 'bundled functions on dynalite';
 
-let dynamo: TestDynamo;
+const dynamo = useDynalite();
 const cables: Cable[] = [];
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
 
 afterEach(async () => {
   cables.splice(0).forEach((cable) => cable.disconnect());

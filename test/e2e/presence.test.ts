@@ -4,7 +4,7 @@ import { loadAnyCable } from './support/anycable-core';
 import { E2eStore, eventually, startStoreServer } from './support/store-server';
 import { signStream } from '../../lambda/core/signed-stream';
 import { LocalCableServerOptions } from '../../lambda/local/local-cable-server';
-import { startDynalite, TestDynamo } from '../support/dynalite';
+import { useDynalite } from '../support/dynalite';
 import { closeServers } from '../support/local-server';
 
 /*
@@ -19,16 +19,8 @@ const QUIET_MS = 500;
 
 type Store = E2eStore;
 
-let dynamo: TestDynamo;
+const dynamo = useDynalite();
 const cables: Cable[] = [];
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-});
-
-afterAll(async () => {
-  await dynamo.close();
-});
 
 afterEach(async () => {
   cables.splice(0).forEach((cable) => cable.disconnect());
