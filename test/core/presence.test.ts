@@ -7,7 +7,7 @@ import { connect } from '../../lambda/core/connect';
 import { handleDisconnect } from '../../lambda/core/disconnect';
 import { MessageResult } from '../../lambda/core/message';
 import { ShardRequest } from '../../lambda/core/ports';
-import { infoFrame, MAX_PRESENCE_ID_BYTES, MAX_PRESENCE_INFO_BYTES, presenceCommand, PRESENCE_STREAM_STATE } from '../../lambda/core/presence';
+import { infoFrame, MAX_PRESENCE_ID_BYTES, MAX_PRESENCE_INFO_BYTES, presenceCommand, PresenceRecord, PRESENCE_STREAM_STATE } from '../../lambda/core/presence';
 import { byteLength, disconnect, MAX_MESSAGE_BYTES } from '../../lambda/core/protocol';
 import { RpcClient } from '../../lambda/core/rpc-client';
 import { signStream } from '../../lambda/core/signed-stream';
@@ -269,5 +269,29 @@ describe('presence: the info frame', () => {
     expect(frame.message.records.length).toBeGreaterThan(50);
     expect(frame.message.records.length).toBeLessThan(100);
     expect(frame.message.records[0].id).toBe('user-000');
+  });
+
+  /** 64 records whose full info frame is exactly `bytes` long (the last record's info padded to fit). */
+  function recordsFilling(bytes: number): PresenceRecord[] {
+    const records = Array.from({ length: 64 }, (_, n) => ({ id: `user-${String(n).padStart(2, '0')}`, bio: 'x'.repeat(2000) }));
+    const size = () => byteLength(JSON.stringify({
+      type: 'presence', identifier: PUBLIC, message: { type: 'info', total: records.length, records: records.map(({ id, bio }) => ({ id, info: { bio } })) },
+    }));
+    records[63].bio += 'x'.repeat(bytes - size());
+    expect(size()).toBe(bytes);
+    return records.map(({ id, bio }) => ({ id, info: JSON.stringify({ bio }) }));
+  }
+
+  test('presence: a frame 17 bytes under 128 KB keeps every record (the size counted with a 16-byte margin for the count)', () => {
+    const frame = infoFrame(PUBLIC, recordsFilling(MAX_MESSAGE_BYTES - 17)) as { message: { total: number; records: unknown[] } };
+    expect(frame.message.records.length).toBe(64);
+    expect(byteLength(JSON.stringify(frame))).toBe(MAX_MESSAGE_BYTES - 17);
+  });
+
+  test('presence: a frame one byte over 128 KB with every record leaves the last out', () => {
+    const frame = infoFrame(PUBLIC, recordsFilling(MAX_MESSAGE_BYTES + 1)) as { message: { total: number; records: Array<{ id: string }> } };
+    expect(frame.message.total).toBe(64);
+    expect(frame.message.records.map((r) => r.id)).toEqual(Array.from({ length: 63 }, (_, n) => `user-${String(n).padStart(2, '0')}`));
+    expect(byteLength(JSON.stringify(frame))).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
   });
 });
