@@ -256,6 +256,7 @@ describe('presence: app channels (RPC), by the $p channel state', () => {
     expect(await run(world, join(APP, 'u1'))).toEqual(NOTHING);
     expect(events(world, OTHER_CONNECTION_ID)[OTHER_CONNECTION_ID]).toEqual([joinEvent(APP, 'u1')]);
     expect(await run(world, join(APP, 'u2'), OTHER_CONNECTION_ID)).toEqual({ frames: [errorFrame(APP)], close: false });
+    ignored(world, 'no_presence', APP, OTHER_CONNECTION_ID);
   });
 });
 
