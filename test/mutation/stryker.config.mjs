@@ -28,8 +28,10 @@ export default {
   checkers: ['typescript'],
   tsconfigFile: 'test/mutation/tsconfig.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
-  // The machine has 2 cores. Stryker gives one of these processes to the TypeScript checker, which
-  // idles once the mutants are checked: with 2 there was one test runner; 3 gives two.
+  // The machine has 2 cores. Stryker gives half of these slots (rounded up) to the TypeScript
+  // checker until every mutant is checked, then hands them to test runners
+  // (concurrency-token-provider.js): 3 means one runner while checking and three after, 2 one and
+  // two. Which is faster here was not measured.
   concurrency: 3,
   // Only re-test mutants whose code or covering tests changed since the recorded run.
   incremental: true,
