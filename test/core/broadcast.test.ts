@@ -145,7 +145,10 @@ describe('fanOut', () => {
 
     expect(outcome).toMatchObject({ subscribers: 5, delivered: 4, failed: 1 });
     expect(world.scripted.attempts.has('long')).toBe(false);
-    expect(world.logger.at('warn').map((e) => e.fields.error)).toContainEqual(expect.objectContaining({ name: 'FrameTooLargeError' }));
+    expect(world.logger.at('warn').map((e) => e.fields.error)).toContainEqual(expect.objectContaining({
+      name: 'FrameTooLargeError',
+      message: `the frame for identifier ${longId.slice(0, 100)} is over the ${MAX_MESSAGE_BYTES}-byte message quota`,
+    }));
   });
 
   test('concurrency: never more posts in flight than fanOut.concurrency', async () => {
@@ -293,7 +296,7 @@ describe('deliverBroadcast', () => {
 
     expect(result).toMatchObject({ mode: 'sharded', shards: limits.length, subscribers: 23, failedShards: 0 });
     expect(shards.shards.map((s) => s.limit)).toEqual(limits);
-    expect(shards.shards[0].cursor).toBeUndefined();
+    expect('cursor' in shards.shards[0]).toBe(false);
     expect(shards.shards.every((s) => s.broadcast === broadcast)).toBe(true);
     expect(world.scripted.sent.size).toBe(0);
 
@@ -301,6 +304,18 @@ describe('deliverBroadcast', () => {
     for (const shard of shards.shards) await fanOut(deps, shard.broadcast, { cursor: shard.cursor, limit: shard.limit });
     expect([...world.scripted.attempts.keys()].sort()).toEqual(ids.filter((id) => id !== 'c007'));
     expect([...world.scripted.attempts.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  test.each([
+    { name: 'sharded: a second page without a cursor is still a shard', count: 7, limits: [5, 2], pages: 2 },
+    { name: 'sharded: an empty last page (DynamoDB\'s cursor at an exact fill) is read but dispatches nothing', count: 10, limits: [5, 5], pages: 3 },
+  ])('$name', async ({ count, limits, pages }) => {
+    const world = await fanOutWorld({ ids: connectionIds(count), delivery: { shardSize: 5 } });
+    const shards = new RecordingDispatcher();
+    const subscriptions = new DynamoLikeStore(world.subscriptions);
+    const result = await deliverBroadcast({ ...world.deps, subscriptions, shards }, { stream: ROOM, data: DATA });
+    expect(result).toMatchObject({ mode: 'sharded', shards: limits.length, subscribers: count, pages });
+    expect(shards.shards.map((s) => s.limit)).toEqual(limits);
   });
 
   test('inline: a stream within shardSize stays inline even when the store pages it short', async () => {
