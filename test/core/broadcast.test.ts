@@ -103,6 +103,27 @@ describe('fanOut', () => {
     expect(removeAll).toHaveBeenCalledTimes(1);
   });
 
+  test('410: a connection under two identifiers posted to at once is still cleaned up once', async () => {
+    const world = await fanOutWorld({ ids: ['c000'], script: { c000: 'gone' }, delivery: { concurrency: 2 } });
+    await world.subscriptions.add({ stream: ROOM, connectionId: 'c000', identifier: PUBSUB_ID, expiresAt: 0 });
+    const removeAll = jest.spyOn(world.subscriptions, 'removeAll');
+
+    const outcome = await fanOut(world.deps, { stream: ROOM, data: DATA });
+
+    expect(outcome).toMatchObject({ subscribers: 2, gone: 2, delivered: 0 });
+    expect(removeAll).toHaveBeenCalledTimes(1);
+  });
+
+  test('liveFrom: an ext row whose replay already sent this offset is excluded, not posted', async () => {
+    const world = await fanOutWorld({ ids: ['c000'] });
+    await world.subscriptions.add({ stream: ROOM, connectionId: 'c_ext', identifier: PUBSUB_ID, expiresAt: 0, sid: 'sid-ext', liveFrom: 5 });
+
+    const outcome = await fanOut(world.deps, { stream: ROOM, data: DATA, position: { offset: 4, epoch: 'e1' } });
+
+    expect(outcome).toMatchObject({ subscribers: 2, delivered: 1, excluded: 1 });
+    expect(world.scripted.attempts.has('c_ext')).toBe(false);
+  });
+
   test('410: removals while the stream is paged skip no one and repeat no one', async () => {
     const ids = connectionIds(30);
     const script = Object.fromEntries(ids.filter((_, i) => i % 3 === 0).map((id) => [id, 'gone' as const]));
