@@ -103,6 +103,27 @@ describe('fanOut', () => {
     expect(removeAll).toHaveBeenCalledTimes(1);
   });
 
+  test('410: a connection under two identifiers posted to at once is still cleaned up once', async () => {
+    const world = await fanOutWorld({ ids: ['c000'], script: { c000: 'gone' }, delivery: { concurrency: 2 } });
+    await world.subscriptions.add({ stream: ROOM, connectionId: 'c000', identifier: PUBSUB_ID, expiresAt: 0 });
+    const removeAll = jest.spyOn(world.subscriptions, 'removeAll');
+
+    const outcome = await fanOut(world.deps, { stream: ROOM, data: DATA });
+
+    expect(outcome).toMatchObject({ subscribers: 2, gone: 2, delivered: 0 });
+    expect(removeAll).toHaveBeenCalledTimes(1);
+  });
+
+  test('liveFrom: an ext row whose replay already sent this offset is excluded, not posted', async () => {
+    const world = await fanOutWorld({ ids: ['c000'] });
+    await world.subscriptions.add({ stream: ROOM, connectionId: 'c_ext', identifier: PUBSUB_ID, expiresAt: 0, sid: 'sid-ext', liveFrom: 5 });
+
+    const outcome = await fanOut(world.deps, { stream: ROOM, data: DATA, position: { offset: 4, epoch: 'e1' } });
+
+    expect(outcome).toMatchObject({ subscribers: 2, delivered: 1, excluded: 1 });
+    expect(world.scripted.attempts.has('c_ext')).toBe(false);
+  });
+
   test('410: removals while the stream is paged skip no one and repeat no one', async () => {
     const ids = connectionIds(30);
     const script = Object.fromEntries(ids.filter((_, i) => i % 3 === 0).map((id) => [id, 'gone' as const]));
@@ -145,7 +166,10 @@ describe('fanOut', () => {
 
     expect(outcome).toMatchObject({ subscribers: 5, delivered: 4, failed: 1 });
     expect(world.scripted.attempts.has('long')).toBe(false);
-    expect(world.logger.at('warn').map((e) => e.fields.error)).toContainEqual(expect.objectContaining({ name: 'FrameTooLargeError' }));
+    expect(world.logger.at('warn').map((e) => e.fields.error)).toContainEqual(expect.objectContaining({
+      name: 'FrameTooLargeError',
+      message: `the frame for identifier ${longId.slice(0, 100)} is over the ${MAX_MESSAGE_BYTES}-byte message quota`,
+    }));
   });
 
   test('concurrency: never more posts in flight than fanOut.concurrency', async () => {
@@ -293,7 +317,7 @@ describe('deliverBroadcast', () => {
 
     expect(result).toMatchObject({ mode: 'sharded', shards: limits.length, subscribers: 23, failedShards: 0 });
     expect(shards.shards.map((s) => s.limit)).toEqual(limits);
-    expect(shards.shards[0].cursor).toBeUndefined();
+    expect('cursor' in shards.shards[0]).toBe(false);
     expect(shards.shards.every((s) => s.broadcast === broadcast)).toBe(true);
     expect(world.scripted.sent.size).toBe(0);
 
@@ -301,6 +325,18 @@ describe('deliverBroadcast', () => {
     for (const shard of shards.shards) await fanOut(deps, shard.broadcast, { cursor: shard.cursor, limit: shard.limit });
     expect([...world.scripted.attempts.keys()].sort()).toEqual(ids.filter((id) => id !== 'c007'));
     expect([...world.scripted.attempts.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  test.each([
+    { name: 'sharded: a second page without a cursor is still a shard', count: 7, limits: [5, 2], pages: 2 },
+    { name: 'sharded: an empty last page (DynamoDB\'s cursor at an exact fill) is read but dispatches nothing', count: 10, limits: [5, 5], pages: 3 },
+  ])('$name', async ({ count, limits, pages }) => {
+    const world = await fanOutWorld({ ids: connectionIds(count), delivery: { shardSize: 5 } });
+    const shards = new RecordingDispatcher();
+    const subscriptions = new DynamoLikeStore(world.subscriptions);
+    const result = await deliverBroadcast({ ...world.deps, subscriptions, shards }, { stream: ROOM, data: DATA });
+    expect(result).toMatchObject({ mode: 'sharded', shards: limits.length, subscribers: count, pages });
+    expect(shards.shards.map((s) => s.limit)).toEqual(limits);
   });
 
   test('inline: a stream within shardSize stays inline even when the store pages it short', async () => {

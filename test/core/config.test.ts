@@ -130,6 +130,27 @@ describe('resolveConfig', () => {
     expect(resolveConfig({ ping: { enabled: false } }).ping.enabled).toBe(false);
   });
 
+  test('maxConnectionAgeSeconds: 1 and 7200 (API Gateway\'s limit) are accepted', () => {
+    expect(resolveConfig({ maxConnectionAgeSeconds: 1, ttlSeconds: 60 }).maxConnectionAgeSeconds).toBe(1);
+    expect(resolveConfig({ maxConnectionAgeSeconds: 7200 }).maxConnectionAgeSeconds).toBe(7200);
+  });
+
+  test('rpc.secret: derived from secret as anycable-go does, hex(HMAC-SHA256(secret, "rpc-cable")); an explicit httpRpcSecret wins', () => {
+    // Computed independently: printf 'rpc-cable' | openssl dgst -sha256 -hmac 's3Krit'
+    expect(resolveConfig({ secret: 's3Krit' }).rpc.secret).toBe('08ac56f1562c6377ddd5d2d55cee2e35e117a55959d6a6ea3a63548ef0a7e559');
+    expect(resolveConfig({ secret: 's3Krit', httpRpcSecret: 'explicit' }).rpc.secret).toBe('explicit');
+  });
+
+  test('rpcCookies: a list is kept; an empty list means every cookie (no proxyCookies)', () => {
+    expect(resolveConfig({ rpcCookies: ['_session_id'] }).rpc.proxyCookies).toEqual(['_session_id']);
+    expect('proxyCookies' in resolveConfig({ rpcCookies: [] }).rpc).toBe(false);
+  });
+
+  test('jwtParam, rpcHeaders: valid names are kept (headers lower-cased)', () => {
+    expect(resolveConfig({ secret: 's', jwtParam: 'x-jid_2' }).jwt).toEqual({ secret: 's', param: 'x-jid_2', enforce: false });
+    expect(resolveConfig({ rpcHeaders: ['Cookie', 'X-Api-Key'] }).rpc.proxyHeaders).toEqual(['cookie', 'x-api-key']);
+  });
+
   test('maxConnectionAgeSeconds: two minutes before API Gateway\'s 2-hour cut by default', () => {
     expect(resolveConfig({}).maxConnectionAgeSeconds).toBe(2 * 3600 - 120);
   });
@@ -161,6 +182,37 @@ describe('resolveConfig', () => {
       name: 'maxConnectionAgeSeconds: over 2 hours is refused',
       settings: { maxConnectionAgeSeconds: 7201 },
       message: 'maxConnectionAgeSeconds must be an integer from 1 to 7200 (API Gateway\'s 2-hour limit), got 7201',
+    },
+    {
+      name: 'maxConnectionAgeSeconds: 0 is refused',
+      settings: { maxConnectionAgeSeconds: 0 },
+      message: 'maxConnectionAgeSeconds must be an integer from 1 to 7200 (API Gateway\'s 2-hour limit), got 0',
+    },
+    {
+      name: 'maxConnectionAgeSeconds: a fraction is refused',
+      settings: { maxConnectionAgeSeconds: 100.5 },
+      message: 'maxConnectionAgeSeconds must be an integer from 1 to 7200 (API Gateway\'s 2-hour limit), got 100.5',
+    },
+    {
+      name: 'ttlSeconds: equal to maxConnectionAgeSeconds is refused',
+      settings: { ttlSeconds: 3600, maxConnectionAgeSeconds: 3600 },
+      message: 'ttlSeconds must be greater than maxConnectionAgeSeconds (3600), got 3600: DynamoDB would expire the rows of connections still open',
+    },
+    {
+      // Invalid in the middle: an unanchored pattern would find a valid run at either end.
+      name: 'jwtParam: a name with a space is refused',
+      settings: { jwtParam: 'j id' },
+      message: 'jwtParam must be a query parameter and header name of letters, digits, "_" or "-", got "j id"',
+    },
+    {
+      name: 'enforceJwt: without jwtSecret or secret is refused',
+      settings: { enforceJwt: true, streamsSecret: 'p' },
+      message: 'enforceJwt needs a JWT secret: set jwtSecret or secret',
+    },
+    {
+      name: 'rpcHeaders: a name with a space is refused, naming it',
+      settings: { rpcHeaders: ['cookie', 'x-api key'] },
+      message: 'rpcHeaders must be HTTP header names, got "x-api key"',
     },
     {
       name: 'ttlSeconds: not above maxConnectionAgeSeconds is refused',

@@ -236,6 +236,11 @@ describe('identifyByJwt: claims', () => {
     expect(identify(await sign({ ext: IDENTIFIERS, nbf: NOW }))).toEqual(IDENTIFIED);
   });
 
+  test('nbf: valid from its very second on (now < nbf refuses, not now <= nbf)', async () => {
+    expect(identify(await sign({ ext: IDENTIFIERS, nbf: NOW }), SETTINGS, NOW * 1000)).toEqual(IDENTIFIED);
+    expect(identify(await sign({ ext: IDENTIFIERS, nbf: NOW }), SETTINGS, NOW * 1000 - 1)).toEqual(unauthorized('token has invalid claims: token is not valid yet'));
+  });
+
   test('nbf: expired and not yet valid together is token_expired', async () => {
     expect(identify(await sign({ ext: IDENTIFIERS, exp: NOW - 1, nbf: NOW + 1 }))).toEqual(EXPIRED);
   });

@@ -6,9 +6,11 @@ import {
   CONNECTION_ID, expectValidFrames, messageCommand, OTHER_CONNECTION_ID, pubsubIdentifier, rows, SECRET, snapshot, subscribeCommand,
   turboIdentifier, unsubscribeCommand,
 } from './support';
+import { AppChannelDeps, performAppCommand } from '../../lambda/core/app-channel';
 import { handleMessage, MessageResult } from '../../lambda/core/message';
 import { ChannelRecord } from '../../lambda/core/ports';
 import { signStream } from '../../lambda/core/signed-stream';
+import { LogEntry } from '../support/recording-logger';
 
 const URL = 'wss://cable.example.com/prod';
 /** What the app is told: anycable-go's http(s) form of the upgrade URL. */
@@ -32,6 +34,8 @@ const APP_DISCONNECT = '{"type":"disconnect","reason":"remote","reconnect":false
 /** What cdk-cable sends itself. */
 const CONFIRM = jsonFrame({ type: 'confirm_subscription', identifier: CHAT });
 const REJECT = jsonFrame({ type: 'reject_subscription', identifier: CHAT });
+/** The app's reject_subscription of another channel. */
+const NOTES_REJECT = JSON.stringify({ identifier: NOTES, type: 'reject_subscription' });
 
 /** The app was asked nothing, or asked and changed nothing: no frames. */
 const NOTHING: MessageResult = { frames: [], transmissions: [], close: false };
@@ -79,7 +83,12 @@ interface AppCase {
   readonly after?: Record<string, ChannelRecord>;
   /** CONNECTION_ID's cstate afterwards; default: as before. */
   readonly cstate?: Record<string, string>;
+  /** Every log entry, when the case says; absent: not checked. */
+  readonly logs?: LogEntry[];
 }
+
+const info = (event: string, fields: LogEntry['fields']): LogEntry => ({ level: 'info', event, fields });
+const warn = (event: string, fields: LogEntry['fields']): LogEntry => ({ level: 'warn', event, fields });
 
 const CHAT_RECORD: ChannelRecord = { state: { typing: 'false', draft: '"hi"' }, streams: ['chat:lobby', 'chat:lobby:typing'] };
 const SUBSCRIBED = { [CHAT]: CHAT_RECORD, [NOTES]: NOTES_RECORD };
@@ -132,9 +141,12 @@ const CASES: AppCase[] = [
     frame: subscribeCommand(CHAT),
     rpc: {
       request: command('subscribe', { env: ENV }),
-      answer: { status: 2, streams: ['chat:lobby'], error_msg: 'not allowed', env: { istate: { since: '"2024"' } } },
+      answer: { status: 2, streams: ['chat:lobby'], error_msg: 'not allowed', env: { istate: { since: '"2024"' }, cstate: { visits: '2' } } },
     },
     result: out([REJECT]),
+    // The connection's state is the app's to set even in a rejection (node.go applies cstate whatever the status).
+    cstate: { ...CSTATE, visits: '2' },
+    logs: [info('subscribe.rejected', { connectionId: CONNECTION_ID, identifier: CHAT, reason: 'app', errorMsg: 'not allowed' })],
   },
   {
     name: 'subscribe: FAILURE with the app\'s reject_subscription returns exactly the app\'s frames',
@@ -149,6 +161,14 @@ const CASES: AppCase[] = [
     frame: subscribeCommand(CHAT),
     rpc: { request: command('subscribe', { env: ENV }), answer: { status: 2, transmissions: [APP_MESSAGE] } },
     result: out([APP_MESSAGE, REJECT]),
+    logs: [info('subscribe.rejected', { connectionId: CONNECTION_ID, identifier: CHAT, reason: 'app', errorMsg: undefined })],
+  },
+  {
+    name: 'subscribe: FAILURE with a reject_subscription for another channel only gets its own reject added',
+    channels: {},
+    frame: subscribeCommand(CHAT),
+    rpc: { request: command('subscribe', { env: ENV }), answer: { status: 2, transmissions: [NOTES_REJECT] } },
+    result: out([NOTES_REJECT, REJECT]),
   },
   {
     name: 'subscribe: an identifier of exactly 900 bytes goes to the app',
@@ -163,6 +183,14 @@ const CASES: AppCase[] = [
     channels: {},
     frame: subscribeCommand(identifierOfBytes(901)),
     result: out([jsonFrame({ type: 'reject_subscription', identifier: identifierOfBytes(901) })]),
+    logs: [info('subscribe.rejected', { connectionId: CONNECTION_ID, identifier: identifierOfBytes(901).slice(0, 100), reason: 'identifier_too_long' })],
+  },
+  {
+    name: 'subscribe: an identifier that is not JSON is rejected without calling the app',
+    channels: {},
+    frame: subscribeCommand('ChatChannel'),
+    result: out([jsonFrame({ type: 'reject_subscription', identifier: 'ChatChannel' })]),
+    logs: [info('subscribe.rejected', { connectionId: CONNECTION_ID, identifier: 'ChatChannel', reason: 'invalid_identifier' })],
   },
   {
     name: 'subscribe: an empty stream and one over 2048 bytes are skipped; one of exactly 2048 bytes is started',
@@ -174,6 +202,11 @@ const CASES: AppCase[] = [
     },
     result: out([APP_CONFIRM]),
     after: { [CHAT]: { state: {}, streams: ['chat:lobby', 'é'.repeat(1024)] } },
+    logs: [
+      warn('command.stream_skipped', { connectionId: CONNECTION_ID, identifier: CHAT, reason: 'empty_stream_name' }),
+      warn('command.stream_skipped', { connectionId: CONNECTION_ID, identifier: CHAT, reason: 'stream_name_too_long' }),
+      warn('command.stream_skipped', { connectionId: CONNECTION_ID, identifier: CHAT, reason: 'stream_name_too_long' }),
+    ],
   },
   {
     name: 'message: the body has data and env.istate is that channel\'s state; the reply is the app\'s transmissions',
@@ -181,6 +214,7 @@ const CASES: AppCase[] = [
     frame: messageCommand(CHAT, SPEAK),
     rpc: { request: command('message', { data: SPEAK, env: CHAT_ENV }), answer: { status: 1, transmissions: [APP_MESSAGE], env: {} } },
     result: out([APP_MESSAGE]),
+    logs: [],
   },
   {
     name: 'message: istate merges into that channel\'s state (an empty value deletes) and cstate into the connection\'s',
@@ -241,6 +275,7 @@ const CASES: AppCase[] = [
     channels: { [NOTES]: NOTES_RECORD },
     frame: messageCommand(CHAT, SPEAK),
     result: NOTHING,
+    logs: [info('command.not_subscribed', { connectionId: CONNECTION_ID, command: 'message', identifier: CHAT })],
   },
   {
     name: 'unsubscribe: from a channel not subscribed is ignored without calling the app',
@@ -286,6 +321,7 @@ const CASES: AppCase[] = [
     frame: subscribeCommand(CHAT),
     rpc: { request: command('subscribe', { env: ENV }), answer },
     result: { frames: [], transmissions: [JSON.stringify({ type: 'reject_subscription', identifier: CHAT })], close: false },
+    logs: expect.arrayContaining([info('subscribe.rejected', { connectionId: CONNECTION_ID, identifier: CHAT, reason: 'app_failed' })]) as LogEntry[],
   })),
   ...failures().map(({ label, answer }): AppCase => ({
     name: `message: ${label} changes nothing and sends nothing`,
@@ -316,7 +352,7 @@ function identifierOfBytes(bytes: number): string {
 }
 
 describe('app channels over RPC command', () => {
-  test.each(CASES)('$name', async ({ channels, frame, rpc, result, after, cstate }) => {
+  test.each(CASES)('$name', async ({ channels, frame, rpc, result, after, cstate, logs }) => {
     const world = await seeded(channels);
     const other = world.connections.records.get(OTHER_CONNECTION_ID);
     const otherRows = rows(world).filter((row) => row.connectionId === OTHER_CONNECTION_ID);
@@ -331,13 +367,15 @@ describe('app channels over RPC command', () => {
     expect(rows(world).filter((r) => r.connectionId === CONNECTION_ID)).toEqual(rowsOf(CONNECTION_ID, after ?? channels));
     expect(world.connections.records.get(OTHER_CONNECTION_ID)).toBe(other);
     expect(rows(world).filter((r) => r.connectionId === OTHER_CONNECTION_ID)).toEqual(otherRows);
+    if (logs) expect(world.logger.entries).toEqual(logs);
   });
 
   test('subscribe: the rows carry the channel identifier and a TTL from now', async () => {
     const world = await seeded({});
     world.peer.answer({ status: 1, streams: ['chat:lobby'], transmissions: [APP_CONFIRM] });
     await send(world, subscribeCommand(CHAT));
-    expect(world.subscriptions.all().filter((s) => s.connectionId === CONNECTION_ID)).toEqual([
+    // Strict: a plain client's row has no sid or holdUntil key at all.
+    expect(world.subscriptions.all().filter((s) => s.connectionId === CONNECTION_ID)).toStrictEqual([
       { stream: 'chat:lobby', connectionId: CONNECTION_ID, identifier: CHAT, expiresAt: Math.floor(world.clock.now() / 1000) + world.config.ttlSeconds },
     ]);
   });
@@ -391,6 +429,72 @@ describe('app channels over RPC command', () => {
     });
     expect(world.peer.calls).toEqual([]);
     expect(snapshot(world)).toEqual(before);
+    const { command: name } = JSON.parse(frame) as { command: string };
+    expect(world.logger.entries).toEqual([warn('command.unknown_connection', { connectionId: 'never-connected', command: name, identifier: CHAT })]);
+  });
+
+  test('unsubscribe: the channel\'s recorded streams are passed to remove (the DynamoDB store deletes them by key: its index may lag)', async () => {
+    const world = await seeded(SUBSCRIBED);
+    const remove = jest.spyOn(world.subscriptions, 'remove');
+    world.peer.answer({ status: 1 });
+    await send(world, unsubscribeCommand(CHAT));
+    expect(remove.mock.calls).toEqual([[CONNECTION_ID, CHAT, CHAT_RECORD.streams]]);
+  });
+
+  test('a call failing: logged with its reason, status and message', async () => {
+    const world = await seeded(SUBSCRIBED);
+    world.peer.answer(rpcError('http_error'));
+    await send(world, messageCommand(CHAT, SPEAK));
+    expect(world.logger.entries).toEqual([
+      expect.objectContaining({ level: 'error', event: 'command.rpc_failed', fields: expect.objectContaining({ connectionId: CONNECTION_ID, command: 'message', identifier: CHAT, reason: 'http_error' }) }),
+    ]);
+  });
+});
+
+/** performAppCommand itself: what history-replay.ts reads of its result for an ext client (a row with a sid). */
+describe('performAppCommand: subscribed, for an ext client\'s history replay', () => {
+  const SID = 'AAAAAAAAAAAAAAAAAAAAAA';
+
+  async function extWorld(channels: Record<string, ChannelRecord>): Promise<RpcWorld> {
+    const world = makeRpcWorld();
+    await putConnection(world, connectionRow({ sid: SID, channels }));
+    return world;
+  }
+
+  const run = (world: RpcWorld, frame: string) => performAppCommand(
+    appDeps(world) as AppChannelDeps, CONNECTION_ID, JSON.parse(frame) as Parameters<typeof performAppCommand>[2],
+  );
+
+  test('subscribe confirmed: the channel\'s streams, not closed', async () => {
+    const world = await extWorld({});
+    world.peer.answer({ status: 1, streams: ['chat:lobby'], transmissions: [APP_CONFIRM] });
+    expect(await run(world, subscribeCommand(CHAT))).toEqual({ transmissions: [APP_CONFIRM], close: false, subscribed: { streams: ['chat:lobby'] } });
+  });
+
+  test('message: no subscribed', async () => {
+    const world = await extWorld({ [CHAT]: { state: {}, streams: ['chat:lobby'] } });
+    world.peer.answer({ status: 1, streams: ['chat:hall'] });
+    expect(await run(world, messageCommand(CHAT, SPEAK))).toStrictEqual({ transmissions: [], close: false });
+  });
+
+  test('subscribe answered after the connection was removed: no subscribed, and the state not kept is logged', async () => {
+    const world = await extWorld({});
+    world.peer.answer(async () => {
+      await world.connections.delete(CONNECTION_ID);
+      return { status: 1, streams: ['chat:lobby'], transmissions: [APP_CONFIRM] };
+    });
+    expect(await run(world, subscribeCommand(CHAT))).toStrictEqual({ transmissions: [APP_CONFIRM], close: false });
+    expect(world.logger.entries).toEqual([info('command.state_not_kept', { connectionId: CONNECTION_ID, identifier: CHAT, outcome: 'connection_gone' })]);
+  });
+
+  test('subscribe rejected after the connection was removed: only the rejection is logged (an empty cstate is no state to keep: no write)', async () => {
+    const world = await extWorld({});
+    world.peer.answer(async () => {
+      await world.connections.delete(CONNECTION_ID);
+      return { status: 2, env: { cstate: {} } };
+    });
+    await run(world, subscribeCommand(CHAT));
+    expect(world.logger.events()).toEqual(['subscribe.rejected']);
   });
 });
 
