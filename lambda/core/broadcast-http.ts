@@ -1,6 +1,7 @@
 import { deliverBroadcast, DeliverBroadcastDeps, DeliverBroadcastResult } from './broadcast';
-import { authorizeBroadcast, parseBroadcastRequest, RemoteCommand } from './broadcast-request';
+import { parseBroadcastRequest, RemoteCommand } from './broadcast-request';
 import { CableConfig } from './config';
+import { jsonReply, refuseUnauthorized } from './http-reply';
 import { Broadcast } from './ports';
 import { handlePresenceHttp, isPresencePath } from './presence-http';
 import { remoteDisconnect } from './remote-disconnect';
@@ -51,22 +52,17 @@ export interface BroadcastHttpDeps extends DeliverBroadcastDeps {
 export async function handleBroadcastHttp(deps: BroadcastHttpDeps, request: BroadcastHttpRequest): Promise<BroadcastHttpResponse> {
   // anycable-go's presence API, on the same endpoint and key (presence-http.ts).
   if (isPresencePath(request.path)) return handlePresenceHttp(deps, request);
-  if (request.path !== BROADCAST_PATH) return respond(404, { message: `no route for ${request.method} ${request.path}` });
+  if (request.path !== BROADCAST_PATH) return jsonReply(404, { message: `no route for ${request.method} ${request.path}` });
   if (request.method !== 'POST') {
-    return respond(405, { message: `${request.method} is not allowed: broadcast with POST ${BROADCAST_PATH}` }, { Allow: 'POST' });
+    return jsonReply(405, { message: `${request.method} is not allowed: broadcast with POST ${BROADCAST_PATH}` }, { Allow: 'POST' });
   }
-  if (!deps.publicBroadcasts) {
-    const auth = authorizeBroadcast(header(request.headers, 'authorization'), deps.config.broadcastKey);
-    if (!auth.ok) {
-      deps.logger.warn('broadcast.unauthorized', { reason: auth.reason });
-      return respond(401, { message: auth.reason }, { 'WWW-Authenticate': 'Bearer realm="cdk-cable broadcast"' });
-    }
-  }
+  const unauthorized = refuseUnauthorized(deps, request, 'broadcast.unauthorized');
+  if (unauthorized) return unauthorized;
   const parsed = parseBroadcastRequest(request.body);
   switch (parsed.kind) {
     case 'invalid':
       deps.logger.warn('broadcast.invalid', { status: parsed.status, message: parsed.message, bytes: Buffer.byteLength(request.body) });
-      return respond(parsed.status, { message: parsed.message });
+      return jsonReply(parsed.status, { message: parsed.message });
     case 'command':
       return runCommand(deps, parsed.command);
     case 'broadcasts':
@@ -76,10 +72,10 @@ export async function handleBroadcastHttp(deps: BroadcastHttpDeps, request: Broa
 
 async function runCommand(deps: BroadcastHttpDeps, command: RemoteCommand): Promise<BroadcastHttpResponse> {
   try {
-    return respond(201, { command: command.command, ...await remoteDisconnect(deps, command) });
+    return jsonReply(201, { command: command.command, ...await remoteDisconnect(deps, command) });
   } catch (error) {
     deps.logger.error('remote_disconnect.failed_lookup', { error });
-    return respond(500, { message: 'the connections to disconnect could not be looked up; see the logs' });
+    return jsonReply(500, { message: 'the connections to disconnect could not be looked up; see the logs' });
   }
 }
 
@@ -111,16 +107,7 @@ async function deliverAll(deps: BroadcastHttpDeps, broadcasts: readonly Broadcas
   }
   if (totals.errors > 0 || totals.failedShards > 0) {
     const message = `${totals.errors} of ${totals.broadcasts} broadcasts failed and ${totals.failedShards} shards could not be dispatched; see the logs`;
-    return respond(500, { message, ...totals });
+    return jsonReply(500, { message, ...totals });
   }
-  return respond(201, totals);
-}
-
-function header(headers: BroadcastHttpRequest['headers'], name: string): string | undefined {
-  const key = Object.keys(headers).find((candidate) => candidate.toLowerCase() === name);
-  return key === undefined ? undefined : headers[key];
-}
-
-function respond(status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): BroadcastHttpResponse {
-  return { status, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...headers } };
+  return jsonReply(201, totals);
 }

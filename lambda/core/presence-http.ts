@@ -1,5 +1,5 @@
 import type { BroadcastHttpDeps, BroadcastHttpRequest, BroadcastHttpResponse } from './broadcast-http';
-import { authorizeBroadcast } from './broadcast-request';
+import { jsonReply, refuseUnauthorized } from './http-reply';
 import { PresenceRecord } from './presence';
 
 /**
@@ -34,23 +34,18 @@ export function isPresencePath(path: string): boolean {
  * derived from the secret with "api-cable").
  */
 export async function handlePresenceHttp(deps: PresenceHttpDeps, request: BroadcastHttpRequest): Promise<BroadcastHttpResponse> {
-  if (request.method !== 'GET') return respond(422, { message: `${request.method} is not allowed: read presence with GET ${PRESENCE_API_PREFIX}<stream>/users` });
-  if (!deps.publicBroadcasts) {
-    const auth = authorizeBroadcast(header(request.headers, 'authorization'), deps.config.broadcastKey);
-    if (!auth.ok) {
-      deps.logger.warn('presence_api.unauthorized', { reason: auth.reason });
-      return respond(401, { message: auth.reason }, { 'WWW-Authenticate': 'Bearer realm="cdk-cable broadcast"' });
-    }
-  }
+  if (request.method !== 'GET') return jsonReply(422, { message: `${request.method} is not allowed: read presence with GET ${PRESENCE_API_PREFIX}<stream>/users` });
+  const unauthorized = refuseUnauthorized(deps, request, 'presence_api.unauthorized');
+  if (unauthorized) return unauthorized;
   const stream = streamOf(request.path);
-  if (stream === undefined) return respond(404, { message: `no route for GET ${request.path}: read presence with GET ${PRESENCE_API_PREFIX}<stream>/users` });
-  if (!deps.presence) return respond(501, { message: 'presence is not available here' });
+  if (stream === undefined) return jsonReply(404, { message: `no route for GET ${request.path}: read presence with GET ${PRESENCE_API_PREFIX}<stream>/users` });
+  if (!deps.presence) return jsonReply(501, { message: 'presence is not available here' });
   let records: PresenceRecord[];
   try {
     records = await deps.presence.info(stream, deps.clock.now());
   } catch (error) {
     deps.logger.error('presence_api.failed', { stream: stream.slice(0, 100), error });
-    return respond(500, { message: 'the presence set could not be read; see the logs' });
+    return jsonReply(500, { message: 'the presence set could not be read; see the logs' });
   }
   return { status: 200, body: presenceInfoBody(records), headers: { 'Content-Type': 'application/json' } };
 }
@@ -84,13 +79,4 @@ export function presenceInfoBody(records: readonly PresenceRecord[], maxBytes = 
     parts.push(part);
   }
   return parts.length === 0 ? `${head}}` : `${head},"records":[${parts.join(',')}]}`;
-}
-
-function header(headers: BroadcastHttpRequest['headers'], name: string): string | undefined {
-  const key = Object.keys(headers).find((candidate) => candidate.toLowerCase() === name);
-  return key === undefined ? undefined : headers[key];
-}
-
-function respond(status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): BroadcastHttpResponse {
-  return { status, body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...headers } };
 }
