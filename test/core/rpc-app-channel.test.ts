@@ -217,6 +217,20 @@ const CASES: AppCase[] = [
     logs: [],
   },
   {
+    // anycable-go node.go `Perform`: only ERROR (or no reply) is a failure; any other reply, FAILURE
+    // included, goes to handleCommandReply like SUCCESS. A reject_subscription belongs to subscribe only.
+    name: 'message: FAILURE is applied like SUCCESS (frames, streams, state) and adds no reject_subscription',
+    channels: SUBSCRIBED,
+    frame: messageCommand(CHAT, SPEAK),
+    rpc: {
+      request: command('message', { data: SPEAK, env: CHAT_ENV }),
+      answer: { status: 2, error_msg: 'not allowed', streams: ['chat:lobby:extra'], transmissions: [APP_MESSAGE], env: { istate: { typing: 'true' } } },
+    },
+    result: out([APP_MESSAGE]),
+    after: { ...SUBSCRIBED, [CHAT]: { state: { typing: 'true', draft: '"hi"' }, streams: [...CHAT_RECORD.streams, 'chat:lobby:extra'] } },
+    logs: [],
+  },
+  {
     name: 'message: istate merges into that channel\'s state (an empty value deletes) and cstate into the connection\'s',
     channels: SUBSCRIBED,
     frame: messageCommand(CHAT, SPEAK),
@@ -439,6 +453,15 @@ describe('app channels over RPC command', () => {
     world.peer.answer({ status: 1 });
     await send(world, unsubscribeCommand(CHAT));
     expect(remove.mock.calls).toEqual([[CONNECTION_ID, CHAT, CHAT_RECORD.streams]]);
+  });
+
+  test('an ERROR answer: logged with the app\'s error message', async () => {
+    const world = await seeded(SUBSCRIBED);
+    world.peer.answer({ status: 0, error_msg: 'boom' });
+    await send(world, messageCommand(CHAT, SPEAK));
+    expect(world.logger.entries).toEqual([
+      { level: 'error', event: 'command.rpc_error', fields: { connectionId: CONNECTION_ID, command: 'message', identifier: CHAT, errorMsg: 'boom' } },
+    ]);
   });
 
   test('a call failing: logged with its reason, status and message', async () => {
