@@ -1,6 +1,6 @@
 import { CableConfig } from './config';
 import { Clock, ConnectionRecord, ConnectionStore, Logger, ShardDispatcher } from './ports';
-import { announcePresence, parseMember, PRESENCE_STREAM_STATE, PresenceStore, presenceSessionKey } from './presence';
+import { joinPresence, leavePresence, parseMember, PRESENCE_STREAM_STATE, PresenceStore, presenceSessionKey } from './presence';
 import { RpcPresence } from './rpc-protocol';
 
 export interface AppPresenceDeps {
@@ -43,23 +43,19 @@ export async function applyAppPresence(
   // `$p` is no Object.prototype key: a plain read cannot find an inherited one.
   const stream = state[PRESENCE_STREAM_STATE];
   if (!stream) return refused('no_presence_stream');
-  const sessionKey = presenceSessionKey(record);
-  const nowMs = deps.clock.now();
+  const stores = { presence: deps.presence, shards: deps.shards };
   try {
     if (presence.type === 'leave') {
-      const left = await deps.presence.leave(sessionKey, identifier, nowMs);
-      if (left?.last) await announcePresence(deps.shards, left.stream, { type: 'leave', id: left.id });
+      await leavePresence(stores, presenceSessionKey(record), identifier, deps.clock.now());
       return;
     }
     if (presence.type !== 'join') return refused('unknown_presence_type');
     const member = parseMember({ id: presence.id, info: decodeInfo(presence.info) });
     if (typeof member === 'string') return refused(member);
-    // As a client's join (presence.ts): without the mark, a gone connection's presence would never expire with a leave.
-    if (!record.presenceJoined) await deps.connections.markPresence(connectionId);
-    const expiresAt = Math.floor(nowMs / 1000) + deps.config.ttlSeconds;
-    const joined = await deps.presence.join({ stream, sessionKey, identifier, connectionId, ...member }, nowMs, expiresAt);
+    const joined = await joinPresence({ ...deps, ...stores }, record, stream, identifier, member);
     if (joined === 'id_mismatch') return refused('presence_id_mismatch');
-    if (joined === 'joined') await announcePresence(deps.shards, stream, { type: 'join', id: member.id, ...(member.info !== undefined ? { info: JSON.parse(member.info) } : {}) });
+    // Already after the reply's frames (app-channel.ts runs this as `afterSent`).
+    await joined.announce?.();
   } catch (error) {
     deps.logger.error('command.presence_failed', { ...fields, error });
   }

@@ -101,7 +101,7 @@ async function dispatch(deps: MessageDeps, connectionId: string, command: Client
 /**
  * Presence around subscriptions, as anycable-go's node.go does: a confirmed `subscribe` with a
  * `presence` field joins (`@anycable/core` sends one when it resubscribes a channel it had
- * joined), an `unsubscribe` leaves at once.
+ * joined), its `join` announced once the confirm is sent; an `unsubscribe` leaves at once.
  */
 async function afterCommand(deps: MessageDeps, connectionId: string, command: ClientCommand, result: MessageResult): Promise<MessageResult> {
   if (result.close || !deps.presence) return result;
@@ -111,7 +111,10 @@ async function afterCommand(deps: MessageDeps, connectionId: string, command: Cl
   }
   if (command.command !== 'subscribe' || command.presence === undefined || !confirmed(result, command.identifier)) return result;
   const joined = await presenceCommand(deps, connectionId, 'join', command.identifier, command.presence);
-  return { ...result, frames: [...result.frames, ...joined.frames], close: joined.close };
+  // The join is announced after the confirm is sent, and after a history replay's release.
+  const steps = [result.afterSent, joined.afterSent].filter((step) => step !== undefined);
+  const afterSent = steps.length > 0 ? { afterSent: async () => { for (const step of steps) await step(); } } : {};
+  return { ...result, frames: [...result.frames, ...joined.frames], close: joined.close, ...afterSent };
 }
 
 function confirmed(result: MessageResult, identifier: string): boolean {

@@ -1,5 +1,5 @@
 import { Clock, Logger, ShardDispatcher } from './ports';
-import { announcePresence, PresenceLeft } from './presence';
+import { announceLeave, PresenceLeft } from './presence';
 
 /**
  * A gone connection's presence on one stream, due to expire: written by `PresenceStore.finish`
@@ -62,7 +62,7 @@ export async function sweepPresence(deps: PresenceSweepDeps): Promise<number> {
     try {
       const left = await store.expire(expiry, nowMs);
       if (!left?.last) continue;
-      await announcePresence(shards, left.stream, { type: 'leave', id: left.id });
+      await announceLeave(shards, left);
       announced++;
     } catch (error) {
       deps.logger.error('presence.expire_failed', { stream: expiry.stream.slice(0, 100), error });

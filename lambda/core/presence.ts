@@ -101,7 +101,7 @@ export function presenceSessionKey(record: Pick<ConnectionRecord, 'connectionId'
  */
 export async function presenceCommand(
   deps: PresenceDeps, connectionId: string, command: 'join' | 'leave' | 'presence', identifier: string, presence: unknown,
-): Promise<InvalidFrameOutcome> {
+): Promise<PresenceOutcome> {
   const found = await presenceStream(deps, connectionId, identifier);
   if ('refused' in found) return refuse(deps, connectionId, identifier, found.refused);
   const { stream, record, store, shards } = found;
@@ -109,20 +109,78 @@ export async function presenceCommand(
   const sessionKey = presenceSessionKey(record);
   if (command === 'presence') return { frames: [infoFrame(identifier, await store.info(stream, nowMs))], close: false };
   if (command === 'leave') {
-    const left = await store.leave(sessionKey, identifier, nowMs);
+    const left = await leavePresence({ presence: store, shards }, sessionKey, identifier, nowMs);
     if (!left) return refuse(deps, connectionId, identifier, 'presence_not_joined');
-    if (left.last) await announcePresence(shards, left.stream, { type: 'leave', id: left.id });
     return { frames: [], close: false };
   }
   const member = parseMember(presence);
   if (typeof member === 'string') return refuse(deps, connectionId, identifier, member);
-  // Marks the row: a connection that never joined costs no presence read when it goes (forget-connection.ts).
-  if (!record.presenceJoined) await deps.connections.markPresence(connectionId);
-  const expiresAt = Math.floor(nowMs / 1000) + deps.config.ttlSeconds;
-  const joined = await store.join({ stream, sessionKey, identifier, connectionId, ...member }, nowMs, expiresAt);
+  const joined = await joinPresence({ ...deps, presence: store, shards }, record, stream, identifier, member);
   if (joined === 'id_mismatch') return refuse(deps, connectionId, identifier, 'presence_id_mismatch');
-  if (joined === 'joined') await announcePresence(shards, stream, { type: 'join', id: member.id, ...(member.info !== undefined ? { info: JSON.parse(member.info) } : {}) });
-  return { frames: [], close: false };
+  return { frames: [], close: false, ...(joined.announce ? { afterSent: joined.announce } : {}) };
+}
+
+/** A presence command's outcome; a join's announcement runs once the reply's frames are sent. */
+export type PresenceOutcome = InvalidFrameOutcome & { readonly afterSent?: () => Promise<void> };
+
+/** A presence id with its `info`, JSON-encoded (parseMember). */
+export type PresenceMember = { readonly id: string; readonly info?: string };
+
+/** What joinPresence needs. */
+export interface JoinDeps {
+  readonly presence: PresenceStore;
+  readonly shards: ShardDispatcher;
+  readonly connections: Pick<ConnectionStore, 'markPresence'>;
+  readonly config: Pick<CableConfig, 'ttlSeconds'>;
+  readonly clock: Clock;
+}
+
+/**
+ * One session joins `stream` under `member`, for a client's `join` (or `subscribe` with
+ * `presence`) and for the app's RPC reply alike (app-presence.ts). The connection's row is marked
+ * at its first join: forget-connection.ts reads presence only for marked rows, so without the mark
+ * a gone connection's presence would never expire with a leave. When the id is new on the stream,
+ * `announce` sends its `join`: the caller runs it once the reply's frames are out, because in AWS
+ * the announcement is a fan-out racing the handler's own post, and `@anycable/core` drops a
+ * channel's messages until its `confirm_subscription` arrives.
+ */
+export async function joinPresence(
+  deps: JoinDeps,
+  record: ConnectionRecord,
+  stream: string,
+  identifier: string,
+  member: PresenceMember,
+): Promise<'id_mismatch' | { readonly announce?: () => Promise<void> }> {
+  const { connectionId } = record;
+  if (!record.presenceJoined) await deps.connections.markPresence(connectionId);
+  const nowMs = deps.clock.now();
+  const expiresAt = Math.floor(nowMs / 1000) + deps.config.ttlSeconds;
+  const joined = await deps.presence.join({ stream, sessionKey: presenceSessionKey(record), identifier, connectionId, ...member }, nowMs, expiresAt);
+  if (joined === 'id_mismatch') return joined;
+  if (joined !== 'joined') return {};
+  const event = { type: 'join', id: member.id, ...(member.info !== undefined ? { info: JSON.parse(member.info) } : {}) };
+  return { announce: () => announcePresence(deps.shards, stream, event) };
+}
+
+/**
+ * The session's presence on `identifier` goes, and its `leave` is announced when it held the
+ * id's last session; undefined when it had none. A client's `leave` and `unsubscribe`, the app's
+ * RPC reply (app-presence.ts).
+ */
+export async function leavePresence(
+  deps: { readonly presence: PresenceStore; readonly shards: ShardDispatcher },
+  sessionKey: string,
+  identifier: string,
+  nowMs: number,
+): Promise<PresenceLeft | undefined> {
+  const left = await deps.presence.leave(sessionKey, identifier, nowMs);
+  if (left?.last) await announceLeave(deps.shards, left);
+  return left;
+}
+
+/** The `leave` of an id whose last session went (leavePresence, and the TTL's sweep: presence-expiry.ts). */
+export async function announceLeave(shards: ShardDispatcher, left: PresenceLeft): Promise<void> {
+  await announcePresence(shards, left.stream, { type: 'leave', id: left.id });
 }
 
 /**
@@ -135,12 +193,11 @@ export async function leaveOnUnsubscribe(deps: PresenceDeps, connectionId: strin
   if (isBuiltInChannel(identifier) && !mayHavePresence(deps.config, identifier)) return;
   const record = await deps.connections.get(connectionId);
   if (!record) return;
-  const left = await deps.presence.leave(presenceSessionKey(record), identifier, deps.clock.now());
-  if (left?.last) await announcePresence(deps.shards, left.stream, { type: 'leave', id: left.id });
+  await leavePresence({ presence: deps.presence, shards: deps.shards }, presenceSessionKey(record), identifier, deps.clock.now());
 }
 
 /** The `presence` field of a `join` (or `subscribe`): an id, a JSON info within the bounds. */
-export function parseMember(presence: unknown): { id: string; info?: string } | string {
+export function parseMember(presence: unknown): PresenceMember | string {
   if (typeof presence !== 'object' || presence === null || Array.isArray(presence)) return 'presence_missing';
   const { id, info } = presence as Record<string, unknown>;
   if (typeof id !== 'string' || id.length === 0) return 'presence_id_missing';
@@ -170,8 +227,8 @@ export function infoFrame(identifier: string, records: readonly PresenceRecord[]
   return head;
 }
 
-/** A join or leave event to every subscriber of `stream`, each under its own identifier (presence-expiry.ts and app-presence.ts announce so too). */
-export async function announcePresence(shards: ShardDispatcher, stream: string, event: Record<string, unknown>): Promise<void> {
+/** A join or leave event to every subscriber of `stream`, each under its own identifier. */
+async function announcePresence(shards: ShardDispatcher, stream: string, event: Record<string, unknown>): Promise<void> {
   // Transient: never in the stream's history, no offset (anycable-go: `Meta.Transient`, `BroadcastType: "presence"`).
   await shards.dispatch({ broadcast: { stream, data: JSON.stringify(event), transient: true, broadcastType: 'presence' } });
 }

@@ -11,6 +11,7 @@ import { infoFrame, MAX_PRESENCE_ID_BYTES, MAX_PRESENCE_INFO_BYTES, presenceComm
 import { byteLength, disconnect, MAX_MESSAGE_BYTES } from '../../lambda/core/protocol';
 import { RpcClient } from '../../lambda/core/rpc-client';
 import { signStream } from '../../lambda/core/signed-stream';
+import { makeMessageHandler } from '../../lambda/handlers/message-handler';
 import { LocalShardDispatcher } from '../../lambda/local/local-shard-dispatcher';
 
 const EXT = 'actioncable-v1-ext-json';
@@ -50,7 +51,9 @@ const leave = (identifier: string) => JSON.stringify({ command: 'leave', identif
 const info = (identifier: string) => JSON.stringify({ command: 'presence', identifier, data: {} });
 
 async function run(world: PresenceWorld, body: string, connectionId = CONNECTION_ID): Promise<MessageResult> {
-  const result = await send(world, body, connectionId);
+  const { afterSent, ...result } = await send(world, body, connectionId);
+  // What the message handler does once the frames are sent: a join is announced then.
+  await afterSent?.();
   await world.shards.drain();
   return result;
 }
@@ -125,6 +128,29 @@ describe('presence: $pubsub public streams', () => {
     expect(result.frames).toEqual([{ type: 'confirm_subscription', identifier: PUBLIC }]);
     await run(world, JSON.stringify({ command: 'unsubscribe', identifier: PUBLIC }));
     expect(events(world, OTHER_CONNECTION_ID)[OTHER_CONNECTION_ID]).toEqual([joinEvent(PUBLIC, 'u1'), leaveEvent(PUBLIC, 'u1')]);
+  });
+
+  test('presence: through the $default handler, a subscribe with a presence field announces its join only after its confirm is sent', async () => {
+    const world = presenceWorld();
+    await open(world, CONNECTION_ID);
+    // In AWS the announcement is a fan-out Lambda racing the handler's own post of the confirm, and
+    // @anycable/core drops a channel's messages until its confirm_subscription arrives: the join
+    // must not even be dispatched before the confirm is out.
+    const order: string[] = [];
+    const post = world.transport.send.bind(world.transport);
+    world.transport.send = async (id, text) => (order.push(`send ${(JSON.parse(text) as { type?: string }).type}`), post(id, text));
+    const dispatch = world.shards.dispatch.bind(world.shards);
+    world.shards.dispatch = async (shard) => (order.push(`dispatch ${shard.broadcast.broadcastType}`), dispatch(shard));
+
+    const body = JSON.stringify({ command: 'subscribe', identifier: PUBLIC, presence: { id: 'u1' } });
+    await makeMessageHandler(async () => world)({
+      requestContext: { connectionId: CONNECTION_ID, routeKey: '$default', eventType: 'MESSAGE', stage: 'prod', domainName: 'cable.example.com' },
+      body,
+    });
+    await world.shards.drain();
+
+    expect(order).toEqual(['send confirm_subscription', 'dispatch presence', 'send presence']);
+    expect(events(world, CONNECTION_ID)[CONNECTION_ID]).toEqual([joinEvent(PUBLIC, 'u1')]);
   });
 
   test('presence: a disconnected session stays for the presence TTL (no leave at once), then is gone from info', async () => {
