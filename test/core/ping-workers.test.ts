@@ -6,7 +6,7 @@ import { PingLauncher } from '../../lambda/core/ping-coordination';
 import { PingInvocationDeps, runPingInvocation } from '../../lambda/core/ping-invocation';
 import { covers, ensurePinger, PingKeepalive } from '../../lambda/core/ping-lease';
 import { runPingPeriod } from '../../lambda/core/ping-schedule';
-import { PingInvocationEvent, pingWorkerCount, roundLagMs, scanShare, workerRate } from '../../lambda/core/ping-workers';
+import { isUnderstaffed, PingInvocationEvent, pingWorkerCount, roundLagMs, scanShare, workerRate } from '../../lambda/core/ping-workers';
 import { Transport } from '../../lambda/core/ports';
 import { MAX_PING_WORKERS, pingPostsPerSecondPerInvocation } from '../../src/contract/defaults';
 
@@ -61,8 +61,36 @@ describe('ping workers: sizing', () => {
     expect(read.flatMap((share) => share.segments).sort((a, b) => a - b)).toEqual(Array.from({ length: workers * 4 }, (_, i) => i));
   });
 
-  test('scanShare: a worker outside 0 … workers-1 is refused', () => {
-    expect(() => scanShare(3, 3, 4)).toThrow(/worker must be an integer from 0 to workers - 1, got 3 of 3/);
+  test.each([
+    ['past the last', 3, 3],
+    ['negative', -1, 3],
+    ['not an integer', 0.5, 3],
+    ['of a fractional count', 0, 1.5],
+    ['of no workers', 0, 0],
+  ])('scanShare: a worker %s (%p of %p) is refused', (_, worker, workers) => {
+    expect(() => scanShare(worker, workers, 4)).toThrow(`worker must be an integer from 0 to workers - 1, got ${worker} of ${workers}`);
+  });
+
+  test.each([
+    ['no rate to plan with (0 posts/s)', 10_000, { ...AT_256_MB, postsPerSecondPerWorker: 0 }],
+    ['a count that is not a number', NaN, AT_256_MB],
+    ['pings off (no tick)', 10_000, { ...AT_256_MB, tickSeconds: Number.POSITIVE_INFINITY }],
+    ['a tick that is not a number', 10_000, { ...AT_256_MB, tickSeconds: NaN }],
+  ])('pingWorkerCount: %s sizes one invocation', (_, connections, sizing) => {
+    expect(pingWorkerCount(connections, sizing)).toBe(1);
+  });
+
+  // At 256 MB one worker plans 560 posts/s: 1,680 connections at a 3 s tick.
+  test.each([
+    ['10,000 connections for 1 worker: 6 needed', 10_000, 1, AT_256_MB, true],
+    ['3,000 connections for 1 worker: 1,000/s, over 1.5 × 560/s', 3_000, 1, AT_256_MB, true],
+    ['2,000 connections for 1 worker: 2 needed, but within 1.5 × its plan', 2_000, 1, AT_256_MB, false],
+    ['3,600 connections for 2 workers: 3 needed, but within 1.5 × their plan', 3_600, 2, AT_256_MB, false],
+    ['10,000 connections for the 6 workers they need', 10_000, 6, AT_256_MB, false],
+    ['1,000,000 connections for the 9 workers maxPingsPerSecond can use', 1_000_000, 9, AT_256_MB, false],
+    ['exactly 1.5 × the plan (1,200/s for 800/s planned)', 1_200, 1, { postsPerSecondPerWorker: 1000, maxPerSecond: 5000, tickSeconds: 1 }, false],
+  ])('isUnderstaffed: %s', (_, connections, workers, sizing, expected) => {
+    expect(isUnderstaffed(connections, workers, sizing)).toBe(expected);
   });
 
   test('pingRound with shares: three workers ping each of 200 connections exactly once', async () => {
