@@ -392,6 +392,67 @@ describe('runPingPeriod', () => {
     expect(windows(world, START_MS)).toEqual([[0, 60]]);
   });
 
+  test('a round that overruns by more than a tick: the ticks it missed fold into the next round, counted and logged (ping.behind)', async () => {
+    const clock = new VirtualClock();
+    const world = pingWorld({ clock });
+    const start = START_MS;
+    for (const id of ['a', 'b']) await world.connections.put(connection(id, start - 1_500));
+    // Round 1 (tick 3 s) takes until 10.5 s: tick 6 s is 4.5 s late and tick 9 s has passed too.
+    const afterRound = async (_round: PingRoundResult, index: number) => {
+      if (index === 1) clock.advance(7_500);
+      return true;
+    };
+    const result = await runPingPeriod(world.deps, { start, afterRound });
+    expect(result).toMatchObject({ rounds: 19, lateTicks: 1, connections: 2 });
+    expect(windows(world, start).slice(0, 4)).toEqual([[0, 3], [3, 6], [6, 12], [12, 15]]);
+    expect(world.logger.entries.filter((e) => e.event === 'ping.behind')).toEqual([
+      { level: 'warn', event: 'ping.behind', fields: { lateTicks: 1, tickMs: 3_000, lagMs: 4_500 } },
+    ]);
+  });
+
+  test('on time: no tick is late and nothing is logged as behind', async () => {
+    const world = pingWorld({ clock: new VirtualClock() });
+    const result = await runPingPeriod(world.deps, { start: START_MS });
+    expect(result.lateTicks).toBe(0);
+    expect(world.logger.events()).not.toContain('ping.behind');
+  });
+
+  test('resumed: the ticks past when $connect started the pinger are not late, but a later overrun is', async () => {
+    const clock = new VirtualClock();
+    const world = pingWorld({ clock });
+    clock.advance(10_500);
+    const afterRound = async (_round: PingRoundResult, index: number) => {
+      if (index === 1) clock.advance(7_500);
+      return true;
+    };
+    const result = await runPingPeriod(world.deps, { start: START_MS, resumed: true, afterRound });
+    // Round 0 at 10.5 s covers (0, 12 s]; round 1 at 12 s takes until 19.5 s, past tick 18 s.
+    expect(windows(world, START_MS).slice(0, 3)).toEqual([[0, 12], [12, 15], [15, 21]]);
+    expect(result.lateTicks).toBe(1);
+    expect(world.logger.events().filter((e) => e === 'ping.behind')).toHaveLength(1);
+  });
+
+  test('maxPerSecond: the period\'s own ceiling holds its posts, in place of ping.maxPerSecond', async () => {
+    const clock = new VirtualClock();
+    const world = pingWorld({ clock, settings: { delivery: { concurrency: 16 } } });
+    for (let i = 0; i < 30; i++) await world.connections.put(connection(`c${i}`, START_MS - 1_500));
+    await runPingPeriod(world.deps, { start: START_MS, periodMs: 3_000, maxPerSecond: 10 });
+    const times = world.recorder.calls.map((c) => c.at);
+    expect(times).toHaveLength(30);
+    // 10 a second with a burst of 1 (RateLimiter): the 30th post no sooner than 2.9 s after the first.
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(2_900);
+  });
+
+  test.each([0, -60_000, 1.5, Number.NaN])('periodMs %p: refused, it must be a positive integer', async (periodMs) => {
+    const world = pingWorld({ clock: new VirtualClock() });
+    await expect(runPingPeriod(world.deps, { start: START_MS, periodMs })).rejects.toThrow(`periodMs must be a positive integer, got ${periodMs}`);
+  });
+
+  test('periodMs 1: the smallest period runs one round', async () => {
+    const world = pingWorld({ clock: new VirtualClock() });
+    expect(await runPingPeriod(world.deps, { start: START_MS, periodMs: 1 })).toMatchObject({ rounds: 1 });
+  });
+
   test('stopped: no further round starts', async () => {
     const clock = new VirtualClock();
     const world = pingWorld({ clock });
