@@ -153,6 +153,22 @@ describe('pingRound', () => {
       result: { pinged: 0, gone: 0, notOpen: 1 },
     },
     {
+      name: '410 from a connection exactly as old as the delivery deadline (no longer younger): removed',
+      rows: [['at-deadline', NOW - 30 * S]],
+      settings: { deliveryDeadlineMs: 30_000 },
+      script: { 'at-deadline': 'gone' },
+      frames: {},
+      remaining: [],
+      result: { gone: 1, notOpen: 0 },
+    },
+    {
+      name: 'one worker (delivery.concurrency 1): connections not due are skipped, the round goes on to those due',
+      rows: [['not-due-1', NOW - 31 * S], ['not-due-2', NOW - 32 * S], ['due', NOW - 30 * S], ['due-too', NOW - 3 * S]],
+      settings: { delivery: { concurrency: 1 } },
+      frames: { 'due': [PING], 'due-too': [PING] },
+      result: { connections: 4, pinged: 2 },
+    },
+    {
       name: 'transient errors are retried with backoff; a permanent one fails that connection only',
       rows: [['flaky', NOW - 30 * S], ['broken', NOW - 30 * S], ['ok', NOW - 30 * S]],
       script: { flaky: { transient: 2 }, broken: 'permanent' },
@@ -230,6 +246,36 @@ describe('pingRound', () => {
     await world.connections.put(connection('gone', NOW - 30 * S));
     await pingRound(world.deps, WINDOW);
     expect(world.logger.entries).toEqual([expect.objectContaining({ level: 'info', event: 'ping.round', fields: expect.objectContaining({ pinged: 1, gone: 1 }) })]);
+  });
+
+  test('empty window (now = previousTick): nothing is due, the round still runs', async () => {
+    const world = pingWorld();
+    await world.connections.put(connection('a', NOW - 30 * S));
+    world.clock.advance(NOW - START_MS);
+    expect(await pingRound(world.deps, { previousTick: NOW, now: NOW })).toMatchObject({ connections: 1, pinged: 0 });
+  });
+
+  test('logging: ping.send_failed says what was not sent, the ping or the server_restart disconnect', async () => {
+    const world = pingWorld({ script: { due: 'permanent', old: 'permanent' } });
+    await world.connections.put(connection('due', NOW - 30 * S));
+    await world.connections.put(connection('old', NOW - 7_200 * S));
+    world.clock.advance(NOW - START_MS);
+    await pingRound(world.deps, WINDOW);
+    const what = Object.fromEntries(world.logger.entries.filter((e) => e.event === 'ping.send_failed').map((e) => [e.fields.connectionId, e.fields.what]));
+    expect(what).toEqual({ due: 'ping', old: 'disconnect' });
+  });
+
+  test('max age: a close that fails counts the connection as failed, not expired, and is warned about', async () => {
+    const world = pingWorld();
+    await world.connections.put(connection('old', NOW - 7_200 * S));
+    world.clock.advance(NOW - START_MS);
+    const error = Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+    jest.spyOn(world.recorder, 'close').mockRejectedValue(error);
+    expect(await pingRound(world.deps, WINDOW)).toMatchObject({ expired: 0, failed: 1 });
+    expect(world.logger.at('warn')).toEqual([
+      { level: 'warn', event: 'ping.send_failed', fields: { connectionId: 'old', what: 'close', attempts: 1, error } },
+      expect.objectContaining({ event: 'ping.round', fields: expect.objectContaining({ failed: 1, errors: { ThrottlingException: 1 } }) }),
+    ]);
   });
 
   test('logging: one summary line; per-connection warnings stop at MAX_FAILURE_LOGS', async () => {
