@@ -125,6 +125,11 @@ describe('resolveConfig', () => {
       .toMatchObject({ intervalSeconds: 30, minClientIntervalSeconds: 3 });
   });
 
+  test('ping: the smallest values (1) are accepted', () => {
+    const smallest = { intervalSeconds: 1, minClientIntervalSeconds: 1, maxClientIntervalSeconds: 1, maxPerSecond: 1, segments: 1 };
+    expect(resolveConfig({ ping: smallest }).ping).toEqual({ ...smallest, enabled: true });
+  });
+
   test('ping: intervalSeconds 0 turns pings off, as anycable-go\'s --ping_interval=0; so does enabled: false', () => {
     expect(resolveConfig({ ping: { intervalSeconds: 0 } }).ping.enabled).toBe(false);
     expect(resolveConfig({ ping: { enabled: false } }).ping.enabled).toBe(false);
@@ -175,6 +180,11 @@ describe('resolveConfig', () => {
       name: 'ping.maxClientIntervalSeconds: under the interval is refused',
       settings: { ping: { maxClientIntervalSeconds: 2 } },
       message: 'ping.intervalSeconds (3) must lie between ping.minClientIntervalSeconds (3) and ping.maxClientIntervalSeconds (2)',
+    },
+    {
+      name: 'ping.minClientIntervalSeconds: over the interval is refused',
+      settings: { ping: { intervalSeconds: 3, minClientIntervalSeconds: 5 } },
+      message: 'ping.intervalSeconds (3) must lie between ping.minClientIntervalSeconds (5) and ping.maxClientIntervalSeconds (540)',
     },
     { name: 'ping.maxPerSecond: 0 is refused', settings: { ping: { maxPerSecond: 0 } }, message: 'ping.maxPerSecond must be an integer of at least 1, got 0' },
     { name: 'ping.segments: 0 is refused', settings: { ping: { segments: 0 } }, message: 'ping.segments must be an integer from 1 to 1000, got 0' },

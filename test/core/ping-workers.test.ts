@@ -2,7 +2,7 @@ import { connection, pingWorld, VirtualClock } from './ping-support';
 import { START_MS } from './support';
 import { MemoryPingerState } from '../../lambda/adapters/memory/memory-pinger-state';
 import { pingRound } from '../../lambda/core/ping';
-import { PingLauncher } from '../../lambda/core/ping-coordination';
+import { PingerLease, PingLauncher } from '../../lambda/core/ping-coordination';
 import { PingInvocationDeps, runPingInvocation } from '../../lambda/core/ping-invocation';
 import { covers, ensurePinger, PingKeepalive } from '../../lambda/core/ping-lease';
 import { runPingPeriod } from '../../lambda/core/ping-schedule';
@@ -256,5 +256,53 @@ describe('ping workers: $connect starts an idle pinger', () => {
     expect(covers({ period: MINUTE, phase: 'leased', leasedAt: now - 60_000 }, MINUTE, PERIOD, now)).toBe(false);
     expect(covers({ period: MINUTE - PERIOD, phase: 'running', connections: 3 }, MINUTE, PERIOD, now)).toBe(true);
     expect(covers({ period: MINUTE - PERIOD, phase: 'running', connections: 0 }, MINUTE, PERIOD, now)).toBe(false);
+  });
+
+  test.each<{ name: string; lease: PingerLease }>([
+    { name: 'the period released idle soon after $connect leased it', lease: { period: MINUTE, phase: 'idle', leasedAt: MINUTE } },
+    { name: 'the period before released idle, connections recorded', lease: { period: MINUTE - PERIOD, phase: 'idle', connections: 3 } },
+    { name: 'the period before leased, connections recorded', lease: { period: MINUTE - PERIOD, phase: 'leased', leasedAt: MINUTE - 1_000, connections: 3 } },
+    { name: 'two periods back running with connections', lease: { period: MINUTE - 2 * PERIOD, phase: 'running', connections: 3 } },
+  ])('covers: not when $name', ({ lease }) => {
+    expect(covers(lease, MINUTE, PERIOD, MINUTE + 1_000)).toBe(false);
+  });
+
+  test('lease: a period whose first round already counted its connections costs $connect one read, no write', async () => {
+    const state = new MemoryPingerState();
+    const launcher = new RecordingLauncher();
+    const { clock, logger } = coordinated({ at: MINUTE + 20_000 });
+    await state.claimPeriod(MINUTE, MINUTE);
+    await state.record(MINUTE, 3, 1);
+    const markArrival = jest.spyOn(state, 'markArrival');
+    const takeLease = jest.spyOn(state, 'takeLease');
+    expect(await ensurePinger(keepalive(state, launcher), clock, logger)).toBe('held');
+    expect(markArrival).not.toHaveBeenCalled();
+    expect(takeLease).not.toHaveBeenCalled();
+  });
+
+  test('lease: the pinger $connect starts is logged with its period', async () => {
+    const { clock, logger } = coordinated({ at: MINUTE + 20_000 });
+    expect(await ensurePinger(keepalive(new MemoryPingerState(), new RecordingLauncher()), clock, logger)).toBe('started');
+    expect(logger.entries).toEqual([{ level: 'info', event: 'connect.pinger_started', fields: { period: MINUTE } }]);
+  });
+
+  test('failure: a launch that fails is logged as an error with its period; $connect goes on (failed)', async () => {
+    const state = new MemoryPingerState();
+    const error = new Error('TooManyRequestsException');
+    const failing: PingLauncher = { launch: () => Promise.reject(error) };
+    const { clock, logger } = coordinated({ at: MINUTE + 20_000 });
+    expect(await ensurePinger({ state, launcher: failing, periodMs: PERIOD, token: () => 't1' }, clock, logger)).toBe('failed');
+    expect(logger.entries).toEqual([{ level: 'error', event: 'connect.pinger_start_failed', fields: { period: MINUTE, error } }]);
+  });
+
+  test('failure: a lease that cannot be read is logged as an error; $connect goes on (failed) without starting a pinger', async () => {
+    const state = new MemoryPingerState();
+    const error = new Error('ProvisionedThroughputExceededException');
+    jest.spyOn(state, 'read').mockRejectedValue(error);
+    const launcher = new RecordingLauncher();
+    const { clock, logger } = coordinated({ at: MINUTE + 20_000 });
+    expect(await ensurePinger(keepalive(state, launcher), clock, logger)).toBe('failed');
+    expect(launcher.events).toEqual([]);
+    expect(logger.entries).toEqual([{ level: 'error', event: 'connect.pinger_check_failed', fields: { error } }]);
   });
 });

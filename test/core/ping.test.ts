@@ -153,6 +153,22 @@ describe('pingRound', () => {
       result: { pinged: 0, gone: 0, notOpen: 1 },
     },
     {
+      name: '410 from a connection exactly as old as the delivery deadline (no longer younger): removed',
+      rows: [['at-deadline', NOW - 30 * S]],
+      settings: { deliveryDeadlineMs: 30_000 },
+      script: { 'at-deadline': 'gone' },
+      frames: {},
+      remaining: [],
+      result: { gone: 1, notOpen: 0 },
+    },
+    {
+      name: 'one worker (delivery.concurrency 1): connections not due are skipped, the round goes on to those due',
+      rows: [['not-due-1', NOW - 31 * S], ['not-due-2', NOW - 32 * S], ['due', NOW - 30 * S], ['due-too', NOW - 3 * S]],
+      settings: { delivery: { concurrency: 1 } },
+      frames: { 'due': [PING], 'due-too': [PING] },
+      result: { connections: 4, pinged: 2 },
+    },
+    {
       name: 'transient errors are retried with backoff; a permanent one fails that connection only',
       rows: [['flaky', NOW - 30 * S], ['broken', NOW - 30 * S], ['ok', NOW - 30 * S]],
       script: { flaky: { transient: 2 }, broken: 'permanent' },
@@ -230,6 +246,36 @@ describe('pingRound', () => {
     await world.connections.put(connection('gone', NOW - 30 * S));
     await pingRound(world.deps, WINDOW);
     expect(world.logger.entries).toEqual([expect.objectContaining({ level: 'info', event: 'ping.round', fields: expect.objectContaining({ pinged: 1, gone: 1 }) })]);
+  });
+
+  test('empty window (now = previousTick): nothing is due, the round still runs', async () => {
+    const world = pingWorld();
+    await world.connections.put(connection('a', NOW - 30 * S));
+    world.clock.advance(NOW - START_MS);
+    expect(await pingRound(world.deps, { previousTick: NOW, now: NOW })).toMatchObject({ connections: 1, pinged: 0 });
+  });
+
+  test('logging: ping.send_failed says what was not sent, the ping or the server_restart disconnect', async () => {
+    const world = pingWorld({ script: { due: 'permanent', old: 'permanent' } });
+    await world.connections.put(connection('due', NOW - 30 * S));
+    await world.connections.put(connection('old', NOW - 7_200 * S));
+    world.clock.advance(NOW - START_MS);
+    await pingRound(world.deps, WINDOW);
+    const what = Object.fromEntries(world.logger.entries.filter((e) => e.event === 'ping.send_failed').map((e) => [e.fields.connectionId, e.fields.what]));
+    expect(what).toEqual({ due: 'ping', old: 'disconnect' });
+  });
+
+  test('max age: a close that fails counts the connection as failed, not expired, and is warned about', async () => {
+    const world = pingWorld();
+    await world.connections.put(connection('old', NOW - 7_200 * S));
+    world.clock.advance(NOW - START_MS);
+    const error = Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+    jest.spyOn(world.recorder, 'close').mockRejectedValue(error);
+    expect(await pingRound(world.deps, WINDOW)).toMatchObject({ expired: 0, failed: 1 });
+    expect(world.logger.at('warn')).toEqual([
+      { level: 'warn', event: 'ping.send_failed', fields: { connectionId: 'old', what: 'close', attempts: 1, error } },
+      expect.objectContaining({ event: 'ping.round', fields: expect.objectContaining({ failed: 1, errors: { ThrottlingException: 1 } }) }),
+    ]);
   });
 
   test('logging: one summary line; per-connection warnings stop at MAX_FAILURE_LOGS', async () => {
@@ -390,6 +436,67 @@ describe('runPingPeriod', () => {
     const result = await runPingPeriod(world.deps, { start: START_MS });
     expect(result.rounds).toBe(1);
     expect(windows(world, START_MS)).toEqual([[0, 60]]);
+  });
+
+  test('a round that overruns by more than a tick: the ticks it missed fold into the next round, counted and logged (ping.behind)', async () => {
+    const clock = new VirtualClock();
+    const world = pingWorld({ clock });
+    const start = START_MS;
+    for (const id of ['a', 'b']) await world.connections.put(connection(id, start - 1_500));
+    // Round 1 (tick 3 s) takes until 10.5 s: tick 6 s is 4.5 s late and tick 9 s has passed too.
+    const afterRound = async (_round: PingRoundResult, index: number) => {
+      if (index === 1) clock.advance(7_500);
+      return true;
+    };
+    const result = await runPingPeriod(world.deps, { start, afterRound });
+    expect(result).toMatchObject({ rounds: 19, lateTicks: 1, connections: 2 });
+    expect(windows(world, start).slice(0, 4)).toEqual([[0, 3], [3, 6], [6, 12], [12, 15]]);
+    expect(world.logger.entries.filter((e) => e.event === 'ping.behind')).toEqual([
+      { level: 'warn', event: 'ping.behind', fields: { lateTicks: 1, tickMs: 3_000, lagMs: 4_500 } },
+    ]);
+  });
+
+  test('on time: no tick is late and nothing is logged as behind', async () => {
+    const world = pingWorld({ clock: new VirtualClock() });
+    const result = await runPingPeriod(world.deps, { start: START_MS });
+    expect(result.lateTicks).toBe(0);
+    expect(world.logger.events()).not.toContain('ping.behind');
+  });
+
+  test('resumed: the ticks past when $connect started the pinger are not late, but a later overrun is', async () => {
+    const clock = new VirtualClock();
+    const world = pingWorld({ clock });
+    clock.advance(10_500);
+    const afterRound = async (_round: PingRoundResult, index: number) => {
+      if (index === 1) clock.advance(7_500);
+      return true;
+    };
+    const result = await runPingPeriod(world.deps, { start: START_MS, resumed: true, afterRound });
+    // Round 0 at 10.5 s covers (0, 12 s]; round 1 at 12 s takes until 19.5 s, past tick 18 s.
+    expect(windows(world, START_MS).slice(0, 3)).toEqual([[0, 12], [12, 15], [15, 21]]);
+    expect(result.lateTicks).toBe(1);
+    expect(world.logger.events().filter((e) => e === 'ping.behind')).toHaveLength(1);
+  });
+
+  test('maxPerSecond: the period\'s own ceiling holds its posts, in place of ping.maxPerSecond', async () => {
+    const clock = new VirtualClock();
+    const world = pingWorld({ clock, settings: { delivery: { concurrency: 16 } } });
+    for (let i = 0; i < 30; i++) await world.connections.put(connection(`c${i}`, START_MS - 1_500));
+    await runPingPeriod(world.deps, { start: START_MS, periodMs: 3_000, maxPerSecond: 10 });
+    const times = world.recorder.calls.map((c) => c.at);
+    expect(times).toHaveLength(30);
+    // 10 a second with a burst of 1 (RateLimiter): the 30th post no sooner than 2.9 s after the first.
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(2_900);
+  });
+
+  test.each([0, -60_000, 1.5, Number.NaN])('periodMs %p: refused, it must be a positive integer', async (periodMs) => {
+    const world = pingWorld({ clock: new VirtualClock() });
+    await expect(runPingPeriod(world.deps, { start: START_MS, periodMs })).rejects.toThrow(`periodMs must be a positive integer, got ${periodMs}`);
+  });
+
+  test('periodMs 1: the smallest period runs one round', async () => {
+    const world = pingWorld({ clock: new VirtualClock() });
+    expect(await runPingPeriod(world.deps, { start: START_MS, periodMs: 1 })).toMatchObject({ rounds: 1 });
   });
 
   test('stopped: no further round starts', async () => {
