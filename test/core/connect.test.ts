@@ -1,5 +1,6 @@
 import { makeRpcWorld } from './rpc-support';
 import { CONNECTION_ID, expectValidFrames, makeWorld, SECRET, START_MS, World } from './support';
+import { MemoryPingerState } from '../../lambda/adapters/memory/memory-pinger-state';
 import { CableSettings } from '../../lambda/core/config';
 import { connect, ConnectResult } from '../../lambda/core/connect';
 import { ConnectRequest } from '../../lambda/core/request';
@@ -206,6 +207,26 @@ describe('connect', () => {
     expect(delivery.deadline).toBe(START_MS + 7_000);
     expect(delivery.frames.map((f) => JSON.parse(f))).toEqual([{ type: 'welcome' }]);
     expectValidFrames(delivery.frames);
+  });
+
+  test.each<{ name: string; rpc: boolean }>([
+    { name: 'with a welcome to schedule', rpc: false },
+    { name: 'with nothing to schedule (the app sent no frame)', rpc: true },
+  ])('connect: returns only once the pinger is started (Lambda freezes whatever is left running): $name', async ({ rpc }) => {
+    const world = makeRpcWorld({ secret: SECRET });
+    world.peer.answer({ status: 1, identifiers: '{"u":1}', transmissions: [] });
+    const launched: unknown[] = [];
+    // The invoke answers on a later turn of the event loop, as a real one does.
+    const launch = (event: unknown) => new Promise<void>((resolve) => setImmediate(() => {
+      launched.push(event);
+      resolve();
+    }));
+    const launcher = { launch };
+    const keepalive = { state: new MemoryPingerState(), launcher, periodMs: 60_000, token: () => 'lease-1' };
+    const { rpc: client, ...deps } = world;
+    await connect({ ...deps, ...(rpc ? { rpc: client } : {}), keepalive }, request({ 'sec-websocket-protocol': 'actioncable-v1-json' }));
+    expect(launched).toHaveLength(1);
+    expect(world.logger.events()).toContain('connect.pinger_started');
   });
 
   test('connect: sends nothing itself (the connection is not open until $connect returns)', async () => {
