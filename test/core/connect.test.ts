@@ -1,5 +1,6 @@
 import { makeRpcWorld } from './rpc-support';
 import { CONNECTION_ID, expectValidFrames, makeWorld, SECRET, START_MS, World } from './support';
+import { MemoryPingerState } from '../../lambda/adapters/memory/memory-pinger-state';
 import { CableSettings } from '../../lambda/core/config';
 import { connect, ConnectResult } from '../../lambda/core/connect';
 import { ConnectRequest } from '../../lambda/core/request';
@@ -147,6 +148,26 @@ describe('connect', () => {
     });
   });
 
+  test.each<{ name: string; url: string; stored: string }>([
+    { name: 'a URL without a query is kept as it is', url: 'wss://cable.example.com/prod', stored: 'wss://cable.example.com/prod' },
+    { name: 'a URL whose only parameter is the JWT loses its "?" too', url: 'wss://cable.example.com/prod?jid=query.jwt.token', stored: 'wss://cable.example.com/prod' },
+    { name: 'the JWT between other parameters goes, the others stay joined by "&"', url: 'wss://cable.example.com/prod?room=lobby&jid=query.jwt.token&pi=30', stored: 'wss://cable.example.com/prod?room=lobby&pi=30' },
+    { name: 'a restore sid goes too (a spent credential)', url: 'wss://cable.example.com/prod?sid=old-session&room=lobby', stored: 'wss://cable.example.com/prod?room=lobby' },
+  ])('connect: with RPC the stored URL (what later calls pass the app) has no credentials: $name', async ({ url, stored }) => {
+    const world = makeRpcWorld({ secret: SECRET });
+    world.peer.answer({ status: 1, identifiers: '{"u":1}', transmissions: ['{"type":"welcome"}'] });
+    await connect(world, { ...request({ 'sec-websocket-protocol': 'actioncable-v1-json' }), url });
+    expect(world.connections.records.get(CONNECTION_ID)?.url).toBe(stored);
+  });
+
+  test('connect: with RPC, an app that identifies without sending any frame gets the row and no delivery (nothing to send)', async () => {
+    const world = makeRpcWorld({ secret: SECRET });
+    world.peer.answer({ status: 1, identifiers: '{"u":1}', transmissions: [] });
+    expect(await connect(world, request({ 'sec-websocket-protocol': 'actioncable-v1-json' }))).toEqual({ kind: 'accept', subprotocol: 'actioncable-v1-json' });
+    expect(world.connections.records.get(CONNECTION_ID)?.identifiers).toBe('{"u":1}');
+    expect(world.delivery.requests).toEqual([]);
+  });
+
   test('connect: with RPC, when the proxied headers overflow the budget, the largest goes and the small ones after it stay', async () => {
     const world = makeRpcWorld({ secret: SECRET, rpcHeaders: ['x-big', 'cookie', 'origin'] });
     world.peer.answer({ status: 1, transmissions: ['{"type":"welcome"}'] });
@@ -186,6 +207,26 @@ describe('connect', () => {
     expect(delivery.deadline).toBe(START_MS + 7_000);
     expect(delivery.frames.map((f) => JSON.parse(f))).toEqual([{ type: 'welcome' }]);
     expectValidFrames(delivery.frames);
+  });
+
+  test.each<{ name: string; rpc: boolean }>([
+    { name: 'with a welcome to schedule', rpc: false },
+    { name: 'with nothing to schedule (the app sent no frame)', rpc: true },
+  ])('connect: returns only once the pinger is started (Lambda freezes whatever is left running): $name', async ({ rpc }) => {
+    const world = makeRpcWorld({ secret: SECRET });
+    world.peer.answer({ status: 1, identifiers: '{"u":1}', transmissions: [] });
+    const launched: unknown[] = [];
+    // The invoke answers on a later turn of the event loop, as a real one does.
+    const launch = (event: unknown) => new Promise<void>((resolve) => setImmediate(() => {
+      launched.push(event);
+      resolve();
+    }));
+    const launcher = { launch };
+    const keepalive = { state: new MemoryPingerState(), launcher, periodMs: 60_000, token: () => 'lease-1' };
+    const { rpc: client, ...deps } = world;
+    await connect({ ...deps, ...(rpc ? { rpc: client } : {}), keepalive }, request({ 'sec-websocket-protocol': 'actioncable-v1-json' }));
+    expect(launched).toHaveLength(1);
+    expect(world.logger.events()).toContain('connect.pinger_started');
   });
 
   test('connect: sends nothing itself (the connection is not open until $connect returns)', async () => {

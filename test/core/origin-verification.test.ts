@@ -1,6 +1,7 @@
 import { makeRpcWorld } from './rpc-support';
 import { CONNECTION_ID, SECRET } from './support';
 import { CableSettings, resolveConfig } from '../../lambda/core/config';
+import { forwardedUrl } from '../../lambda/core/origin-verification';
 import { makeConnectHandler } from '../../lambda/handlers/connect-handler';
 import { WebSocketEvent, WebSocketResult } from '../../lambda/handlers/events';
 
@@ -94,5 +95,22 @@ describe('origin verification', () => {
   test('originHeader: refused without originSecret, and when it is not a header name', () => {
     expect(() => resolveConfig({ secret: SECRET, originHeader: 'X-Origin-Verify' })).toThrow('originHeader ("X-Origin-Verify") needs originSecret, the value the header must carry');
     expect(() => resolveConfig({ ...VERIFIED, originHeader: 'X Origin' })).toThrow('originHeader must be an HTTP header name, got "X Origin"');
+  });
+});
+
+describe('forwardedUrl: the host viewers used, from X-Forwarded-Host', () => {
+  const URL = 'wss://abc123.execute-api.eu-west-1.amazonaws.com/prod?room=1';
+  test.each<{ name: string; url?: string | null; forwarded?: string; expected: string | undefined }>([
+    { name: 'a host replaces the API\'s', forwarded: 'app.example.com', expected: 'wss://app.example.com/prod?room=1' },
+    { name: 'a host with a port keeps the port', forwarded: 'app.example.com:8443', expected: 'wss://app.example.com:8443/prod?room=1' },
+    { name: 'a list: the first entry (the client-facing proxy\'s), spaces around it dropped', forwarded: ' app.example.com , cdn.internal', expected: 'wss://app.example.com/prod?room=1' },
+    { name: 'a ws:// URL (the local server) keeps its scheme', url: 'ws://localhost:3334/cable', forwarded: 'app.example.com', expected: 'ws://app.example.com/cable' },
+    { name: 'a value ending in a host but holding more is ignored', forwarded: 'evil.example/@app.example.com', expected: URL },
+    { name: 'a port of letters is ignored', forwarded: 'app.example.com:http', expected: URL },
+    { name: 'no header: the URL as it was', expected: URL },
+    { name: 'no URL: none', url: null, forwarded: 'app.example.com', expected: undefined },
+  ])('$name', ({ url = URL, forwarded, expected }) => {
+    const headers: Record<string, string> = forwarded === undefined ? {} : { 'x-forwarded-host': forwarded };
+    expect(forwardedUrl(url ?? undefined, headers)).toBe(expected);
   });
 });

@@ -1,5 +1,5 @@
 import { connection, pingWorld, VirtualClock } from './ping-support';
-import { START_MS } from './support';
+import { LogEntry, START_MS } from './support';
 import { MemoryConnectionStore } from '../../lambda/adapters/memory/memory-connection-store';
 import { CableSettings, resolveConfig } from '../../lambda/core/config';
 import { connect } from '../../lambda/core/connect';
@@ -80,18 +80,28 @@ describe('clientPingInterval (?pi=)', () => {
     expect(clientPingInterval(query, settings)).toEqual(expected);
   });
 
-  test.each<{ name: string; query: Record<string, string>; stored: number | undefined; log?: string }>([
-    { name: 'connect: ?pi=30 is stored on the connection', query: { pi: '30' }, stored: 30 },
-    { name: 'connect: ?pi=9999 is stored clamped, and the clamp is logged', query: { pi: '9999' }, stored: 540, log: 'connect.ping_interval_clamped' },
-    { name: 'connect: ?pi=abc stores nothing (the default applies), and is logged', query: { pi: 'abc' }, stored: undefined, log: 'connect.invalid_ping_interval' },
-    { name: 'connect: no pi stores nothing', query: {}, stored: undefined },
+  test.each<{ name: string; query: Record<string, string>; stored: number | undefined; log?: LogEntry }>([
+    { name: 'connect: ?pi=30 is stored on the connection, nothing logged', query: { pi: '30' }, stored: 30 },
+    {
+      name: 'connect: ?pi=9999 is stored clamped, and the clamp is logged with what was asked and what is kept',
+      query: { pi: '9999' },
+      stored: 540,
+      log: { level: 'info', event: 'connect.ping_interval_clamped', fields: { connectionId: 'c1', requested: 9999, seconds: 540 } },
+    },
+    {
+      name: 'connect: ?pi=abc stores nothing (the default applies), and is logged with the value',
+      query: { pi: 'abc' },
+      stored: undefined,
+      log: { level: 'info', event: 'connect.invalid_ping_interval', fields: { connectionId: 'c1', pi: 'abc' } },
+    },
+    { name: 'connect: no pi stores nothing, nothing logged', query: {}, stored: undefined },
   ])('$name', async ({ query, stored, log }) => {
     const world = pingWorld();
     await connect(world, {
       connectionId: 'c1', headers: { 'sec-websocket-protocol': 'actioncable-v1-json' }, query,
     });
     expect((await world.connections.get('c1'))?.pingIntervalSeconds).toBe(stored);
-    if (log) expect(world.logger.events()).toContain(log);
+    expect(world.logger.entries).toEqual(log ? [log] : []);
   });
 
   test('tick: the shortest interval a connection can have, at least 1 s; none with pings off', () => {

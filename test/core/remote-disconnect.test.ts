@@ -1,5 +1,5 @@
 import { RecordingDispatcher } from './broadcast-support';
-import { connection, pingWorld } from './ping-support';
+import { Behaviour, connection, pingWorld } from './ping-support';
 import { START_MS } from './support';
 import { BroadcastHttpDeps, handleBroadcastHttp } from '../../lambda/core/broadcast-http';
 import { remoteDisconnect } from '../../lambda/core/remote-disconnect';
@@ -44,6 +44,42 @@ describe('remoteDisconnect', () => {
     expect(result).toEqual({ connections: 2, disconnected: 1, gone: 1, failed: 0 });
     expect(w.connections.records.has('alice-tab-2')).toBe(false);
     expect(w.subscriptions.all().map((s) => s.connectionId)).not.toContain('alice-tab-2');
+  });
+
+  test('a matching connection that cannot be reached (not 410) is counted as failed, logged with its error, and the others are still closed', async () => {
+    const w = await world({ script: { 'alice-tab-1': 'permanent' } });
+    const result = await remoteDisconnect(w.deps, { command: 'disconnect', identifier: ALICE, reconnect: false });
+    expect(result).toEqual({ connections: 2, disconnected: 1, gone: 0, failed: 1 });
+    // Its rows stay: it may still be open, and its own `$disconnect` removes them.
+    expect(w.connections.records.has('alice-tab-1')).toBe(true);
+    expect(w.recorder.calls.filter((c) => c.kind === 'close').map((c) => c.connectionId)).toEqual(['alice-tab-2']);
+    expect(w.logger.entries.filter((e) => e.event === 'remote_disconnect.failed')).toEqual([
+      { level: 'warn', event: 'remote_disconnect.failed', fields: { connectionId: 'alice-tab-1', error: expect.objectContaining({ name: 'BadRequestException' }) } },
+    ]);
+  });
+
+  test('a gone connection whose clean-up fails is still counted as gone, the failure logged, and the others are still closed', async () => {
+    const w = await world({ script: { 'alice-tab-1': 'gone' } });
+    const cleanupError = new Error('ProvisionedThroughputExceededException');
+    w.subscriptions.removeAll = () => Promise.reject(cleanupError);
+    const result = await remoteDisconnect(w.deps, { command: 'disconnect', identifier: ALICE, reconnect: false });
+    expect(result).toEqual({ connections: 2, disconnected: 1, gone: 1, failed: 0 });
+    expect(w.recorder.calls.filter((c) => c.kind === 'close').map((c) => c.connectionId)).toEqual(['alice-tab-2']);
+    expect(w.logger.entries.filter((e) => e.event === 'remote_disconnect.cleanup_failed')).toEqual([
+      { level: 'warn', event: 'remote_disconnect.cleanup_failed', fields: { connectionId: 'alice-tab-1', error: cleanupError } },
+    ]);
+  });
+
+  test.each<{ name: string; script: Record<string, Behaviour>; level: 'info' | 'warn'; counts: object }>([
+    { name: 'all closed: info', script: {}, level: 'info', counts: { connections: 2, disconnected: 2, gone: 0, failed: 0 } },
+    { name: 'one already gone: info (its rows were removed, nothing is wrong)', script: { 'alice-tab-1': 'gone' }, level: 'info', counts: { connections: 2, disconnected: 1, gone: 1, failed: 0 } },
+    { name: 'one unreachable: warn', script: { 'alice-tab-1': 'permanent' }, level: 'warn', counts: { connections: 2, disconnected: 1, gone: 0, failed: 1 } },
+  ])('the remote_disconnect log line has the counts, reconnect and the identifier\'s size; $name', async ({ script, level, counts }) => {
+    const w = await world({ script });
+    await remoteDisconnect(w.deps, { command: 'disconnect', identifier: ALICE, reconnect: true });
+    expect(w.logger.entries.filter((e) => e.event === 'remote_disconnect')).toEqual([
+      { level, event: 'remote_disconnect', fields: { ...counts, reconnect: true, identifierBytes: Buffer.byteLength(ALICE) } },
+    ]);
   });
 });
 

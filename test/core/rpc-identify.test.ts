@@ -2,7 +2,7 @@
 // eslint-disable-next-line import/no-extraneous-dependencies
 import * as jose from 'jose';
 import { makeRpcWorld, RPC_FAILURE_REASONS, rpcError, RpcAnswer, RpcWorld } from './rpc-support';
-import { CONNECTION_ID, expectValidFrames, SECRET, START_MS } from './support';
+import { CONNECTION_ID, expectValidFrames, LogEntry, SECRET, START_MS } from './support';
 import { CableSettings } from '../../lambda/core/config';
 import { connect, ConnectResult } from '../../lambda/core/connect';
 import { ConnectionRecord, DeliveryRequest } from '../../lambda/core/ports';
@@ -341,5 +341,66 @@ describe('JWT identification at connect', () => {
     const { world, result } = await connectWith({ withRpc: false });
     expect(result).toEqual(ACCEPT);
     expect(world.delivery.requests.map((d) => d.frames)).toEqual([[ANONYMOUS_WELCOME]]);
+  });
+});
+
+/**
+ * What an operator sees of each identification that did not succeed: the log entry (docs/rpc.md
+ * names `connect.rpc_failed` with its reason) and, for a refused handshake, the 500's body
+ * (connect-handler.ts answers with the reason).
+ */
+describe('identification outcomes in the logs and the 500 body', () => {
+  const CONNECTION = { connectionId: CONNECTION_ID };
+
+  test.each<{ name: string; settings?: CableSettings; answers?: RpcAnswer[]; jid?: () => Promise<string>; log: LogEntry; refused?: string }>([
+    {
+      name: 'jwt: a forged token logs connect.jwt_rejected with the reason',
+      jid: () => token({ ext: IDENTIFIERS, exp: NOW_SECONDS + 60 }, 'another-secret'),
+      log: { level: 'info', event: 'connect.jwt_rejected', fields: { ...CONNECTION, reason: 'unauthorized', detail: expect.any(String) } },
+    },
+    {
+      name: 'jwt: an expired token logs connect.jwt_rejected with token_expired',
+      jid: () => token({ ext: IDENTIFIERS, exp: NOW_SECONDS - 1 }),
+      log: { level: 'info', event: 'connect.jwt_rejected', fields: { ...CONNECTION, reason: 'token_expired', detail: expect.any(String) } },
+    },
+    {
+      name: 'jwt: a token without identifiers logs connect.jwt_error and is refused with jwt_error',
+      jid: () => token({ exp: NOW_SECONDS + 60 }),
+      log: { level: 'error', event: 'connect.jwt_error', fields: { ...CONNECTION, message: expect.stringContaining('identifiers') } },
+      refused: 'jwt_error',
+    },
+    {
+      name: 'rpc: a timeout logs connect.rpc_failed with the reason and is refused with rpc_timeout',
+      answers: [rpcError('timeout')],
+      log: { level: 'error', event: 'connect.rpc_failed', fields: { ...CONNECTION, reason: 'timeout', status: undefined, message: 'scripted timeout' } },
+      refused: 'rpc_timeout',
+    },
+    {
+      name: 'rpc: an HTTP error logs connect.rpc_failed with the status and is refused with rpc_http_error',
+      answers: [rpcError('http_error')],
+      log: { level: 'error', event: 'connect.rpc_failed', fields: { ...CONNECTION, reason: 'http_error', status: 503, message: 'scripted http_error' } },
+      refused: 'rpc_http_error',
+    },
+    {
+      name: 'rpc: FAILURE logs connect.rpc_rejected with the app\'s error_msg',
+      answers: [{ status: 2, transmissions: [], error_msg: 'no user' }],
+      log: { level: 'info', event: 'connect.rpc_rejected', fields: { ...CONNECTION, errorMsg: 'no user' } },
+    },
+    {
+      name: 'rpc: FAILURE with an empty error_msg logs connect.rpc_rejected without one',
+      answers: [{ status: 2, transmissions: [], error_msg: '' }],
+      log: { level: 'info', event: 'connect.rpc_rejected', fields: CONNECTION },
+    },
+    {
+      name: 'rpc: ERROR logs connect.rpc_error with the app\'s error_msg and is refused with rpc_error',
+      answers: [{ status: 0, error_msg: 'boom' }],
+      log: { level: 'error', event: 'connect.rpc_error', fields: { ...CONNECTION, errorMsg: 'boom' } },
+      refused: 'rpc_error',
+    },
+  ])('$name', async ({ settings, answers, jid, log, refused }) => {
+    const req = jid ? request({ query: { jid: await jid() } }) : request();
+    const { world, result } = await connectWith({ settings, answers, req });
+    expect(world.logger.entries).toEqual([log]);
+    expect(result).toEqual(refused === undefined ? ACCEPT : { kind: 'refuse', status: 500, reason: refused });
   });
 });

@@ -132,7 +132,18 @@ describe('session restore', () => {
     expect(save.mock.calls[0][0]).not.toContain(sid);
     await open(world, CONNECTION_ID, { query: { sid } });
     expect(JSON.stringify(world.logger.entries)).not.toContain(sid);
-    expect(world.logger.entries).toContainEqual(expect.objectContaining({ event: 'session.restored' }));
+    expect(world.logger.entries).toContainEqual({ level: 'info', event: 'session.restored', fields: { connectionId: CONNECTION_ID, subscriptions: 2 } });
+  });
+
+  test('plain clients: a ?sid= from an actioncable-v1-json client restores nothing and leaves the session for the ext client it belongs to', async () => {
+    const world = sessionWorld();
+    const sid = await goneSubscriber(world);
+    const take = jest.spyOn(world.sessions, 'take');
+    const { welcome } = await open(world, 'plain=', { query: { sid } }, 'actioncable-v1-json');
+    expect(welcome).toEqual({ type: 'welcome' });
+    expect(take).not.toHaveBeenCalled();
+    take.mockRestore();
+    expect((await open(world, CONNECTION_ID, { query: { sid } })).welcome).toMatchObject({ restored: true });
   });
 
   test.each(['', 'short', 'x'.repeat(23), 'not base64url !!!!!!!!'])('sid "%s": not one of ours, ignored (a fresh welcome)', async (sid) => {
