@@ -83,7 +83,7 @@ export async function runPingInvocation(deps: PingInvocationDeps, invocation: Pi
   let previous: number | undefined;
   const claimed = await claimOrRun(deps, async () => {
     const claim = await state.claimPeriod(start, now, invocation.lease);
-    // A count older than the period before is no guide (the pinger was idle meanwhile).
+    // The count of the period before, or of the one before that (a period missed), guides; an older one does not (the pinger was idle).
     previous = claim.previous && claim.previous.period >= start - 2 * periodMs ? claim.previous.connections : undefined;
     return claim.claimed;
   }, { start, worker, lease: invocation.lease });
