@@ -106,10 +106,9 @@ export async function presenceCommand(
   if ('refused' in found) return refuse(deps, connectionId, identifier, found.refused);
   const { stream, record, store, shards } = found;
   const nowMs = deps.clock.now();
-  const sessionKey = presenceSessionKey(record);
   if (command === 'presence') return { frames: [infoFrame(identifier, await store.info(stream, nowMs))], close: false };
   if (command === 'leave') {
-    const left = await leavePresence({ presence: store, shards }, sessionKey, identifier, nowMs);
+    const left = await leavePresence({ presence: store, shards }, presenceSessionKey(record), identifier, nowMs);
     if (!left) return refuse(deps, connectionId, identifier, 'presence_not_joined');
     return { frames: [], close: false };
   }

@@ -117,12 +117,15 @@ async function rowsOf({ dynamo, run }: ScenarioContext, connectionId: string): P
 }
 
 /** Waits until `fn` has made a call with `action` (whose request includes `fragment`, if given). */
-async function called({ calls }: ScenarioContext, fn: CableFunctionName, action: string, fragment = ''): Promise<void> {
+async function called(context: ScenarioContext, fn: CableFunctionName, action: string, fragment = ''): Promise<void> {
   await eventually(() => {
-    if (!calls.some((call) => call.function === fn && call.action === action && `${call.request} ${call.resource}`.includes(fragment))) {
-      throw new Error(`${fn} made no ${action} call${fragment ? ` about ${fragment}` : ''}`);
-    }
+    if (callCount(context, fn, action, fragment) === 0) throw new Error(`${fn} made no ${action} call${fragment ? ` about ${fragment}` : ''}`);
   }, WAIT_MS);
+}
+
+/** How many `action` calls `fn` has made so far, about `fragment` (a table's name, say). */
+function callCount({ calls }: ScenarioContext, fn: CableFunctionName, action: string, fragment = ''): number {
+  return calls.filter((call) => call.function === fn && call.action === action && `${call.request} ${call.resource}`.includes(fragment)).length;
 }
 
 /** The pinger's lease item (lambda/adapters/dynamodb/dynamo-pinger-state.ts), read consistently. */
@@ -399,8 +402,7 @@ export const SCENARIOS: readonly Scenario[] = [
         expect((await post(context, { stream, data: JSON.stringify('one') })).status).toBe(201);
         const { epoch } = await first.next((f) => (f as { message?: unknown }).message === 'one') as { epoch: string };
         // `$disconnect` keeping this attempt's session: its PutItem, counted (an earlier attempt's is there too).
-        const saves = () => context.calls.filter((call) => call.function === 'disconnect' && call.action === 'dynamodb:PutItem'
-          && `${call.request} ${call.resource}`.includes('SubscriptionsTable')).length;
+        const saves = () => callCount(context, 'disconnect', 'dynamodb:PutItem', 'SubscriptionsTable');
         const savedBefore = saves();
         await first.close();
         await eventually(() => expect(saves()).toBeGreaterThan(savedBefore), WAIT_MS);
