@@ -198,6 +198,25 @@ describe('history on subscribe', () => {
     expect(await send(world, body)).toEqual({ frames: [{ type: 'confirm_subscription', identifier: IDENTIFIER }], close: false });
   });
 
+  test('at the subscription cap: a subscribe with history is answered reject_subscription alone, its history not answered', async () => {
+    const world = historyWorld({ limits: { maxSubscriptionsPerConnection: 1 } });
+    await reconnected(world);
+    await send(world, subscribeCommand(pubsubIdentifier({ stream_name: 'room:2' })));
+    expect(await send(world, historyCommand('everything'))).toEqual({ frames: [{ type: 'reject_subscription', identifier: IDENTIFIER }], close: false });
+    expect(rejections(world)).toEqual([]);
+  });
+
+  test('at the subscription cap, a re-sent copy that lost the race to the last slot is confirmed and replays nothing', async () => {
+    const world = historyWorld({ limits: { maxSubscriptionsPerConnection: 1 } });
+    const epoch = await missedThree(world);
+    await reconnected(world);
+    const body = historyCommand({ streams: { [ROOM]: { offset: 1, epoch } } });
+    expect(sentMessages(await send(world, body))).toEqual(['confirm_subscription', 'm2', 'm3', 'm4', 'confirm_history']);
+    // The copy's first read ran before the other copy stored the row; its slot is then refused.
+    jest.spyOn(world.subscriptions, 'has').mockResolvedValueOnce(false);
+    expect(await send(world, body)).toEqual({ frames: [{ type: 'confirm_subscription', identifier: IDENTIFIER }], close: false });
+  });
+
   test('unknown stream: a position for a stream the subscription does not have is ignored; an up-to-date one replays nothing, reading nothing', async () => {
     const world = historyWorld();
     const epoch = await missedThree(world);
