@@ -1,6 +1,7 @@
 import { CONNECTION_ID, makeWorld, pubsubIdentifier, send, subscribeCommand, World } from './support';
 import { MemoryStreamHistory } from '../../lambda/adapters/memory/memory-stream-history';
 import { deliverBroadcast, DeliverBroadcastDeps, fanOut } from '../../lambda/core/broadcast';
+import { CableSettings } from '../../lambda/core/config';
 import { connect } from '../../lambda/core/connect';
 import { MessageResult } from '../../lambda/core/message';
 import { Broadcast, ShardRequest } from '../../lambda/core/ports';
@@ -16,8 +17,8 @@ const LONG_IDENTIFIER = pubsubIdentifier({ stream_name: LONG_ROOM });
 
 type HistoryWorld = World & { readonly history: MemoryStreamHistory; readonly shards: { dispatch(shard: ShardRequest): Promise<void> } };
 
-function historyWorld(shardSize?: number): HistoryWorld & { readonly dispatched: ShardRequest[] } {
-  const world = makeWorld({ secret: 'secret', publicStreams: true, ...(shardSize ? { delivery: { shardSize } } : {}) });
+function historyWorld(settings: CableSettings = {}): HistoryWorld & { readonly dispatched: ShardRequest[] } {
+  const world = makeWorld({ secret: 'secret', publicStreams: true, ...settings });
   const dispatched: ShardRequest[] = [];
   return { ...world, history: new MemoryStreamHistory(), dispatched, shards: { dispatch: async (shard) => void dispatched.push(shard) } };
 }
@@ -41,6 +42,11 @@ async function post(world: World, result: MessageResult, connectionId = CONNECTI
 /** What the client is sent, in order: the result's frames, then its transmissions. */
 function sentFrames(result: MessageResult): unknown[] {
   return [...result.frames, ...(result.transmissions ?? []).map((text) => JSON.parse(text) as unknown)];
+}
+
+/** Each frame sent as its message, or its type for a protocol frame. */
+function sentMessages(result: MessageResult): unknown[] {
+  return sentFrames(result).map((f) => (f as { message?: unknown }).message ?? (f as { type: string }).type);
 }
 
 /** The `history.rejected` entries: the operator's only record of why a client was refused its history. */
@@ -89,7 +95,7 @@ describe('stream positions', () => {
   });
 
   test('sharded: every shard of a broadcast carries the same position', async () => {
-    const world = historyWorld(2);
+    const world = historyWorld({ delivery: { shardSize: 2 } });
     for (const id of ['a=', 'b=', 'c=', 'd=', 'e=']) {
       await open(world, EXT, id);
       await send(world, subscribeCommand(IDENTIFIER), id);
@@ -134,17 +140,18 @@ describe('history on subscribe', () => {
     expect(result.transmissions?.map((t) => JSON.parse(t).message ?? JSON.parse(t).type)).toEqual(['confirm_subscription', 'm1', 'm2', 'm3', 'm4', 'confirm_history']);
   });
 
-  test.each<{ name: string; position: (epoch: string) => unknown }>([
-    { name: 'epoch changed', position: () => ({ [ROOM]: { offset: 1, epoch: 'another' } }) },
-    { name: 'offset from the future', position: (epoch) => ({ [ROOM]: { offset: 9, epoch } }) },
-    { name: 'malformed position', position: () => ({ [ROOM]: { offset: 'one', epoch: 'e' } }) },
-    { name: 'malformed streams', position: () => 'everything' },
-  ])('reject_history: $name, after confirm_subscription, nothing replayed', async ({ position }) => {
+  test.each<{ position: (epoch: string) => unknown; reason: string }>([
+    { position: () => ({ [ROOM]: { offset: 1, epoch: 'another' } }), reason: 'epoch_changed' },
+    { position: (epoch) => ({ [ROOM]: { offset: 9, epoch } }), reason: 'offset_from_the_future' },
+    { position: () => ({ [ROOM]: { offset: 'one', epoch: 'e' } }), reason: 'invalid_position' },
+    { position: () => 'everything', reason: 'invalid_streams' },
+  ])('reject_history: $reason, after confirm_subscription, nothing replayed, the reason logged', async ({ position, reason }) => {
     const world = historyWorld();
     const epoch = await missedThree(world);
     await reconnected(world);
     const result = await send(world, historyCommand({ streams: position(epoch) }));
     expect(sentFrames(result)).toEqual([{ type: 'confirm_subscription', identifier: IDENTIFIER }, { type: 'reject_history', identifier: IDENTIFIER }]);
+    expect(rejections(world)).toEqual([rejected(IDENTIFIER, reason)]);
   });
 
   test('malformed history: confirm then reject_history, the rows not held, the reason logged', async () => {
@@ -191,25 +198,99 @@ describe('history on subscribe', () => {
     expect(await send(world, body)).toEqual({ frames: [{ type: 'confirm_subscription', identifier: IDENTIFIER }], close: false });
   });
 
-  test('unknown stream: a position for a stream the subscription does not have is ignored; an up-to-date one replays nothing', async () => {
+  test('at the subscription cap: a subscribe with history is answered reject_subscription alone, its history not answered', async () => {
+    const world = historyWorld({ limits: { maxSubscriptionsPerConnection: 1 } });
+    await reconnected(world);
+    await send(world, subscribeCommand(pubsubIdentifier({ stream_name: 'room:2' })));
+    expect(await send(world, historyCommand('everything'))).toEqual({ frames: [{ type: 'reject_subscription', identifier: IDENTIFIER }], close: false });
+    expect(rejections(world)).toEqual([]);
+  });
+
+  test('at the subscription cap, a re-sent copy that lost the race to the last slot is confirmed and replays nothing', async () => {
+    const world = historyWorld({ limits: { maxSubscriptionsPerConnection: 1 } });
+    const epoch = await missedThree(world);
+    await reconnected(world);
+    const body = historyCommand({ streams: { [ROOM]: { offset: 1, epoch } } });
+    expect(sentMessages(await send(world, body))).toEqual(['confirm_subscription', 'm2', 'm3', 'm4', 'confirm_history']);
+    // The copy's first read ran before the other copy stored the row; its slot is then refused.
+    jest.spyOn(world.subscriptions, 'has').mockResolvedValueOnce(false);
+    expect(await send(world, body)).toEqual({ frames: [{ type: 'confirm_subscription', identifier: IDENTIFIER }], close: false });
+  });
+
+  test('unknown stream: a position for a stream the subscription does not have is ignored; an up-to-date one replays nothing, reading nothing', async () => {
     const world = historyWorld();
     const epoch = await missedThree(world);
     await reconnected(world);
+    const read = jest.spyOn(world.history, 'read');
     const result = await send(world, historyCommand({ streams: { 'other:stream': { offset: 1, epoch: 'zz' }, [ROOM]: { offset: 4, epoch } } }));
     expect(result.transmissions?.map((t) => JSON.parse(t).type)).toEqual(['confirm_subscription', 'confirm_history']);
+    // Up to date: no Query of the stream's messages.
+    expect(read).not.toHaveBeenCalled();
   });
 
-  test('reject_history: the offset is older than the history limit', async () => {
+  test('history limit: a position exactly the limit behind is replayed; one further behind is offset_out_of_range', async () => {
+    const world = historyWorld({ history: { limit: 2 } });
+    const epoch = await missedThree(world);
+    for (const id of ['edge=', 'far=']) await open(world, EXT, id);
+    const edge = await send(world, historyCommand({ streams: { [ROOM]: { offset: 2, epoch } } }), 'edge=');
+    const far = await send(world, historyCommand({ streams: { [ROOM]: { offset: 1, epoch } } }), 'far=');
+    expect(sentMessages(edge)).toEqual(['confirm_subscription', 'm3', 'm4', 'confirm_history']);
+    expect(sentMessages(far)).toEqual(['confirm_subscription', 'reject_history']);
+    expect(rejections(world)).toEqual([rejected(IDENTIFIER, 'offset_out_of_range', 'far=')]);
+  });
+
+  test('history_expired: a message between the position and the latest has expired, so none is replayed', async () => {
     const world = historyWorld();
-    const limited = { ...world, config: { ...world.config, history: { limit: 2, ttlSeconds: 300, sessionsTtlSeconds: 300 } } };
     await open(world, EXT, 'first=');
     await send(world, subscribeCommand(IDENTIFIER), 'first=');
-    await broadcast(limited, 'm1');
+    await broadcast(world, 'm1');
     const { epoch } = world.transport.framesOf('first=')[0] as { epoch: string };
-    for (const m of ['m2', 'm3', 'm4']) await broadcast(limited, m);
+    world.clock.advance(1_000);
+    await broadcast(world, 'm2');
+    world.clock.advance(200_000);
+    await broadcast(world, 'm3');
+    // 300 s after m2 (the history TTL): m2 has expired, m3 and the stream's position have not.
+    world.clock.advance(100_000);
     await reconnected(world);
-    const result = await send(limited, historyCommand({ streams: { [ROOM]: { offset: 1, epoch } } }));
-    expect(sentFrames(result).map((f) => (f as { type: string }).type)).toEqual(['confirm_subscription', 'reject_history']);
+    const result = await send(world, historyCommand({ streams: { [ROOM]: { offset: 1, epoch } } }));
+    expect(sentMessages(result)).toEqual(['confirm_subscription', 'reject_history']);
+    expect(rejections(world)).toEqual([rejected(IDENTIFIER, 'history_expired')]);
+  });
+
+  test('history limit 0: broadcasts carry no position and are not stored; a history request is rejected as history_disabled', async () => {
+    const world = historyWorld({ history: { limit: 0 } });
+    await open(world, EXT, 'first=');
+    await send(world, subscribeCommand(IDENTIFIER), 'first=');
+    await broadcast(world, 'm1');
+    expect(world.transport.framesOf('first=')).toEqual([{ identifier: IDENTIFIER, message: 'm1' }]);
+    expect(await world.history.position(ROOM, world.clock.now())).toBeUndefined();
+    await reconnected(world);
+    const result = await send(world, historyCommand({ since: Math.floor(world.clock.now() / 1000) - 60 }));
+    expect(sentMessages(result)).toEqual(['confirm_subscription', 'reject_history']);
+    expect(rejections(world)).toEqual([rejected(IDENTIFIER, 'history_disabled')]);
+  });
+
+  test('since: a message stored before it is left out, one stored in its very second is replayed', async () => {
+    const world = historyWorld();
+    await open(world, EXT, 'first=');
+    await send(world, subscribeCommand(IDENTIFIER), 'first=');
+    await broadcast(world, 'old');
+    world.clock.advance(120_500); // START_MS is 500 ms into a second: now on a whole second
+    const since = world.clock.now() / 1000;
+    expect(Number.isInteger(since)).toBe(true);
+    await broadcast(world, 'on time');
+    world.clock.advance(500);
+    await broadcast(world, 'later');
+    await reconnected(world);
+    expect(sentMessages(await send(world, historyCommand({ since })))).toEqual(['confirm_subscription', 'on time', 'later', 'confirm_history']);
+  });
+
+  test('since: at most the history limit\'s latest messages, however far back since is', async () => {
+    const world = historyWorld({ history: { limit: 2 } });
+    await missedThree(world);
+    await reconnected(world);
+    const result = await send(world, historyCommand({ since: Math.floor(world.clock.now() / 1000) - 60 }));
+    expect(sentMessages(result)).toEqual(['confirm_subscription', 'm3', 'm4', 'confirm_history']);
   });
 
   test('race: a broadcast given its offset before the position read is replayed, not also sent live; one after waits for the replay', async () => {
