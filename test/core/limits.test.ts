@@ -152,7 +152,9 @@ describe('maxInvalidFrames', () => {
     const after: MessageResult[] = [];
     for (let i = 4; i <= 9; i++) after.push(await send(world, 'x'));
     expect(after).toEqual(Array(6).fill({ frames: [], close: true }));
-    expect(world.logger.entries.map((e) => e.fields.count)).toEqual([4, 8]);
+    expect(world.logger.entries).toEqual([4, 8].map((count) => ({
+      level: 'warn', event: 'message.ignored', fields: { connectionId: CONNECTION_ID, reason: 'invalid_json', count, closing: true },
+    })));
   });
 
   test('maxInvalidFrames: counted per connection; another client still subscribes', async () => {

@@ -85,6 +85,7 @@ describe('bad input', () => {
     { name: 'bad input: a JSON string is ignored', body: JSON.stringify(subscribeCommand(ROOM_1)), reason: 'not_an_object' },
     { name: 'bad input: an unknown command is ignored', body: JSON.stringify({ command: 'perform', identifier: ROOM_1 }), reason: 'unknown_command' },
     { name: 'bad input: a missing command is ignored', body: JSON.stringify({ identifier: ROOM_1 }), reason: 'unknown_command' },
+    { name: 'bad input: an unknown command without an identifier is ignored as an unknown command', body: JSON.stringify({ command: 'perform' }), reason: 'unknown_command' },
     { name: 'bad input: a missing identifier is ignored', body: JSON.stringify({ command: 'subscribe' }), reason: 'invalid_identifier' },
     { name: 'bad input: an empty identifier is ignored', body: JSON.stringify({ command: 'subscribe', identifier: '' }), reason: 'invalid_identifier' },
     {
@@ -148,6 +149,29 @@ describe('bad input', () => {
     expect(await send(world, body)).toEqual(NOTHING);
     expect(world.logger.at('warn')).toEqual([]);
   });
+
+  // The reply echoes the identifier, and a few bytes more than the command that carried it.
+  function subscribeWithReplyOfBytes(bytes: number): { body: string; identifier: string } {
+    const envelope = Buffer.byteLength(JSON.stringify({ type: 'reject_subscription', identifier: '' }));
+    const identifier = 'x'.repeat(bytes - envelope);
+    return { body: subscribeCommand(identifier), identifier };
+  }
+
+  test('bad input: a subscribe whose reply would exceed 128 KB ends the connection with invalid_request (reply_too_large)', async () => {
+    const world = await seeded();
+    const { body } = subscribeWithReplyOfBytes(MAX_MESSAGE_BYTES + 1);
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+
+    expect(await send(world, body)).toEqual(INVALID_REQUEST);
+    expect(world.logger.at('warn')).toEqual([{ level: 'warn', event: 'message.invalid_request', fields: { connectionId: CONNECTION_ID, reason: 'reply_too_large' } }]);
+  });
+
+  test('bad input: a subscribe whose reply is exactly 128 KB is answered', async () => {
+    const world = await seeded();
+    const { body, identifier } = subscribeWithReplyOfBytes(MAX_MESSAGE_BYTES);
+
+    expect(await send(world, body)).toEqual({ frames: [{ type: 'reject_subscription', identifier }], close: false });
+  });
 });
 
 describe('frames', () => {
@@ -177,7 +201,9 @@ describe('rejected connections', () => {
 
     expect(await send(world, subscribeCommand(ROOM_1))).toEqual(UNAUTHORIZED_CLOSE);
     expect(rows(world)).toEqual([]);
-    expect(world.logger.events()).toContain('message.unknown_connection');
+    expect(world.logger.entries.filter((entry) => entry.event === 'message.unknown_connection')).toEqual([
+      { level: 'warn', event: 'message.unknown_connection', fields: { connectionId: CONNECTION_ID } },
+    ]);
   });
 
   test('enforceJwt: an identified connection (it has its row) still subscribes', async () => {

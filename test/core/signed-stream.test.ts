@@ -65,4 +65,17 @@ describe('signed-stream', () => {
   ])('$name', ({ signed }) => {
     expect(verifySignedStream(signed, SECRET)).toBeUndefined();
   });
+
+  // Node's hex and base64 decoders skip what they cannot read; Rails' verifier (strict_decode64,
+  // a digest compared whole) refuses it, and so must this, or one stream gets many spellings.
+  const PAYLOAD = base64('"room:1"');
+  test.each<{ name: string; signed: string }>([
+    { name: 'verifySignedStream: a valid digest with trailing non-hex characters is refused', signed: `${validData}--${validDigest}zz` },
+    { name: 'verifySignedStream: a valid digest after leading non-hex characters is refused', signed: `${validData}--zz${validDigest}` },
+    { name: 'verifySignedStream: a correctly signed payload with a character outside base64 inside is refused', signed: `${PAYLOAD.slice(0, 4)}.${PAYLOAD.slice(4)}--${hmac(`${PAYLOAD.slice(0, 4)}.${PAYLOAD.slice(4)}`)}` },
+    { name: 'verifySignedStream: a correctly signed payload with a character outside base64 before it is refused', signed: `.${PAYLOAD}--${hmac(`.${PAYLOAD}`)}` },
+    { name: 'verifySignedStream: a correctly signed payload with a character outside base64 after it is refused', signed: `${PAYLOAD}.--${hmac(`${PAYLOAD}.`)}` },
+  ])('$name', ({ signed }) => {
+    expect(verifySignedStream(signed, SECRET)).toBeUndefined();
+  });
 });

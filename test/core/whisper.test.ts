@@ -154,6 +154,9 @@ describe('whisper: refusals (ignored as anycable-go ignores them, counted as inv
     expect(await whisper(world, whisperCommand(PUBLIC))).toEqual(NOTHING);
     expect(world.dispatched).toEqual([]);
     expect(invalidFrames(world)).toBe(1);
+    expect(world.logger.entries.filter((entry) => entry.event === 'message.ignored')).toEqual([
+      { level: 'warn', event: 'message.ignored', fields: { connectionId: CONNECTION_ID, reason: 'invalid_whisper_data', count: 1 } },
+    ]);
   });
 
   test('whisper: refused ones end the connection at maxInvalidFrames with invalid_request', async () => {
