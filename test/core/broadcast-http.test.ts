@@ -42,6 +42,7 @@ describe('handleBroadcastHttp: routing', () => {
     const { deps } = await setup();
     const response = await handleBroadcastHttp(deps, post(ONE, undefined, '/broadcast'));
     expect(response.status).toBe(404);
+    expect(JSON.parse(response.body)).toEqual({ message: 'no route for POST /broadcast' });
   });
 
   test.each(['GET', 'PUT', 'DELETE', 'OPTIONS'])('method: %s /_broadcast is 405 with Allow: POST', async (method) => {
@@ -103,6 +104,18 @@ describe('handleBroadcastHttp: bodies', () => {
     expect(world.scripted.sent.size).toBe(0);
   });
 
+  test('400: logged as broadcast.invalid with the status, the message and the body\'s size', async () => {
+    const { deps, world } = await setup();
+    const body = JSON.stringify({ stream: ROOM, data: 'café' });
+    const response = await handleBroadcastHttp(deps, post(body));
+    expect(world.logger.entries).toEqual([{
+      level: 'warn',
+      event: 'broadcast.invalid',
+      fields: { status: 400, message: JSON.parse(response.body).message, bytes: Buffer.byteLength(body) },
+    }]);
+    expect(Buffer.byteLength(body)).toBe(body.length + 1);
+  });
+
   test('201: the body counts what happened', async () => {
     const { deps } = await setup({ script: { c001: 'gone', c002: 'permanent' } });
     const response = await handleBroadcastHttp(deps, post(ONE));
@@ -158,7 +171,36 @@ describe('handleBroadcastHttp: bodies', () => {
     expect(response.status).toBe(500);
     expect(JSON.parse(response.body)).toMatchObject({ errors: 1, delivered: 2 });
     expect(world.scripted.sent.size).toBe(2);
-    expect(world.logger.events()).toContain('broadcast.failed');
+    expect(world.logger.at('error')).toEqual([{
+      level: 'error', event: 'broadcast.failed', fields: { stream: 'broken', error: expect.objectContaining({ name: 'ThrottlingException' }) },
+    }]);
+  });
+
+  test('201: a subscriber left out by meta.exclude_socket is counted as excluded', async () => {
+    const { deps, world } = await setup({ ids: connectionIds(3) });
+    const response = await handleBroadcastHttp(deps, post(JSON.stringify({ stream: ROOM, data: DATA, meta: { exclude_socket: 'c001' } })));
+    expect(JSON.parse(response.body)).toEqual({
+      broadcasts: 1, subscribers: 3, delivered: 2, gone: 0, failed: 0, excluded: 1, shards: 0, failedShards: 0, errors: 0,
+    });
+    expect([...world.scripted.sent.keys()].sort()).toEqual(['c000', 'c002']);
+  });
+});
+
+describe('handleBroadcastHttp: the remote disconnect command', () => {
+  const COMMAND = JSON.stringify({ command: 'disconnect', payload: { identifier: '{"user":"ann"}' } });
+
+  test('500 with a message when the connections could not be looked up; the failure is logged with its error', async () => {
+    const { deps, world } = await setup();
+    const failure = Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+    const response = await handleBroadcastHttp({
+      ...deps,
+      connections: Object.assign(Object.create(world.connections) as typeof world.connections, { findByIdentifiers: async () => { throw failure; } }),
+    }, post(COMMAND));
+
+    expect(response.status).toBe(500);
+    expect(JSON.parse(response.body)).toEqual({ message: 'the connections to disconnect could not be looked up; see the logs' });
+    expect(world.logger.entries).toEqual([{ level: 'error', event: 'remote_disconnect.failed_lookup', fields: { error: failure } }]);
+    expect(world.scripted.sent.size).toBe(0);
   });
 });
 

@@ -41,6 +41,21 @@ describe('parseBroadcastRequest: accepted', () => {
       expected: { kind: 'broadcasts', broadcasts: [{ stream: 'a', data: 'null' }, { stream: 'a', data: ' [1, {"b": false}] ' }] },
     },
     {
+      name: 'meta: null values are absent values (Go leaves a field unset on null)',
+      body: json({ stream: 'chat', data: '1', meta: { exclude_socket: null, transient: null, broadcast_type: null } }),
+      expected: { kind: 'broadcasts', broadcasts: [{ stream: 'chat', data: '1' }] },
+    },
+    {
+      name: 'a body with both a stream and a command is a publication (anycable-go tries StreamMessage first)',
+      body: json({ stream: 'chat', data: '1', command: 'disconnect', payload: { identifier: '{"user":"ann"}' } }),
+      expected: { kind: 'broadcasts', broadcasts: [{ stream: 'chat', data: '1' }] },
+    },
+    {
+      name: 'command: disconnect with "reconnect": null reconnects as when it is absent (false)',
+      body: json({ command: 'disconnect', payload: { identifier: '{"user":"ann"}', reconnect: null } }),
+      expected: { kind: 'command', command: { command: 'disconnect', identifier: '{"user":"ann"}', reconnect: false } },
+    },
+    {
       name: 'command: disconnect is recognized and returned, reconnect defaulting to false',
       body: json({ command: 'disconnect', payload: { identifier: '{"current_user":"gid://app/User/1"}' } }),
       expected: { kind: 'command', command: { command: 'disconnect', identifier: '{"current_user":"gid://app/User/1"}', reconnect: false } },
@@ -74,6 +89,8 @@ describe('parseBroadcastRequest: refused', () => {
     { name: 'blank body', body: '  \n', status: 400, message: /body is empty/ },
     { name: 'not JSON', body: 'stream=chat&data=hi', status: 400, message: /not JSON/ },
     { name: 'JSON but not an object or array', body: '"chat"', status: 400, message: /must be a JSON object .* got string/ },
+    { name: 'JSON null', body: 'null', status: 400, message: /must be a JSON object .* got null$/ },
+    { name: 'data an array, not a string', body: json({ stream: 'chat', data: ['hi'] }), status: 400, message: /"data" must be a string .* got an array$/ },
     { name: 'no stream', body: json({ data: '"x"' }), status: 400, message: /"stream" must be a non-empty string, got nothing/ },
     { name: 'empty stream', body: json({ stream: '', data: '"x"' }), status: 400, message: /"stream" must be a non-empty string/ },
     { name: 'stream not a string', body: json({ stream: 7, data: '"x"' }), status: 400, message: /"stream" .* got number/ },

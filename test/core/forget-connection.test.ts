@@ -1,4 +1,4 @@
-import { connectionRow, makeRpcWorld, putConnection, RpcWorld } from './rpc-support';
+import { connectionRow, makeRpcWorld, putConnection, rpcError, RpcWorld } from './rpc-support';
 import { CONNECTION_ID } from './support';
 import { fanOut } from '../../lambda/core/broadcast';
 import { handleDisconnect } from '../../lambda/core/disconnect';
@@ -79,5 +79,39 @@ describe('the app hears of a gone connection once, whoever finds it gone first',
     expect(world.connections.records.size).toBe(0);
     expect((await world.subscriptions.listByStream('room:1')).items).toEqual([]);
     expect(world.peer.calls).toEqual([]);
+  });
+});
+
+describe('forgetConnection: the app\'s disconnect call', () => {
+  test('a connection without identifiers (the app\'s connect answered none): disconnect carries empty identifiers, as anycable-go\'s session has', async () => {
+    const world = makeRpcWorld();
+    await putConnection(world, connectionRow({ channels: CHANNELS }));
+    world.peer.answer(OK);
+
+    await forgetConnection(world, CONNECTION_ID);
+
+    expect(disconnectCalls(world)).toEqual([expect.objectContaining({ sid: CONNECTION_ID, body: expect.objectContaining({ identifiers: '', subscriptions: [CHAT] }) })]);
+  });
+
+  test('ERROR from the app: logged as disconnect.rpc_error with its error_msg; the clean-up stands', async () => {
+    const world = await goneConnection();
+    world.peer.answer({ status: 0, error_msg: 'boom' });
+
+    expect(await forgetConnection(world, CONNECTION_ID)).toBe(1);
+
+    expect(world.logger.entries).toContainEqual({ level: 'warn', event: 'disconnect.rpc_error', fields: { connectionId: CONNECTION_ID, errorMsg: 'boom' } });
+    expect(world.connections.records.has(CONNECTION_ID)).toBe(false);
+  });
+
+  test('the call failed (HTTP 503): logged as disconnect.rpc_failed with the reason, status and message; not retried', async () => {
+    const world = await goneConnection();
+    world.peer.answer(rpcError('http_error'));
+
+    await forgetConnection(world, CONNECTION_ID);
+
+    expect(world.logger.entries).toContainEqual({
+      level: 'warn', event: 'disconnect.rpc_failed', fields: { connectionId: CONNECTION_ID, reason: 'http_error', status: 503, message: 'scripted http_error' },
+    });
+    expect(disconnectCalls(world)).toHaveLength(1);
   });
 });
