@@ -350,6 +350,19 @@ describe('deliverBroadcast', () => {
     expect(shards.shards).toEqual([]);
   });
 
+  test('sharded: every shard dispatched is logged once as info (not an error), with the stream and the figures', async () => {
+    const world = await fanOutWorld({ ids: connectionIds(12), delivery: { shardSize: 4 } });
+    const shards = new RecordingDispatcher();
+
+    await deliverBroadcast({ ...world.deps, shards }, { stream: ROOM, data: DATA });
+
+    expect(world.logger.entries.filter((e) => e.event === 'broadcast.sharded')).toEqual([{
+      level: 'info',
+      event: 'broadcast.sharded',
+      fields: { stream: ROOM, mode: 'sharded', shards: 3, subscribers: 12, pages: expect.any(Number), failedShards: 0 },
+    }]);
+  });
+
   test('sharded: a failed dispatch is counted and logged; the other shards are still dispatched', async () => {
     const world = await fanOutWorld({ ids: connectionIds(12), delivery: { shardSize: 4 } });
     const shards = new RecordingDispatcher((_shard, index) => index === 1);
