@@ -372,6 +372,13 @@ describe('deliverBroadcast', () => {
     expect(result).toMatchObject({ mode: 'sharded', shards: 3, failedShards: 1 });
     expect(world.logger.events()).toEqual(expect.arrayContaining(['broadcast.shard_dispatch_failed', 'broadcast.sharded']));
     expect(world.logger.entries.find((e) => e.event === 'broadcast.sharded')?.level).toBe('error');
+    // The failed shard's own entry says which part of the stream went undelivered, and why.
+    expect(world.logger.entries.filter((e) => e.event === 'broadcast.shard_dispatch_failed')).toEqual([{
+      level: 'error',
+      event: 'broadcast.shard_dispatch_failed',
+      fields: { stream: ROOM, cursor: shards.shards[1].cursor, limit: 4, error: expect.objectContaining({ name: 'TooManyRequestsException' }) },
+    }]);
+    expect(shards.shards[1].cursor).toEqual(expect.any(String));
   });
 
   test('sharded: a read error while walking is thrown once the shards already dispatched have settled', async () => {
