@@ -1,3 +1,4 @@
+import { afterSentInOrder } from './after-sent';
 import { AppChannelDeps, performAppCommand } from './app-channel';
 import { channelOf } from './channel-lookup';
 import { resolveChannel } from './channels';
@@ -72,10 +73,7 @@ export async function subscribeAppChannelWithHistory(
     return { ...answered, transmissions: [...result.transmissions, encodeFrame(rejectHistory(command.identifier))] };
   }
   const replayed = await replayHeld(deps, connectionId, command.identifier, result.subscribed.streams, request, result.transmissions);
-  const join = result.afterSent;
-  if (!join) return replayed;
-  const release = replayed.afterSent;
-  return { ...replayed, afterSent: async () => { await release?.(); await join(); } };
+  return { ...replayed, ...afterSentInOrder(replayed.afterSent, result.afterSent) };
 }
 
 /**

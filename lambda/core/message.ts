@@ -1,3 +1,4 @@
+import { AfterSent, afterSentInOrder } from './after-sent';
 import { performAppCommand } from './app-channel';
 import { isBuiltInChannel } from './channels';
 import { historyCommand, HistoryReplayDeps, subscribeAppChannelWithHistory, subscribeWithHistory } from './history-replay';
@@ -24,7 +25,7 @@ export interface MessageResult {
   /** Close the connection after sending the frames. */
   readonly close: boolean;
   /** To run once the frames are sent (or the client is found gone): a history replay's release (history-replay.ts). */
-  readonly afterSent?: () => Promise<void>;
+  readonly afterSent?: AfterSent;
 }
 
 export type MessageDeps = SubscribeDeps & Pick<HistoryReplayDeps, 'history'> & Pick<WhisperDeps, 'shards'> & Pick<PresenceDeps, 'presence'> & {
@@ -112,9 +113,7 @@ async function afterCommand(deps: MessageDeps, connectionId: string, command: Cl
   if (command.command !== 'subscribe' || command.presence === undefined || !confirmed(result, command.identifier)) return result;
   const joined = await presenceCommand(deps, connectionId, 'join', command.identifier, command.presence);
   // The join is announced after the confirm is sent, and after a history replay's release.
-  const steps = [result.afterSent, joined.afterSent].filter((step) => step !== undefined);
-  const afterSent = steps.length > 0 ? { afterSent: async () => { for (const step of steps) await step(); } } : {};
-  return { ...result, frames: [...result.frames, ...joined.frames], close: joined.close, ...afterSent };
+  return { ...result, frames: [...result.frames, ...joined.frames], close: joined.close, ...afterSentInOrder(result.afterSent, joined.afterSent) };
 }
 
 function confirmed(result: MessageResult, identifier: string): boolean {
