@@ -1,5 +1,5 @@
 import { appDeps, connectionRow, makeRpcWorld, putConnection, RpcAnswer, RpcWorld } from './rpc-support';
-import { CONNECTION_ID, messageCommand, OTHER_CONNECTION_ID, subscribeCommand, unsubscribeCommand } from './support';
+import { CONNECTION_ID, messageCommand, OTHER_CONNECTION_ID, recordingLocalShards, subscribeCommand, unsubscribeCommand } from './support';
 import { MemoryPresenceStore } from '../../lambda/adapters/memory/memory-presence-store';
 import { MemoryStreamHistory } from '../../lambda/adapters/memory/memory-stream-history';
 import { handleMessage, MessageDeps, MessageResult } from '../../lambda/core/message';
@@ -31,11 +31,7 @@ type PresenceRpcWorld = RpcWorld & {
 /** CONNECTION_ID with `mine` (ext client: a sid), OTHER_CONNECTION_ID on the channel with presence, both sockets open. */
 async function world(mine: Record<string, ChannelRecord>, options: { presence?: PresenceStore } = {}): Promise<PresenceRpcWorld> {
   const base = makeRpcWorld();
-  const dispatched: ShardRequest[] = [];
-  const local = new LocalShardDispatcher(base);
-  const shards = Object.assign(local, {
-    dispatch: (shard: ShardRequest) => (dispatched.push(shard), LocalShardDispatcher.prototype.dispatch.call(local, shard)),
-  });
+  const { shards, dispatched } = recordingLocalShards(base);
   await putConnection(base, connectionRow({ sid: 'sid-john', identifiers: '{"user":"john"}', channels: mine }));
   await putConnection(base, connectionRow({ connectionId: OTHER_CONNECTION_ID, identifiers: '{"user":"jane"}', channels: { [CHAT]: JOINED } }));
   base.transport.open(CONNECTION_ID);

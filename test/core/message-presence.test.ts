@@ -1,5 +1,5 @@
 import { appDeps, connectionRow, makeRpcWorld, putConnection, RpcWorld } from './rpc-support';
-import { CONNECTION_ID, makeWorld, openConnections, OTHER_CONNECTION_ID, pubsubIdentifier, SECRET, send, World } from './support';
+import { CONNECTION_ID, makeWorld, openConnections, OTHER_CONNECTION_ID, pubsubIdentifier, recordingLocalShards, SECRET, send, World } from './support';
 import { MemoryPresenceStore } from '../../lambda/adapters/memory/memory-presence-store';
 import { handleMessage, MessageDeps, MessageResult } from '../../lambda/core/message';
 import { ShardRequest } from '../../lambda/core/ports';
@@ -28,11 +28,7 @@ const subscribeJoining = (identifier: string) => JSON.stringify({ command: 'subs
 type Presence = { readonly presence: MemoryPresenceStore; readonly shards: LocalShardDispatcher; readonly dispatched: ShardRequest[] };
 
 function withPresence(world: World): Presence {
-  const dispatched: ShardRequest[] = [];
-  const local = new LocalShardDispatcher(world);
-  const shards = Object.assign(local, {
-    dispatch: (shard: ShardRequest) => (dispatched.push(shard), LocalShardDispatcher.prototype.dispatch.call(local, shard)),
-  });
+  const { shards, dispatched } = recordingLocalShards(world);
   return { presence: new MemoryPresenceStore(), shards, dispatched };
 }
 

@@ -1,4 +1,4 @@
-import { CONNECTION_ID, makeWorld, OTHER_CONNECTION_ID, pubsubIdentifier, send, subscribeCommand, World } from './support';
+import { CONNECTION_ID, makeWorld, OTHER_CONNECTION_ID, pubsubIdentifier, recordingLocalShards, send, subscribeCommand, World } from './support';
 import { MemoryPresenceStore } from '../../lambda/adapters/memory/memory-presence-store';
 import { CableSettings } from '../../lambda/core/config';
 import { connect } from '../../lambda/core/connect';
@@ -19,11 +19,7 @@ type ExpiryWorld = World & { readonly presence: MemoryPresenceStore; readonly sh
 /** Memory stores, presence events fanned out in-process and recorded. */
 function expiryWorld(settings: CableSettings = {}): ExpiryWorld {
   const world = makeWorld({ secret: 'x', publicStreams: true, presenceTtlSeconds: TTL_SECONDS, ...settings });
-  const dispatched: ShardRequest[] = [];
-  const local = new LocalShardDispatcher(world);
-  const shards = Object.assign(local, {
-    dispatch: (shard: ShardRequest) => (dispatched.push(shard), LocalShardDispatcher.prototype.dispatch.call(local, shard)),
-  });
+  const { shards, dispatched } = recordingLocalShards(world);
   return { ...world, presence: new MemoryPresenceStore(), shards, dispatched };
 }
 

@@ -1,5 +1,5 @@
 import { connectionRow, putConnection } from './rpc-support';
-import { CONNECTION_ID, makeWorld, OTHER_CONNECTION_ID, pubsubIdentifier, SECRET, send, subscribeCommand, turboIdentifier, World } from './support';
+import { CONNECTION_ID, makeWorld, OTHER_CONNECTION_ID, pubsubIdentifier, recordingLocalShards, SECRET, send, subscribeCommand, turboIdentifier, World } from './support';
 import { MemoryPresenceStore } from '../../lambda/adapters/memory/memory-presence-store';
 import { MemoryStreamHistory } from '../../lambda/adapters/memory/memory-stream-history';
 import { CableSettings } from '../../lambda/core/config';
@@ -33,11 +33,7 @@ type PresenceWorld = World & {
 /** Memory stores, a history kept (a stored presence event would show), events fanned out in-process. */
 function presenceWorld(settings: CableSettings = {}): PresenceWorld {
   const world = makeWorld({ secret: SECRET, publicStreams: true, ...settings });
-  const dispatched: ShardRequest[] = [];
-  const local = new LocalShardDispatcher(world);
-  const shards = Object.assign(local, {
-    dispatch: (shard: ShardRequest) => (dispatched.push(shard), LocalShardDispatcher.prototype.dispatch.call(local, shard)),
-  });
+  const { shards, dispatched } = recordingLocalShards(world);
   return { ...world, history: new MemoryStreamHistory(), presence: new MemoryPresenceStore(), shards, dispatched };
 }
 

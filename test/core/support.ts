@@ -1,11 +1,13 @@
 import { MemoryConnectionStore } from '../../lambda/adapters/memory/memory-connection-store';
 import { MemorySubscriptionStore } from '../../lambda/adapters/memory/memory-subscription-store';
 import { MemoryTransport } from '../../lambda/adapters/memory/memory-transport';
+import { FanOutDeps } from '../../lambda/core/broadcast';
 import { CableConfig, CableSettings, resolveConfig } from '../../lambda/core/config';
 import { ConnectionGoneError, TransientSendError } from '../../lambda/core/errors';
 import { handleMessage, MessageResult } from '../../lambda/core/message';
-import { Clock, DeferredDelivery, DeliveryRequest, Subscription } from '../../lambda/core/ports';
+import { Clock, DeferredDelivery, DeliveryRequest, ShardRequest, Subscription } from '../../lambda/core/ports';
 import { byteLength, MAX_MESSAGE_BYTES, ServerFrame } from '../../lambda/core/protocol';
+import { LocalShardDispatcher } from '../../lambda/local/local-shard-dispatcher';
 import { LogEntry, RecordingLogger } from '../support/recording-logger';
 
 /** 2023-11-14T22:13:20.500Z: not a whole second, so `expiresAt` rounding shows. */
@@ -161,4 +163,14 @@ export function playBehaviour(script: Readonly<Record<string, Behaviour>>, attem
   if (typeof behaviour === 'object' && attempt <= behaviour.transient) {
     throw new TransientSendError(connectionId, Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
   }
+}
+
+/** Fans shards out in-process, as the local server does, and records each shard it is given. */
+export function recordingLocalShards(deps: FanOutDeps): { readonly shards: LocalShardDispatcher; readonly dispatched: ShardRequest[] } {
+  const dispatched: ShardRequest[] = [];
+  const local = new LocalShardDispatcher(deps);
+  const shards = Object.assign(local, {
+    dispatch: (shard: ShardRequest) => (dispatched.push(shard), LocalShardDispatcher.prototype.dispatch.call(local, shard)),
+  });
+  return { shards, dispatched };
 }

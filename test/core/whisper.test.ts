@@ -1,5 +1,5 @@
 import { connectionRow, putConnection } from './rpc-support';
-import { CONNECTION_ID, makeWorld, OTHER_CONNECTION_ID, pubsubIdentifier, SECRET, send, subscribeCommand, turboIdentifier, World } from './support';
+import { CONNECTION_ID, makeWorld, OTHER_CONNECTION_ID, pubsubIdentifier, recordingLocalShards, SECRET, send, subscribeCommand, turboIdentifier, World } from './support';
 import { MemoryStreamHistory } from '../../lambda/adapters/memory/memory-stream-history';
 import { CableSettings } from '../../lambda/core/config';
 import { connect } from '../../lambda/core/connect';
@@ -28,11 +28,7 @@ type WhisperWorld = World & { readonly history: MemoryStreamHistory; readonly sh
 /** Memory stores, a history kept (so a stored whisper would show), whispers fanned out in-process as the fan-out function would. */
 function whisperWorld(settings: CableSettings = {}): WhisperWorld {
   const world = makeWorld({ secret: SECRET, publicStreams: true, ...settings });
-  const dispatched: ShardRequest[] = [];
-  const local = new LocalShardDispatcher(world);
-  const shards = Object.assign(local, {
-    dispatch: (shard: ShardRequest) => (dispatched.push(shard), LocalShardDispatcher.prototype.dispatch.call(local, shard)),
-  });
+  const { shards, dispatched } = recordingLocalShards(world);
   return { ...world, history: new MemoryStreamHistory(), shards, dispatched };
 }
 
