@@ -1,3 +1,4 @@
+import type { AfterSent } from './after-sent';
 import { AppPresenceDeps, applyAppPresence } from './app-presence';
 import { channelOf } from './channel-lookup';
 import { MAX_IDENTIFIER_BYTES, MAX_STREAM_BYTES, parseIdentifier } from './channels';
@@ -32,7 +33,7 @@ export interface AppCommandResult {
    * transmits the reply's frames before it handles its presence, so the client's confirmation
    * comes before its own `join` event.
    */
-  readonly afterSent?: () => Promise<void>;
+  readonly afterSent?: AfterSent;
 }
 
 export interface AppCommandOptions {

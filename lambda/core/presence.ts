@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { AfterSent } from './after-sent';
 import { appChannelStateStream, subscribedBuiltInStream } from './channel-lookup';
 import { isBuiltInChannel, parseIdentifier, PUBSUB_CHANNEL } from './channels';
 import { CableConfig } from './config';
@@ -120,7 +121,7 @@ export async function presenceCommand(
 }
 
 /** A presence command's outcome; a join's announcement runs once the reply's frames are sent. */
-export type PresenceOutcome = InvalidFrameOutcome & { readonly afterSent?: () => Promise<void> };
+export type PresenceOutcome = InvalidFrameOutcome & { readonly afterSent?: AfterSent };
 
 /** A presence id with its `info`, JSON-encoded (parseMember). */
 export type PresenceMember = { readonly id: string; readonly info?: string };
