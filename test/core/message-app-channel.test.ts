@@ -1,6 +1,5 @@
-import { appDeps, connectionRow, makeRpcWorld, putConnection, RpcWorld } from './rpc-support';
-import { CONNECTION_ID, expectValidFrames, rows, SECRET, subscribeCommand, turboIdentifier } from './support';
-import { handleMessage, MessageResult } from '../../lambda/core/message';
+import { connectionRow, makeRpcWorld, putConnection, RpcWorld, sendWithRpc } from './rpc-support';
+import { CONNECTION_ID, rows, SECRET, subscribeCommand, turboIdentifier } from './support';
 import { signStream } from '../../lambda/core/signed-stream';
 
 /** How handleMessage routes with the app's RPC configured: app channels, built-in ones, connections without a row. */
@@ -9,12 +8,6 @@ const CHAT = JSON.stringify({ channel: 'ChatChannel', room: 'lobby' });
 const APP_CONFIRM = `{"identifier":${JSON.stringify(CHAT)},"type":"confirm_subscription"}`;
 const APP_DISCONNECT = '{"type":"disconnect","reason":"remote","reconnect":false}';
 const ROOM = turboIdentifier(signStream('room:1', SECRET));
-
-async function send(world: RpcWorld, body: string): Promise<MessageResult> {
-  const result = await handleMessage(appDeps(world), { connectionId: CONNECTION_ID, body, binary: false });
-  expectValidFrames([...result.frames, ...(result.transmissions ?? [])]);
-  return result;
-}
 
 /** An ext client (its row has a sid): the only kind a subscribe's `history` is replayed for. */
 async function extWorld(): Promise<RpcWorld> {
@@ -28,7 +21,7 @@ describe('app channels through handleMessage', () => {
     const world = await extWorld();
     world.peer.answer({ status: 1, streams: ['chat:lobby'], transmissions: [APP_CONFIRM] });
 
-    const { afterSent, ...result } = await send(world, subscribeCommand(CHAT));
+    const { afterSent, ...result } = await sendWithRpc(world, subscribeCommand(CHAT));
 
     expect(result).toEqual({ frames: [], transmissions: [APP_CONFIRM], close: false });
     expect(afterSent).toBeUndefined();
@@ -38,18 +31,18 @@ describe('app channels through handleMessage', () => {
   test('a command the app answers without disconnecting leaves the session restorable; one it answers with a disconnect does not', async () => {
     const world = await extWorld();
     world.peer.answer({ status: 1, streams: ['chat:lobby'], transmissions: [APP_CONFIRM] });
-    await send(world, subscribeCommand(CHAT));
+    await sendWithRpc(world, subscribeCommand(CHAT));
     expect((await world.connections.get(CONNECTION_ID))?.noRestore).toBeUndefined();
 
     world.peer.answer({ status: 1, disconnect: true, transmissions: [APP_DISCONNECT] });
-    expect((await send(world, JSON.stringify({ command: 'message', identifier: CHAT, data: '{"action":"leave"}' }))).close).toBe(true);
+    expect((await sendWithRpc(world, JSON.stringify({ command: 'message', identifier: CHAT, data: '{"action":"leave"}' }))).close).toBe(true);
     expect((await world.connections.get(CONNECTION_ID))?.noRestore).toBe(true);
   });
 
   test('a subscribe to a built-in channel from a connection without a row is refused as unauthorized and closed (identification is required with RPC)', async () => {
     const world = makeRpcWorld();
 
-    expect(await send(world, subscribeCommand(ROOM))).toEqual({ frames: [{ type: 'disconnect', reason: 'unauthorized', reconnect: false }], close: true });
+    expect(await sendWithRpc(world, subscribeCommand(ROOM))).toEqual({ frames: [{ type: 'disconnect', reason: 'unauthorized', reconnect: false }], close: true });
     expect(rows(world)).toEqual([]);
     expect(world.peer.calls).toEqual([]);
     expect(world.logger.entries).toEqual([{ level: 'warn', event: 'message.unknown_connection', fields: { connectionId: CONNECTION_ID } }]);

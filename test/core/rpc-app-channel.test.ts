@@ -1,13 +1,13 @@
 import {
   appDeps, connectionRow, IDENTIFIED_HEADERS, jsonFrame, makeRpcWorld, putConnection, rowsOf,
-  RPC_FAILURE_REASONS, rpcError, RpcAnswer, RpcWorld, sortedStreams,
+  RPC_FAILURE_REASONS, rpcError, RpcAnswer, RpcWorld, sendWithRpc, sortedStreams,
 } from './rpc-support';
 import {
-  CONNECTION_ID, expectValidFrames, messageCommand, OTHER_CONNECTION_ID, pubsubIdentifier, rows, SECRET, snapshot, subscribeCommand,
+  CONNECTION_ID, messageCommand, OTHER_CONNECTION_ID, pubsubIdentifier, rows, SECRET, snapshot, subscribeCommand,
   turboIdentifier, unsubscribeCommand,
 } from './support';
 import { AppChannelDeps, performAppCommand } from '../../lambda/core/app-channel';
-import { handleMessage, MessageResult } from '../../lambda/core/message';
+import { MessageResult } from '../../lambda/core/message';
 import { ChannelRecord } from '../../lambda/core/ports';
 import { signStream } from '../../lambda/core/signed-stream';
 import { LogEntry } from '../support/recording-logger';
@@ -61,12 +61,6 @@ async function seeded(channels: Record<string, ChannelRecord>): Promise<RpcWorld
   }));
   await putConnection(world, connectionRow({ connectionId: OTHER_CONNECTION_ID, identifiers: '{}', channels: channels }));
   return world;
-}
-
-async function send(world: RpcWorld, body: string, options: { withRpc?: boolean; connectionId?: string } = {}): Promise<MessageResult> {
-  const result = await handleMessage(appDeps(world, options), { connectionId: options.connectionId ?? CONNECTION_ID, body, binary: false });
-  expectValidFrames([...result.frames, ...(result.transmissions ?? [])]);
-  return result;
 }
 
 interface AppCase {
@@ -372,7 +366,7 @@ describe('app channels over RPC command', () => {
     const otherRows = rows(world).filter((row) => row.connectionId === OTHER_CONNECTION_ID);
     if (rpc) world.peer.answer(rpc.answer);
 
-    expect(await send(world, frame)).toEqual(result);
+    expect(await sendWithRpc(world, frame)).toEqual(result);
 
     expect(world.peer.calls).toEqual(rpc ? [{ method: 'command', sid: CONNECTION_ID, body: rpc.request }] : []);
     const row = world.connections.records.get(CONNECTION_ID);
@@ -387,7 +381,7 @@ describe('app channels over RPC command', () => {
   test('subscribe: the rows carry the channel identifier and a TTL from now', async () => {
     const world = await seeded({});
     world.peer.answer({ status: 1, streams: ['chat:lobby'], transmissions: [APP_CONFIRM] });
-    await send(world, subscribeCommand(CHAT));
+    await sendWithRpc(world, subscribeCommand(CHAT));
     // Strict: a plain client's row has no sid or holdUntil key at all.
     expect(world.subscriptions.all().filter((s) => s.connectionId === CONNECTION_ID)).toStrictEqual([
       { stream: 'chat:lobby', connectionId: CONNECTION_ID, identifier: CHAT, expiresAt: Math.floor(world.clock.now() / 1000) + world.config.ttlSeconds },
@@ -401,9 +395,9 @@ describe('app channels over RPC command', () => {
       { status: 1, env: { istate: { since: '"2025"' } } },
       { status: 1 },
     );
-    await send(world, subscribeCommand(CHAT));
-    await send(world, messageCommand(CHAT, SPEAK));
-    await send(world, messageCommand(CHAT, SPEAK));
+    await sendWithRpc(world, subscribeCommand(CHAT));
+    await sendWithRpc(world, messageCommand(CHAT, SPEAK));
+    await sendWithRpc(world, messageCommand(CHAT, SPEAK));
     expect(world.peer.calls.map((call) => (call.body as { env: { istate?: unknown } }).env.istate)).toEqual([
       undefined, { since: '"2024"' }, { since: '"2025"' },
     ]);
@@ -412,8 +406,8 @@ describe('app channels over RPC command', () => {
   test('subscribe: after unsubscribe the channel goes to the app again, with an empty istate', async () => {
     const world = await seeded(SUBSCRIBED);
     world.peer.answer({ status: 1 }, { status: 1, transmissions: [APP_CONFIRM] });
-    await send(world, unsubscribeCommand(CHAT));
-    expect(await send(world, subscribeCommand(CHAT))).toEqual(out([APP_CONFIRM]));
+    await sendWithRpc(world, unsubscribeCommand(CHAT));
+    expect(await sendWithRpc(world, subscribeCommand(CHAT))).toEqual(out([APP_CONFIRM]));
     expect(world.peer.calls.map((call) => call.body)).toEqual([
       command('unsubscribe', { env: CHAT_ENV }),
       command('subscribe', { env: ENV }),
@@ -424,7 +418,7 @@ describe('app channels over RPC command', () => {
     const world = makeRpcWorld();
     await putConnection(world, connectionRow({ channels: { [CHAT]: { state: {}, streams: [] } } }));
     world.peer.answer({ status: 1 });
-    await send(world, messageCommand(CHAT, SPEAK));
+    await sendWithRpc(world, messageCommand(CHAT, SPEAK));
     expect(world.peer.calls.map((call) => call.body)).toEqual([
       { command: 'message', identifier: CHAT, connection_identifiers: '', data: SPEAK, env: { url: '', headers: {} } },
     ]);
@@ -438,7 +432,7 @@ describe('app channels over RPC command', () => {
     const world = await seeded(SUBSCRIBED);
     const before = snapshot(world);
     // Rejected at $connect (no row) and let in only to be told so, or already cleaned up.
-    expect(await send(world, frame, { connectionId: 'never-connected' })).toEqual({
+    expect(await sendWithRpc(world, frame, { connectionId: 'never-connected' })).toEqual({
       frames: [], transmissions: ['{"type":"disconnect","reason":"unauthorized","reconnect":false}'], close: true,
     });
     expect(world.peer.calls).toEqual([]);
@@ -451,14 +445,14 @@ describe('app channels over RPC command', () => {
     const world = await seeded(SUBSCRIBED);
     const remove = jest.spyOn(world.subscriptions, 'remove');
     world.peer.answer({ status: 1 });
-    await send(world, unsubscribeCommand(CHAT));
+    await sendWithRpc(world, unsubscribeCommand(CHAT));
     expect(remove.mock.calls).toEqual([[CONNECTION_ID, CHAT, CHAT_RECORD.streams]]);
   });
 
   test('an ERROR answer: logged with the app\'s error message', async () => {
     const world = await seeded(SUBSCRIBED);
     world.peer.answer({ status: 0, error_msg: 'boom' });
-    await send(world, messageCommand(CHAT, SPEAK));
+    await sendWithRpc(world, messageCommand(CHAT, SPEAK));
     expect(world.logger.entries).toEqual([
       { level: 'error', event: 'command.rpc_error', fields: { connectionId: CONNECTION_ID, command: 'message', identifier: CHAT, errorMsg: 'boom' } },
     ]);
@@ -467,7 +461,7 @@ describe('app channels over RPC command', () => {
   test('a call failing: logged with its reason, status and message', async () => {
     const world = await seeded(SUBSCRIBED);
     world.peer.answer(rpcError('http_error'));
-    await send(world, messageCommand(CHAT, SPEAK));
+    await sendWithRpc(world, messageCommand(CHAT, SPEAK));
     expect(world.logger.entries).toEqual([
       expect.objectContaining({ level: 'error', event: 'command.rpc_failed', fields: expect.objectContaining({ connectionId: CONNECTION_ID, command: 'message', identifier: CHAT, reason: 'http_error' }) }),
     ]);
@@ -533,13 +527,13 @@ describe('late answers', () => {
     const world = await seeded(SUBSCRIBED);
     world.peer.answer(
       async () => {
-        await send(world, unsubscribeCommand(CHAT));
+        await sendWithRpc(world, unsubscribeCommand(CHAT));
         return { status: 1, streams: ['chat:hall'] };
       },
       { status: 1 },
     );
 
-    expect(await send(world, messageCommand(CHAT, SPEAK))).toEqual(out([]));
+    expect(await sendWithRpc(world, messageCommand(CHAT, SPEAK))).toEqual(out([]));
 
     expect(world.peer.calls.map((call) => (call.body as { command: string }).command)).toEqual(['message', 'unsubscribe']);
     expect(world.connections.records.get(CONNECTION_ID)?.channels).toEqual({ [NOTES]: NOTES_RECORD });
@@ -554,7 +548,7 @@ describe('late answers', () => {
       return { status: 1, streams: ['chat:lobby'], transmissions: [APP_CONFIRM] };
     });
 
-    await send(world, subscribeCommand(CHAT));
+    await sendWithRpc(world, subscribeCommand(CHAT));
 
     expect(world.connections.records.has(CONNECTION_ID)).toBe(false);
     expect(rows(world).filter((r) => r.connectionId === CONNECTION_ID)).toEqual([]);
@@ -570,13 +564,13 @@ describe('built-in channels with RPC configured', () => {
     { name: 'built-in: $pubsub is confirmed by cdk-cable, not the app', identifier: PUBSUB, stream: 'news' },
   ])('$name', async ({ identifier, stream }) => {
     const world = await seeded({});
-    const result = await send(world, subscribeCommand(identifier));
+    const result = await sendWithRpc(world, subscribeCommand(identifier));
     expect(result).toEqual({ frames: [{ type: 'confirm_subscription', identifier }], close: false });
     expect(rows(world)).toEqual([{ stream, connectionId: CONNECTION_ID, identifier }]);
     expect(world.connections.records.get(CONNECTION_ID)?.channels).toEqual({});
 
-    expect(await send(world, messageCommand(identifier, SPEAK))).toEqual({ frames: [], close: false });
-    expect(await send(world, unsubscribeCommand(identifier))).toEqual({ frames: [], close: false });
+    expect(await sendWithRpc(world, messageCommand(identifier, SPEAK))).toEqual({ frames: [], close: false });
+    expect(await sendWithRpc(world, unsubscribeCommand(identifier))).toEqual({ frames: [], close: false });
     expect(rows(world)).toEqual([]);
     expect(world.peer.calls).toEqual([]);
   });
@@ -584,7 +578,7 @@ describe('built-in channels with RPC configured', () => {
   test('built-in: a Turbo identifier with a bad signature is rejected by cdk-cable, not sent to the app', async () => {
     const world = await seeded({});
     const identifier = turboIdentifier(signStream('room:1', 'wrong-secret'));
-    expect(await send(world, subscribeCommand(identifier))).toEqual({ frames: [{ type: 'reject_subscription', identifier }], close: false });
+    expect(await sendWithRpc(world, subscribeCommand(identifier))).toEqual({ frames: [{ type: 'reject_subscription', identifier }], close: false });
     expect(world.peer.calls).toEqual([]);
   });
 });
@@ -592,7 +586,7 @@ describe('built-in channels with RPC configured', () => {
 describe('app channels without RPC', () => {
   test('without rpc: an app channel is rejected, as before', async () => {
     const world = await seeded({});
-    const result = await send(world, subscribeCommand(CHAT), { withRpc: false });
+    const result = await sendWithRpc(world, subscribeCommand(CHAT), { withRpc: false });
     expect(result).toEqual({ frames: [{ type: 'reject_subscription', identifier: CHAT }], close: false });
     expect(world.peer.calls).toEqual([]);
     expect(rows(world)).toEqual([]);

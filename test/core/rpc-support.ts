@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
-import { CONNECTION_ID, makeWorld, SECRET, START_MS, World } from './support';
+import { CONNECTION_ID, expectValidFrames, makeWorld, SECRET, START_MS, World } from './support';
 import { CableSettings, DEFAULT_TTL_SECONDS } from '../../lambda/core/config';
-import { MessageDeps } from '../../lambda/core/message';
+import { handleMessage, MessageDeps, MessageResult } from '../../lambda/core/message';
 import { ChannelRecord, ConnectionRecord, Subscription } from '../../lambda/core/ports';
 import { RpcClient } from '../../lambda/core/rpc-client';
 import { RpcCallError, RpcFailureReason, RpcMethod, RpcTransport } from '../../lambda/core/rpc-protocol';
@@ -72,6 +72,13 @@ export function appDeps(world: RpcWorld, { withRpc = true } = {}): MessageDeps {
 }
 
 /** Every way a call can fail without an answer (rpc-protocol.ts `RpcFailureReason`). */
+/** A client frame through the message handler with the app's RPC (or without, `withRpc: false`); its frames checked valid. */
+export async function sendWithRpc(world: RpcWorld, body: string, options: { withRpc?: boolean; connectionId?: string } = {}): Promise<MessageResult> {
+  const result = await handleMessage(appDeps(world, options), { connectionId: options.connectionId ?? CONNECTION_ID, body, binary: false });
+  expectValidFrames([...result.frames, ...(result.transmissions ?? [])]);
+  return result;
+}
+
 export const RPC_FAILURE_REASONS: readonly RpcFailureReason[] = [
   'timeout', 'unavailable', 'unauthorized', 'bad_request', 'http_error', 'function_error', 'malformed_response',
 ];
